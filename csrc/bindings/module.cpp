@@ -1,0 +1,18 @@
+// fairfast._core: one submodule per kernel family, each registered by its own file.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_config(py::module_& m);
+void register_transport(py::module_& m);
+void register_barycenter(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
+            "functions trust validated, C-contiguous inputs of the exact dtype.";
+  register_config(m);
+  auto transport = m.def_submodule("transport", "1-D optimal transport kernels");
+  register_transport(transport);
+  auto barycenter = m.def_submodule("barycenter", "Wasserstein-barycenter post-processing kernels");
+  register_barycenter(barycenter);
+}

@@ -1,0 +1,171 @@
+// Bindings of csrc/fairfast/barycenter.hpp.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "checks.hpp"
+#include "fairfast/barycenter.hpp"
+
+namespace py = pybind11;
+using namespace fairfast;
+using fairfast::bind::carray;
+
+namespace {
+
+void require_jitter(double jitter) {
+  if (!(jitter >= 0.0) || !std::isfinite(jitter)) throw py::value_error("jitter must be finite and >= 0");
+}
+
+template <class T>
+py::tuple fit(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_t n_groups,
+              const py::object& weights, std::uint64_t seed, std::uint64_t row_offset, double jitter) {
+  bind::require_1d(x, "scores");
+  bind::require_1d(codes, "codes");
+  bind::require_same_length(x, "scores", codes, "codes");
+  require_jitter(jitter);
+  if (n_groups < 1) throw py::value_error("n_groups must be >= 1");
+  const py::ssize_t n = x.shape(0);
+  if (static_cast<std::uint64_t>(n) >= (std::uint64_t(1) << 32))
+    throw py::value_error("fitting on 2**32 or more rows is not supported");
+  carray<double> w_keep;
+  const double* w = bind::optional_f64(weights, "sample_weight", n, w_keep);
+
+  carray<std::int64_t> counts(n_groups);
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = count_groups(codes.data(), static_cast<std::size_t>(n), n_groups, counts.mutable_data());
+  }
+  bind::raise_status(st, "codes");
+  carray<std::int64_t> offsets(n_groups + 1);
+  std::int64_t* o = offsets.mutable_data();
+  o[0] = 0;
+  for (std::int32_t g = 0; g < n_groups; ++g) {
+    if (counts.data()[g] == 0) throw py::value_error("group code " + std::to_string(g) + " has no rows");
+    o[g + 1] = o[g] + counts.data()[g];
+  }
+  carray<T> values(n);
+  carray<std::uint64_t> tie_keys(n);
+  py::object sorted_w = py::none();
+  double* sw = nullptr;
+  if (w) {
+    carray<double> tmp(n);
+    sw = tmp.mutable_data();
+    sorted_w = tmp;
+  }
+  {
+    py::gil_scoped_release release;
+    grouped_sort(x.data(), w, codes.data(), static_cast<std::size_t>(n), n_groups, seed, row_offset, jitter, o,
+                 values.mutable_data(), tie_keys.mutable_data(), sw);
+  }
+  return py::make_tuple(values, tie_keys, sorted_w, offsets);
+}
+
+template <class T>
+py::tuple index(const carray<T>& values, const carray<std::int64_t>& offsets) {
+  bind::require_1d(values, "values");
+  bind::require_offsets(offsets, values.shape(0), "offsets");
+  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
+  carray<std::uint32_t> start(values.shape(0) + k);
+  carray<double> lo(k), scale(k);
+  {
+    py::gil_scoped_release release;
+    build_group_indexes(values.data(), offsets.data(), k, start.mutable_data(), lo.mutable_data(),
+                        scale.mutable_data());
+  }
+  return py::make_tuple(start, lo, scale);
+}
+
+template <class T>
+carray<double> tables(const carray<T>& values, const py::object& cumw, const carray<std::int64_t>& offsets,
+                      const carray<double>& p, int mode) {
+  bind::require_1d(values, "values");
+  bind::require_offsets(offsets, values.shape(0), "offsets");
+  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
+  bind::require_length(p, "group_weights", k);
+  if (mode != 0 && mode != 1) throw py::value_error("interpolation code must be 0 (step) or 1 (linear)");
+  carray<double> keep;
+  const double* cw = bind::optional_f64(cumw, "cumw", values.shape(0), keep);
+  carray<double> table(values.shape(0) + k);
+  {
+    py::gil_scoped_release release;
+    barycenter_tables(values.data(), cw, offsets.data(), k, p.data(), static_cast<Interpolation>(mode),
+                      table.mutable_data());
+  }
+  return table;
+}
+
+template <class T>
+carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_keys,
+                    const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
+                    const carray<double>& lo, const carray<double>& scale, const carray<double>& table,
+                    const carray<T>& x, const carray<std::int32_t>& codes, double epsilon, double jitter,
+                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out) {
+  bind::require_1d(values, "values");
+  const py::ssize_t n_fit = values.shape(0);
+  bind::require_offsets(offsets, n_fit, "offsets");
+  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
+  bind::require_length(tie_keys, "tie_keys", n_fit);
+  bind::require_length(start, "start", n_fit + k);
+  bind::require_length(lo, "lo", k);
+  bind::require_length(scale, "scale", k);
+  bind::require_length(table, "table", n_fit + k);
+  bind::require_1d(x, "scores");
+  bind::require_1d(codes, "codes");
+  bind::require_same_length(x, "scores", codes, "codes");
+  if (!(epsilon >= 0.0 && epsilon <= 1.0)) throw py::value_error("epsilon must lie in [0, 1]");
+  require_jitter(jitter);
+  // The index must point inside each group, or a search could run off the table.
+  const std::uint32_t* s = start.data();
+  const std::int64_t* o = offsets.data();
+  for (std::int32_t g = 0; g < k; ++g) {
+    const std::int64_t len = o[g + 1] - o[g];
+    const std::uint32_t* sg = s + o[g] + g;
+    if (sg[0] != 0 || sg[len] != static_cast<std::uint64_t>(len))
+      throw py::value_error("start is not a valid index for these values");
+  }
+  const py::ssize_t n = x.shape(0);
+  carray<T> result;
+  if (out.is_none()) {
+    result = carray<T>(n);
+  } else {
+    if (!py::isinstance<carray<T>>(out))
+      throw py::type_error("out must be a C-contiguous array of the scores' dtype");
+    result = py::reinterpret_borrow<carray<T>>(out);
+    bind::require_length(result, "out", n);
+    if (!result.writeable()) throw py::value_error("out must be writeable");
+  }
+  BarycenterModel m{k, o, tie_keys.data(), s, lo.data(), scale.data(), table.data()};
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = barycenter_transform(values.data(), m, x.data(), codes.data(), static_cast<std::size_t>(n), epsilon,
+                              jitter, seed, row_offset, result.mutable_data());
+  }
+  bind::raise_status(st, "codes");
+  return result;
+}
+
+template <class T>
+void register_typed(py::module_& m) {
+  m.def("fit", &fit<T>, py::arg("scores").noconvert(), py::arg("codes").noconvert(), py::arg("n_groups"),
+        py::arg("sample_weight"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"));
+  m.def("index", &index<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert());
+  m.def("tables", &tables<T>, py::arg("values").noconvert(), py::arg("cumw"), py::arg("offsets").noconvert(),
+        py::arg("group_weights").noconvert(), py::arg("mode"));
+  m.def("transform", &transform<T>, py::arg("values").noconvert(), py::arg("tie_keys").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("start").noconvert(), py::arg("lo").noconvert(),
+        py::arg("scale").noconvert(), py::arg("table").noconvert(), py::arg("scores").noconvert(),
+        py::arg("codes").noconvert(), py::arg("epsilon"), py::arg("jitter"), py::arg("seed"),
+        py::arg("row_offset"), py::arg("out") = py::none());
+}
+
+}  // namespace
+
+void register_barycenter(py::module_& m) {
+  register_typed<double>(m);
+  register_typed<float>(m);
+}

@@ -1,0 +1,202 @@
+// Bindings of csrc/fairfast/transport.hpp.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "checks.hpp"
+#include "fairfast/random.hpp"
+#include "fairfast/transport.hpp"
+
+namespace py = pybind11;
+using namespace fairfast;
+using fairfast::bind::carray;
+
+namespace {
+
+Interpolation to_mode(int mode) {
+  if (mode != 0 && mode != 1) throw py::value_error("interpolation code must be 0 (step) or 1 (linear)");
+  return static_cast<Interpolation>(mode);
+}
+
+// Sorted copy and inclusive cumulative weights (None without weights).
+template <class T>
+py::tuple prepare(const carray<T>& x, const py::object& weights) {
+  bind::require_1d(x, "x");
+  const py::ssize_t n = x.shape(0);
+  carray<double> w_keep;
+  const double* w = bind::optional_f64(weights, "weights", n, w_keep);
+  carray<T> sorted(n);
+  py::object cum = py::none();
+  if (w) {
+    carray<double> cumw(n);
+    {
+      py::gil_scoped_release release;
+      std::vector<double> sw(static_cast<std::size_t>(n));
+      sort_sample(x.data(), w, static_cast<std::size_t>(n), sorted.mutable_data(), sw.data());
+      cumulative_sum(sw.data(), static_cast<std::size_t>(n), cumw.mutable_data());
+    }
+    cum = cumw;
+  } else {
+    py::gil_scoped_release release;
+    sort_sample(x.data(), static_cast<const double*>(nullptr), static_cast<std::size_t>(n),
+                sorted.mutable_data(), static_cast<double*>(nullptr));
+  }
+  return py::make_tuple(sorted, cum);
+}
+
+struct Sample {
+  SampleView view;
+  std::vector<std::uint32_t> start;
+  BucketIndex index;
+};
+
+template <class T>
+Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<double>& keep, bool with_index) {
+  bind::require_1d(sorted, "sorted");
+  const py::ssize_t n = sorted.shape(0);
+  bind::require_nonempty(n, "sorted");
+  if (static_cast<std::uint64_t>(n) >= (std::uint64_t(1) << 32))
+    throw py::value_error("samples of 2**32 or more values are not supported");
+  Sample s;
+  s.view.n = static_cast<std::size_t>(n);
+  s.view.cumw = bind::optional_f64(cumw, "cumw", n, keep);
+  if (with_index) {
+    s.start.resize(static_cast<std::size_t>(n) + 1);
+    build_bucket_index(sorted.data(), static_cast<std::size_t>(n), static_cast<std::uint32_t>(n), s.start.data(),
+                       s.index);
+  }
+  return s;
+}
+
+template <class T>
+carray<double> ecdf(const carray<T>& sorted, const py::object& cumw, const carray<T>& queries, int mode) {
+  const Interpolation im = to_mode(mode);
+  bind::require_1d(queries, "queries");
+  carray<double> keep;
+  Sample s = make_sample(sorted, cumw, keep, true);
+  const py::ssize_t n = queries.shape(0);
+  carray<double> out(n);
+  const T* x = sorted.data();
+  const T* q = queries.data();
+  double* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (py::ssize_t i = 0; i < n; ++i) o[i] = ecdf_at(x, s.view, s.index, q[i], im);
+  }
+  return out;
+}
+
+template <class T>
+carray<double> quantile(const carray<T>& sorted, const py::object& cumw, const carray<double>& levels, int mode) {
+  const Interpolation im = to_mode(mode);
+  bind::require_1d(levels, "q");
+  carray<double> keep;
+  Sample s = make_sample(sorted, cumw, keep, false);
+  const py::ssize_t n = levels.shape(0);
+  carray<double> out(n);
+  const T* x = sorted.data();
+  const double* q = levels.data();
+  double* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (py::ssize_t i = 0; i < n; ++i) o[i] = quantile_at(x, s.view, q[i], im);
+  }
+  return out;
+}
+
+template <class T>
+carray<double> randomized_cdf(const carray<T>& sorted, const py::object& cumw, const carray<T>& queries,
+                              std::uint64_t seed, std::uint64_t row_offset) {
+  bind::require_1d(queries, "queries");
+  carray<double> keep;
+  Sample s = make_sample(sorted, cumw, keep, true);
+  const py::ssize_t n = queries.shape(0);
+  carray<double> out(n);
+  const T* x = sorted.data();
+  const T* q = queries.data();
+  double* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const CounterRng rng(seed, stream_randomized_cdf);
+    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (py::ssize_t i = 0; i < n; ++i)
+      o[i] = randomized_cdf_at(x, s.view, s.index, q[i], rng.uniform(row_offset + static_cast<std::uint64_t>(i)));
+  }
+  return out;
+}
+
+template <class T>
+double wasserstein(const carray<T>& u, const py::object& ucum, const carray<T>& v, const py::object& vcum, double p) {
+  if (!(p >= 1.0)) throw py::value_error("p must be >= 1");
+  carray<double> ku, kv;
+  Sample su = make_sample(u, ucum, ku, false);
+  Sample sv = make_sample(v, vcum, kv, false);
+  py::gil_scoped_release release;
+  return wasserstein_pow(u.data(), su.view, v.data(), sv.view, p);
+}
+
+template <class T>
+double ks(const carray<T>& u, const py::object& ucum, const carray<T>& v, const py::object& vcum) {
+  carray<double> ku, kv;
+  Sample su = make_sample(u, ucum, ku, false);
+  Sample sv = make_sample(v, vcum, kv, false);
+  py::gil_scoped_release release;
+  return ks_statistic(u.data(), su.view, v.data(), sv.view);
+}
+
+template <class T>
+void register_typed(py::module_& m) {
+  m.def("prepare", &prepare<T>, py::arg("x").noconvert(), py::arg("weights") = py::none());
+  m.def("ecdf", &ecdf<T>, py::arg("sorted").noconvert(), py::arg("cumw"), py::arg("queries").noconvert(),
+        py::arg("mode"));
+  m.def("quantile", &quantile<T>, py::arg("sorted").noconvert(), py::arg("cumw"), py::arg("q").noconvert(),
+        py::arg("mode"));
+  m.def("randomized_cdf", &randomized_cdf<T>, py::arg("sorted").noconvert(), py::arg("cumw"),
+        py::arg("queries").noconvert(), py::arg("seed"), py::arg("row_offset"));
+  m.def("wasserstein_pow", &wasserstein<T>, py::arg("u").noconvert(), py::arg("ucumw"), py::arg("v").noconvert(),
+        py::arg("vcumw"), py::arg("p"));
+  m.def("ks", &ks<T>, py::arg("u").noconvert(), py::arg("ucumw"), py::arg("v").noconvert(), py::arg("vcumw"));
+}
+
+}  // namespace
+
+void register_transport(py::module_& m) {
+  register_typed<double>(m);
+  register_typed<float>(m);
+  m.def(
+      "counter_uniform",
+      [](py::ssize_t n, std::uint64_t seed, std::uint64_t stream, std::uint64_t row_offset) {
+        if (n < 0) throw py::value_error("n must be >= 0");
+        carray<double> out(n);
+        double* o = out.mutable_data();
+        const CounterRng rng(seed, stream);
+        py::gil_scoped_release release;
+        for (py::ssize_t i = 0; i < n; ++i) o[i] = rng.uniform(row_offset + static_cast<std::uint64_t>(i));
+        return out;
+      },
+      py::arg("n"), py::arg("seed"), py::arg("stream"), py::arg("row_offset"));
+  m.def(
+      "counter_bits",
+      [](py::ssize_t n, std::uint64_t seed, std::uint64_t stream, std::uint64_t row_offset) {
+        if (n < 0) throw py::value_error("n must be >= 0");
+        carray<std::uint64_t> out(n);
+        std::uint64_t* o = out.mutable_data();
+        const CounterRng rng(seed, stream);
+        py::gil_scoped_release release;
+        for (py::ssize_t i = 0; i < n; ++i) o[i] = rng.bits(row_offset + static_cast<std::uint64_t>(i));
+        return out;
+      },
+      py::arg("n"), py::arg("seed"), py::arg("stream"), py::arg("row_offset"));
+}

@@ -1,0 +1,87 @@
+// Shared building blocks of the fairfast kernels: thread count, status codes,
+// order-preserving integer keys for floating-point values. Pure C++17.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#ifdef FAIRFAST_OPENMP
+#include <omp.h>
+#endif
+
+namespace fairfast {
+
+// 0 means "follow OpenMP's own setting" (OMP_NUM_THREADS, threadpoolctl).
+inline std::atomic<int>& thread_setting() {
+  static std::atomic<int> value{0};
+  return value;
+}
+
+inline int max_threads() {
+  const int n = thread_setting().load(std::memory_order_relaxed);
+  if (n > 0) return n;
+#ifdef FAIRFAST_OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Threads worth using for `work` items of cheap work each: small inputs stay serial
+// because waking a team costs more than it saves.
+inline int threads_for(std::size_t work, std::size_t grain = 32768) {
+  const std::size_t useful = std::max<std::size_t>(1, work / grain);
+  return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_threads()), useful));
+}
+
+inline int thread_id() {
+#ifdef FAIRFAST_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Kernels never throw inside a parallel region: they record a status and the caller
+// (binding layer) turns it into a Python exception.
+enum class Status : int { ok = 0, group_out_of_range = 1, bad_value = 2 };
+
+// Order-preserving map from a floating-point value to an unsigned integer of the same
+// width: a < b  <=>  key(a) < key(b) for non-NaN values, with -0.0 folded onto +0.0.
+template <class T>
+struct key_of;
+
+template <>
+struct key_of<double> {
+  using type = std::uint64_t;
+};
+template <>
+struct key_of<float> {
+  using type = std::uint32_t;
+};
+
+template <class T>
+inline typename key_of<T>::type order_key(T x) {
+  using K = typename key_of<T>::type;
+  constexpr K top = K(1) << (sizeof(K) * 8 - 1);
+  x += T(0);  // -0.0 + 0.0 == +0.0
+  K bits;
+  std::memcpy(&bits, &x, sizeof(K));
+  return (bits & top) ? static_cast<K>(~bits) : static_cast<K>(bits | top);
+}
+
+template <class T>
+inline T from_order_key(typename key_of<T>::type key) {
+  using K = typename key_of<T>::type;
+  constexpr K top = K(1) << (sizeof(K) * 8 - 1);
+  const K bits = (key & top) ? static_cast<K>(key & ~top) : static_cast<K>(~key);
+  T x;
+  std::memcpy(&x, &bits, sizeof(K));
+  return x;
+}
+
+}  // namespace fairfast

@@ -1,0 +1,10 @@
+"""Post-processing of model outputs for group fairness.
+
+- :class:`WassersteinBarycenter`: maps each group's scores onto the Wasserstein
+  barycenter of the groups' score distributions (strong demographic parity), with
+  partial fairness through ``epsilon``.
+"""
+
+from ._barycenter import WassersteinBarycenter
+
+__all__ = ["WassersteinBarycenter"]

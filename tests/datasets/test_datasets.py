@@ -114,13 +114,15 @@ def test_loaders_read_only_bundled_files(loader):
         assert Path(path).resolve().parent == DATA_PATH, f"read outside the package: {path}"
 
 
-def test_import_does_not_import_pandas():
+def test_import_does_not_import_pandas(tmp_path):
+    # Run from an empty directory so that the installed package is imported, not a
+    # source checkout that happens to be the working directory.
     code = (
         "import sys; import fairfast; before = 'pandas' in sys.modules; "
         "import fairfast.datasets; print(before, 'pandas' in sys.modules)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.split()
     assert out[0] == out[1]
 

@@ -1,0 +1,63 @@
+"""Performative policy learning with long-term (ex-post) group fairness.
+
+The population reacts to a deployed policy (e.g. workers invest in skills when hiring
+rewards them); fairness is judged on the population the policy creates.
+
+- Response models: :class:`LaborMarket` (Coate--Loury, one or several skills),
+  :class:`LinearGaussianResponse`; closed-form and Monte-Carlo (compiled) paths.
+- Policies and classes: :class:`ThresholdPolicy`, :class:`LinearPolicy`,
+  :class:`MixturePolicy`; :class:`GroupThresholds`, :class:`GroupBlindThresholds`,
+  :class:`SkillThresholds`, :class:`LinearPolicies`, :class:`FinitePolicies`.
+- Ex-post constraints as moment inequalities: :class:`BaseRateParity`,
+  :class:`DemographicParity`, :class:`TruePositiveRateParity`,
+  :class:`MeanResponseParity`, :class:`GroupMoment`, :class:`CustomMoment`.
+- :class:`ExPostReduction`: exponentiated-gradient reduction with a best-response
+  oracle; :func:`evaluate_policy`, :func:`constraint_drift`, :func:`perturb_costs`.
+"""
+
+from ._constraints import (
+    BaseRateParity,
+    Constraints,
+    CustomMoment,
+    DemographicParity,
+    GroupMoment,
+    MeanResponseParity,
+    Moment,
+    TruePositiveRateParity,
+)
+from ._outcome import Outcome, Population
+from ._policies import (
+    FinitePolicies,
+    GroupBlindThresholds,
+    GroupThresholds,
+    LinearPolicies,
+    LinearPolicy,
+    MixturePolicy,
+    SkillThresholds,
+    ThresholdPolicy,
+)
+from ._response import LaborMarket, LinearGaussianResponse, ResponseModel
+
+__all__ = [
+    "BaseRateParity",
+    "Constraints",
+    "CustomMoment",
+    "DemographicParity",
+    "FinitePolicies",
+    "GroupBlindThresholds",
+    "GroupMoment",
+    "GroupThresholds",
+    "LaborMarket",
+    "LinearGaussianResponse",
+    "LinearPolicies",
+    "LinearPolicy",
+    "MeanResponseParity",
+    "MixturePolicy",
+    "Moment",
+    "Outcome",
+    "Population",
+    "ResponseModel",
+    "SkillThresholds",
+    "ThresholdPolicy",
+    "TruePositiveRateParity",
+]

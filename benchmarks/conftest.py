@@ -6,6 +6,11 @@ Run from the repository root::
     python -m pytest benchmarks --benchmark-json=bench.json --bench-max-n=1e8 --bench-slow-peers
     python benchmarks/report.py bench.json            # markdown table of medians and ratios
 
+Only the acceptance sizes: add ``-k "1e7 or 1e8"`` (about 10 minutes on 2 cores, most
+of it EquiPy; peak memory about 4 GB for the 1e8-row transform). Do not use
+``pytest-xdist`` (``-n``): pytest-benchmark disables timing under it, and parallel
+runs would measure each other.
+
 ``python -m pytest tests`` never collects this directory (the project's ``testpaths``
 is ``tests``). Here, ``bench_*.py`` files are collected by the
 ``pytest_collect_file`` hook below, so no ``-o python_files=...`` is needed, and the
@@ -38,6 +43,7 @@ agreement check.
 
 import contextlib
 import fnmatch
+import hashlib
 import os
 import sys
 import time
@@ -127,7 +133,7 @@ def pytest_generate_tests(metafunc):
 
 
 class _DataCache:
-    """Workloads kept across tests (largest first out) while under `limit` bytes."""
+    """Workloads kept across tests (oldest evicted first) while under `limit` bytes."""
 
     def __init__(self, limit=3 * 2**30):
         self.limit = limit
@@ -174,7 +180,14 @@ def build_info():
     from fairfast import _core
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(os.path.getmtime(_core.__file__)))
-    return {"fairfast_version": fairfast.__version__, "core_built": stamp}
+    with open(_core.__file__, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    return {
+        "fairfast_version": fairfast.__version__,
+        "fairfast_path": str(Path(fairfast.__file__).parent),
+        "core_built": stamp,
+        "core_sha256": digest,
+    }
 
 
 @pytest.fixture

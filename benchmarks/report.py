@@ -59,7 +59,7 @@ def load(paths, stat="median"):
             rows[key][extra["impl"]] = (float(bench["stats"][stat]), int(bench["stats"]["rounds"]))
             threads.add(extra.get("threads"))
             if extra.get("core_built"):
-                built.add(extra["core_built"])
+                built.add(f"{extra['core_built']} (sha256 {extra.get('core_sha256', '?')}, {extra.get('fairfast_path', '?')})")
         info.append({
             "path": path,
             "commit": commit.get("id", "?"),

@@ -36,6 +36,7 @@ from ._policies import (
     SkillThresholds,
     ThresholdPolicy,
 )
+from ._reduction import ExPostReduction, FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
 from ._response import LaborMarket, LinearGaussianResponse, ResponseModel
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "Constraints",
     "CustomMoment",
     "DemographicParity",
+    "ExPostReduction",
+    "FeasibilityReport",
     "FinitePolicies",
     "GroupBlindThresholds",
     "GroupMoment",
@@ -55,9 +58,12 @@ __all__ = [
     "MixturePolicy",
     "Moment",
     "Outcome",
+    "PolicyEvaluation",
     "Population",
     "ResponseModel",
     "SkillThresholds",
     "ThresholdPolicy",
     "TruePositiveRateParity",
+    "evaluate_policy",
+    "lambda_map",
 ]

@@ -37,6 +37,7 @@ from ._policies import (
     ThresholdPolicy,
 )
 from ._reduction import ExPostReduction, FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
+from ._robustness import DriftReport, constraint_drift, perturb_costs
 from ._response import LaborMarket, LinearGaussianResponse, ResponseModel
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Constraints",
     "CustomMoment",
     "DemographicParity",
+    "DriftReport",
     "ExPostReduction",
     "FeasibilityReport",
     "FinitePolicies",
@@ -64,6 +66,8 @@ __all__ = [
     "SkillThresholds",
     "ThresholdPolicy",
     "TruePositiveRateParity",
+    "constraint_drift",
     "evaluate_policy",
     "lambda_map",
+    "perturb_costs",
 ]

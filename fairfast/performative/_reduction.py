@@ -313,7 +313,9 @@ class ExPostReduction:
     best_gap_, best_iter_, last_iter_, nu_, n_oracle_calls_ : float, int
     history_ : dict of arrays
         Per iteration: ``lambda`` (T, J), ``gamma`` and ``risk`` of the uniform EG
-        mixture, ``policy_gamma`` and ``policy_risk`` of :math:`f_t`, ``gap``.
+        mixture, ``policy_gamma`` and ``policy_risk`` of :math:`f_t`,
+        ``selected_gamma`` and ``selected_risk`` of the mixture kept at that iteration
+        (EG or LP, whichever has the smaller gap), and its ``gap``.
     risk_, gamma_ : float, ndarray
         Risk and moments of ``mixture_``.
 
@@ -375,7 +377,8 @@ class ExPostReduction:
         nu = None if self.nu is None else float(self.nu)
         counts = []
         gaps_eg, gaps, Qs = [], [], []
-        hist = {k: [] for k in ("lambda", "gamma", "risk", "policy_gamma", "policy_risk", "gap")}
+        hist = {k: [] for k in ("lambda", "gamma", "risk", "policy_gamma", "policy_risk", "gap",
+                                "selected_gamma", "selected_risk")}
         last_checked, last_gap, eta = _REGRET_CHECK_START_T, np.inf, None
         for t in range(int(self.max_iter)):
             lam = lambda_map(theta, B)
@@ -408,6 +411,9 @@ class ExPostReduction:
             hist["policy_gamma"].append(lag.gammas[idx])
             hist["policy_risk"].append(lag.risks[idx])
             hist["gap"].append(gaps[-1])
+            _, _, gamma_sel, risk_sel = lag.evaluate(Qs[-1], lam_eg)
+            hist["selected_gamma"].append(gamma_sel)
+            hist["selected_risk"].append(risk_sel)
             if gaps[t] < nu and t >= _MIN_ITER:
                 break
             if t >= last_checked * _REGRET_CHECK_INCREASE_T:

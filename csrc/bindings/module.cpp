@@ -6,6 +6,7 @@ namespace py = pybind11;
 void register_config(py::module_& m);
 void register_transport(py::module_& m);
 void register_barycenter(py::module_& m);
+void register_metrics(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
@@ -15,4 +16,6 @@ PYBIND11_MODULE(_core, m) {
   register_transport(transport);
   auto barycenter = m.def_submodule("barycenter", "Wasserstein-barycenter post-processing kernels");
   register_barycenter(barycenter);
+  auto metrics = m.def_submodule("metrics", "Group metrics, bootstrap and cherry-picking kernels");
+  register_metrics(metrics);
 }

@@ -2,8 +2,48 @@
 
 - :func:`unfairness`: the largest distance (KS, W1 or W2) between two groups' score
   distributions.
+- :func:`group_metrics` and :class:`GroupReport`: rates, confusion metrics, calibration
+  per group (and intersections) in one compiled pass; disparities, bootstrap intervals,
+  text/JSON output and plots.
+- Disparities with fairlearn's names: :func:`demographic_parity_difference`,
+  :func:`equalized_odds_ratio`, ...; :func:`bootstrap_disparity` for their intervals.
+- :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
+- Fairness without harm of decoupled classifiers: :func:`group_risk_matrix`,
+  :func:`without_harm_report`, :func:`probability_without_harm`, :func:`mcnemar_pvalues`.
 """
 
+from ._bootstrap import bootstrap_disparity
+from ._disparities import (
+    DISPARITIES,
+    accuracy_parity_difference,
+    accuracy_parity_ratio,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equal_opportunity_difference,
+    equal_opportunity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    predictive_parity_difference,
+    predictive_parity_ratio,
+)
 from ._distributional import pairwise_group_distances, unfairness
+from ._group_metrics import METRICS, group_metrics
 
-__all__ = ["pairwise_group_distances", "unfairness"]
+__all__ = [
+    "DISPARITIES",
+    "METRICS",
+    "accuracy_parity_difference",
+    "accuracy_parity_ratio",
+    "bootstrap_disparity",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "group_metrics",
+    "pairwise_group_distances",
+    "predictive_parity_difference",
+    "predictive_parity_ratio",
+    "unfairness",
+]

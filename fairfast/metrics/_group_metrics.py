@@ -1,0 +1,480 @@
+"""Group metrics in one compiled pass over int32 group codes.
+
+Every built-in metric is a function of a few per-group sums (row count, weight, the
+four confusion cells, the weighted score sum and, for the calibration error, three
+sums per score bin). ``fairfast._core.metrics.group_sums`` computes them in one pass;
+the metrics, the disparities and every bootstrap replicate are then cheap vectorised
+arithmetic on those sums.
+
+Conventions (documented once here, referred to by the public docstrings):
+
+- Groups are the *observed* values (or, for several sensitive columns, the observed
+  intersections). An intersection without rows is not a group: it does not appear in
+  ``by_group`` and does not take part in any disparity. (fairlearn's ``MetricFrame``
+  lists such cells with NaN and skips them in ``difference``/``ratio``, so the
+  disparities agree.)
+- A rate whose denominator is zero in a group (e.g. the true positive rate of a group
+  without positives) takes the value ``zero_division``: 0.0 by default, which is what
+  fairlearn and scikit-learn return; pass ``zero_division=np.nan`` to mark it undefined
+  instead. NaN entries are skipped by the disparities (pandas' ``skipna``).
+- Labels: a row is positive when its label equals ``pos_label``; every other label is
+  negative.
+"""
+
+import numbers
+
+import numpy as np
+
+from .. import _core
+from .._groups import encode_groups
+from .._validation import as_float_array, check_sample_weight
+
+__all__ = ["METRICS", "group_metrics"]
+
+_BASE = 7  # layout of the sums: see csrc/fairfast/group_metrics.hpp
+_ROWS, _WEIGHT, _TN, _FP, _FN, _TP, _SCORE = range(7)
+
+#: Built-in metrics: name -> (needs y_true, needs y_pred, needs scores).
+METRICS = {
+    "count": (False, False, False),
+    "selection_rate": (False, True, False),
+    "true_positive_rate": (True, True, False),
+    "false_positive_rate": (True, True, False),
+    "true_negative_rate": (True, True, False),
+    "false_negative_rate": (True, True, False),
+    "positive_predictive_value": (True, True, False),
+    "negative_predictive_value": (True, True, False),
+    "accuracy": (True, True, False),
+    "balanced_accuracy": (True, True, False),
+    "error_rate": (True, True, False),
+    "mean_score": (False, False, True),
+    "calibration_error": (True, False, True),
+}
+
+_ALIASES = {
+    "tpr": "true_positive_rate",
+    "fpr": "false_positive_rate",
+    "tnr": "true_negative_rate",
+    "fnr": "false_negative_rate",
+    "ppv": "positive_predictive_value",
+    "precision": "positive_predictive_value",
+    "recall": "true_positive_rate",
+    "npv": "negative_predictive_value",
+    "accuracy_score": "accuracy",
+}
+
+
+# ----------------------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------------------
+
+
+def _sensitive_items(sensitive_features, name="sensitive_features"):
+    """(column name, values) pairs of the sensitive features."""
+    sf = sensitive_features
+    if sf is None:
+        raise ValueError(f"{name} is required")
+    if isinstance(sf, dict):
+        return [(str(k), v) for k, v in sf.items()]
+    if hasattr(sf, "columns") and not isinstance(sf, np.ndarray):  # pandas / polars DataFrame
+        if hasattr(sf, "get_column"):
+            return [(str(c), sf.get_column(c)) for c in sf.columns]
+        return [(c, sf[c]) for c in sf.columns]
+    if hasattr(sf, "to_numpy") and getattr(sf, "ndim", 1) == 1:  # pandas / polars Series, pyarrow
+        label = getattr(sf, "name", None)
+        return [(label if label not in (None, "") else "sensitive_feature_0", sf)]
+    arr = np.asarray(sf)
+    if arr.ndim == 1:
+        return [("sensitive_feature_0", arr)]
+    if arr.ndim == 2:
+        return [(f"sensitive_feature_{j}", arr[:, j]) for j in range(arr.shape[1])]
+    raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}")
+
+
+_INTEGER_DTYPES = tuple(np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"))
+
+
+def _encode_column(values, n, name):
+    """(integer label array, low, labels) with codes = array - low in [0, len(labels)).
+
+    Integer labels keep their range (dense: some codes may have no rows); other labels
+    are factorized (sorted, all present)."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and str(dtype) == "category" and hasattr(values, "cat"):
+        if len(values) != n:
+            raise ValueError(f"{name} has {len(values)} rows but y_true/y_pred have {n}")
+        codes = np.ascontiguousarray(values.cat.codes.to_numpy())
+        if codes.size and codes.min() < 0:
+            raise ValueError(f"{name} contains missing values (None/NaN); encode them as an explicit group")
+        return codes, 0, list(values.cat.categories)
+    if not isinstance(values, np.ndarray):
+        if hasattr(values, "to_numpy"):
+            try:
+                values = values.to_numpy()
+            except TypeError:
+                values = values.to_numpy(zero_copy_only=False)
+        else:
+            values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must hold one label per row")
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} rows but y_true/y_pred have {n}")
+    if values.dtype == bool:
+        return np.ascontiguousarray(values).view(np.uint8), 0, [False, True]
+    if values.dtype in _INTEGER_DTYPES:
+        values = np.ascontiguousarray(values)
+        lo, hi = _core.metrics.integer_range(values)
+        if hi - lo < max(1 << 16, n):
+            return values, lo, list(range(lo, hi + 1))
+    codes, labels = encode_groups(values, n, name)
+    return codes, 0, labels
+
+
+class _Groups:
+    """Encoded groups: ``codes`` in [0, n_codes); ``present`` are the codes with rows."""
+
+    def __init__(self, sensitive_features, n, name="sensitive_features"):
+        items = _sensitive_items(sensitive_features, name)
+        if not items:
+            raise ValueError(f"{name} has no columns")
+        self.names = [c for c, _ in items]
+        encoded = [_encode_column(v, n, f"{name}[{c!r}]" if len(items) > 1 else name) for c, v in items]
+        self._column_labels = [lab for _, _, lab in encoded]
+        sizes = [len(lab) for lab in self._column_labels]
+        total = int(np.prod(sizes, dtype=np.float64))
+        self._keys = None
+        if len(encoded) == 1 and encoded[0][0].dtype == np.int32 and encoded[0][1] == 0:
+            self.codes = encoded[0][0]
+            self.n_codes = sizes[0]
+        elif total < 2**31 and total <= max(1 << 22, 4 * n):
+            self.codes = np.empty(n, dtype=np.int32)
+            _core.metrics.combine_codes([e[0] for e in encoded], np.array([e[1] for e in encoded], dtype=np.int64),
+                                        np.array(sizes, dtype=np.int32), self.codes)
+            self.n_codes = total
+        else:  # huge label product: compact the observed intersections
+            combined = np.zeros(n, dtype=np.int64)
+            for (c, lo, _), k in zip(encoded, sizes):
+                combined = combined * k + (c.astype(np.int64) - lo)
+            keys, inverse = np.unique(combined, return_inverse=True)
+            self.codes = inverse.astype(np.int32).reshape(-1)
+            self.n_codes = len(keys)
+            self._keys = keys
+        self._sizes = sizes
+        self.present = None  # set by set_counts
+
+    def set_counts(self, rows):
+        """Record the row count of every code; groups are the codes with rows."""
+        self.present = np.flatnonzero(np.asarray(rows) > 0)
+        if self.present.size == 0:
+            raise ValueError("sensitive_features defines no group with rows")
+
+    def label_of(self, code):
+        key = int(code) if self._keys is None else int(self._keys[code])
+        if len(self._sizes) == 1:
+            return _scalar(self._column_labels[0][key])
+        parts = []
+        for labels, size in zip(reversed(self._column_labels), reversed(self._sizes)):
+            key, r = divmod(key, size)
+            parts.append(_scalar(labels[r]))
+        return tuple(reversed(parts))
+
+    @property
+    def labels(self):
+        return [self.label_of(c) for c in self.present]
+
+    def index(self):
+        import pandas as pd
+
+        labels = self.labels
+        if len(self.names) == 1:
+            return pd.Index(labels, name=self.names[0])
+        return pd.MultiIndex.from_tuples(labels, names=self.names)
+
+    def compact_codes(self):
+        """Codes renumbered 0..n_groups-1 in the order of ``present``."""
+        if self.present.size == self.n_codes:
+            return self.codes
+        lookup = np.full(self.n_codes, -1, dtype=np.int32)
+        lookup[self.present] = np.arange(self.present.size, dtype=np.int32)
+        return lookup[self.codes]
+
+
+def _scalar(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _binary(y, name, n, pos_label):
+    """uint8 0/1 array: 1 where the label equals pos_label."""
+    if y is None:
+        return None
+    arr = y if isinstance(y, np.ndarray) else (y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y))
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got an array of shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but y_true/y_pred have {n}")
+    if arr.dtype == bool and pos_label in (1, True):
+        return arr.view(np.uint8)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if arr.dtype == np.uint8 and pos_label == 1 and (arr.size == 0 or arr.max() <= 1):
+        return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return np.equal(arr, pos_label).view(np.uint8)
+
+
+def _length(*arrays):
+    for a in arrays:
+        if a is not None:
+            return len(a) if not hasattr(a, "shape") else a.shape[0]
+    return None
+
+
+class _Inputs:
+    """Validated inputs of the group metrics (one object shared by the report, the
+    disparities and the bootstrap)."""
+
+    def __init__(self, y_true=None, y_pred=None, *, sensitive_features, scores=None, sample_weight=None,
+                 pos_label=1, threshold=None, n_bins=10):
+        n = _length(y_true, y_pred, scores)
+        if n is None:
+            from .._groups import n_rows_of
+
+            n = n_rows_of(sensitive_features)
+        if n == 0:
+            raise ValueError("y_true/y_pred must hold at least one row")
+        self.n = n
+        self.y_true = _binary(y_true, "y_true", n, pos_label)
+        self.raw_y_true, self.raw_y_pred = y_true, y_pred
+        self.scores = None
+        if scores is not None:
+            s = as_float_array(scores, "scores", allow_2d_column=True)
+            if s.shape[0] != n:
+                raise ValueError(f"scores has {s.shape[0]} rows but y_true/y_pred have {n}")
+            self.scores = np.ascontiguousarray(s)
+        if y_pred is None and threshold is not None:
+            if self.scores is None:
+                raise ValueError("threshold needs scores: y_pred is then scores >= threshold")
+            self.y_pred = (self.scores >= threshold).view(np.uint8)
+            self.raw_y_pred = self.y_pred
+        else:
+            self.y_pred = _binary(y_pred, "y_pred", n, pos_label)
+        self.sample_weight = check_sample_weight(sample_weight, n)
+        if self.sample_weight is not None:
+            self.sample_weight = np.ascontiguousarray(self.sample_weight, dtype=np.float64)
+        if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
+            raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+        self.n_bins = int(n_bins) if (self.scores is not None and self.y_true is not None) else 0
+        if self.n_bins and (self.scores.min() < 0 or self.scores.max() > 1):
+            self.n_bins = 0  # calibration needs probabilities; see available()
+            self._calibration_note = "scores outside [0, 1]"
+        else:
+            self._calibration_note = None
+        self.groups = _Groups(sensitive_features, n)
+
+    def available(self):
+        out = []
+        for name, (need_y, need_p, need_s) in METRICS.items():
+            if need_y and self.y_true is None or need_p and self.y_pred is None or need_s and self.scores is None:
+                continue
+            if name == "calibration_error" and not self.n_bins:
+                continue
+            out.append(name)
+        return out
+
+    def sums(self):
+        """(n_groups, n_stats) sums over the observed groups (computes ``present``)."""
+        full = _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,
+                                        self.scores, self.sample_weight, self.n_bins)
+        self.groups.set_counts(full[:, _ROWS])
+        return full[self.groups.present]
+
+
+def resolve_metrics(metrics, inputs):
+    """Split ``metrics`` into built-in names and {name: callable}."""
+    available = inputs.available()
+    if metrics is None:
+        return available, {}
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    builtin, custom = [], {}
+    items = metrics.items() if isinstance(metrics, dict) else [(None, m) for m in metrics]
+    for key, m in items:
+        if callable(m):
+            custom[key if key is not None else getattr(m, "__name__", f"metric_{len(custom)}")] = m
+            continue
+        if not isinstance(m, str):
+            raise TypeError(f"metrics must hold metric names or callables, got {type(m).__name__}")
+        name = _ALIASES.get(m, m)
+        if name not in METRICS:
+            raise ValueError(f"unknown metric {m!r}; built-in metrics are {', '.join(METRICS)}")
+        if name not in available:
+            need_y, need_p, need_s = METRICS[name]
+            needs = [a for a, f in (("y_true", need_y), ("y_pred", need_p), ("scores", need_s)) if f]
+            extra = " in [0, 1]" if name == "calibration_error" else ""
+            raise ValueError(f"metric {name!r} needs {' and '.join(needs)}{extra}")
+        if name not in builtin:
+            builtin.append(name)
+    return builtin, custom
+
+
+# ----------------------------------------------------------------------------------
+# Metrics from sums (vectorised over any leading axes: replicates, groups)
+# ----------------------------------------------------------------------------------
+
+
+def _ratio(num, den, zero_division):
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(np.broadcast(num, den).shape, float(zero_division))
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def metrics_from_sums(sums, names, n_bins, zero_division=0.0):
+    """{name: array of sums.shape[:-1]} for the built-in ``names``."""
+    s = np.asarray(sums, dtype=np.float64)
+    w, tn, fp, fn, tp = (s[..., j] for j in (_WEIGHT, _TN, _FP, _FN, _TP))
+    out = {}
+    for name in names:
+        if name == "count":
+            v = s[..., _ROWS]
+        elif name == "selection_rate":
+            v = _ratio(fp + tp, w, zero_division)
+        elif name == "true_positive_rate":
+            v = _ratio(tp, tp + fn, zero_division)
+        elif name == "false_positive_rate":
+            v = _ratio(fp, fp + tn, zero_division)
+        elif name == "true_negative_rate":
+            v = _ratio(tn, tn + fp, zero_division)
+        elif name == "false_negative_rate":
+            v = _ratio(fn, fn + tp, zero_division)
+        elif name == "positive_predictive_value":
+            v = _ratio(tp, tp + fp, zero_division)
+        elif name == "negative_predictive_value":
+            v = _ratio(tn, tn + fn, zero_division)
+        elif name == "accuracy":
+            v = _ratio(tp + tn, w, zero_division)
+        elif name == "error_rate":
+            v = _ratio(fp + fn, w, zero_division)
+        elif name == "balanced_accuracy":
+            # scikit-learn: the mean recall over the classes present in y_true.
+            rp = _ratio(tp, tp + fn, np.nan)
+            rn = _ratio(tn, tn + fp, np.nan)
+            both = np.stack([rp, rn])
+            present = ~np.isnan(both)
+            cnt = present.sum(axis=0)
+            v = _ratio(np.where(present, both, 0.0).sum(axis=0), cnt, zero_division)
+        elif name == "mean_score":
+            v = _ratio(s[..., _SCORE], w, zero_division)
+        elif name == "calibration_error":
+            bins = s[..., _BASE : _BASE + 3 * n_bins].reshape(s.shape[:-1] + (n_bins, 3))
+            v = _ratio(np.abs(bins[..., 1] - bins[..., 2]).sum(axis=-1), w, zero_division)
+        else:  # pragma: no cover - names are resolved before
+            raise ValueError(name)
+        out[name] = v
+    return out
+
+
+def custom_by_group(custom, inputs, codes, n_groups):
+    """Evaluate user callables per group (slow path): {name: (values per group, overall)}."""
+    if not custom:
+        return {}
+    yt = _raw(inputs.raw_y_true, inputs.n)
+    yp = _raw(inputs.raw_y_pred, inputs.n)
+    w = inputs.sample_weight
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
+    out = {}
+    for name, fn in custom.items():
+        def call(rows):
+            kwargs = {} if w is None else {"sample_weight": w if rows is None else w[rows]}
+            a = yt if rows is None or yt is None else yt[rows]
+            b = yp if rows is None or yp is None else yp[rows]
+            return fn(a, b, **kwargs)
+
+        values = [call(order[bounds[g] : bounds[g + 1]]) for g in range(n_groups)]
+        out[name] = (values, call(None))
+    return out
+
+
+def _raw(y, n):
+    if y is None:
+        return None
+    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    return arr.reshape(n) if arr.ndim == 2 else arr
+
+
+# ----------------------------------------------------------------------------------
+# Public function
+# ----------------------------------------------------------------------------------
+
+
+def group_metrics(y_true=None, y_pred=None, *, sensitive_features, scores=None, sample_weight=None, metrics=None,
+                  pos_label=1, threshold=None, n_bins=10, zero_division=0.0):
+    """Group metrics of a classifier in one pass over the data.
+
+    Computes, per group (or intersection of several sensitive features), counts,
+    selection rate, confusion rates, predictive values, accuracy, balanced accuracy,
+    error rate, mean score and binned calibration error. All built-in metrics come from
+    one compiled pass over int32 group codes (weighted if ``sample_weight`` is given).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,), optional
+        True labels; a row is positive when its label equals ``pos_label``.
+    y_pred : array-like of shape (n_samples,), optional
+        Predicted labels (same convention). May be omitted when ``scores`` and
+        ``threshold`` are given (then ``y_pred = scores >= threshold``).
+    sensitive_features : array-like, Series, DataFrame or dict of columns
+        Group labels; several columns define intersectional groups (only the observed
+        intersections are groups).
+    scores : array-like of shape (n_samples,), optional
+        Real-valued scores, for ``mean_score`` and (probabilities in [0, 1]) the
+        calibration error.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights.
+    metrics : str, callable, list or dict, optional
+        Metric names (see :data:`METRICS`; aliases ``tpr``, ``fpr``, ``tnr``, ``fnr``,
+        ``ppv``, ``npv``), or callables ``f(y_true, y_pred[, sample_weight=...])``
+        evaluated on each group's rows (slow path). Default: every built-in metric the
+        inputs allow.
+    pos_label : scalar, default=1
+    threshold : float, optional
+        Decision threshold applied to ``scores`` when ``y_pred`` is not given.
+    n_bins : int, default=10
+        Equal-width bins on [0, 1] for the calibration error
+        ``sum_b W_b |mean(y)_b - mean(score)_b| / W`` (the expected calibration error).
+    zero_division : float, default=0.0
+        Value of a rate whose denominator is zero in a group (scikit-learn and
+        fairlearn use 0); ``np.nan`` marks it undefined.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per observed group (a MultiIndex for several sensitive columns), one
+        column per metric.
+
+    Examples
+    --------
+    >>> from fairfast.metrics import group_metrics
+    >>> group_metrics([1, 0, 1, 1], [1, 0, 0, 1], sensitive_features=["a", "a", "b", "b"],
+    ...               metrics=["selection_rate", "tpr", "accuracy"])
+                        selection_rate  true_positive_rate  accuracy
+    sensitive_feature_0
+    a                              0.5                 1.0       1.0
+    b                              0.5                 0.5       0.5
+    """
+    import pandas as pd
+
+    inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, scores=scores,
+                     sample_weight=sample_weight, pos_label=pos_label, threshold=threshold, n_bins=n_bins)
+    builtin, custom = resolve_metrics(metrics, inputs)
+    sums = inputs.sums()
+    values = metrics_from_sums(sums, builtin, inputs.n_bins, zero_division)
+    data = {name: (values[name].astype(np.int64) if name == "count" else values[name]) for name in builtin}
+    if custom:
+        codes = inputs.groups.compact_codes()
+        for name, (vals, _) in custom_by_group(custom, inputs, codes, len(inputs.groups.present)).items():
+            data[name] = vals
+    return pd.DataFrame(data, index=inputs.groups.index(), columns=list(data))

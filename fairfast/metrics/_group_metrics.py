@@ -291,13 +291,14 @@ class _Inputs:
 
 
 def resolve_metrics(metrics, inputs):
-    """Split ``metrics`` into built-in names and {name: callable}."""
+    """Split ``metrics`` into built-in names, {name: callable} and {built-in name: column
+    name} (dict keys rename built-in metrics)."""
     available = inputs.available()
     if metrics is None:
-        return available, {}
+        return available, {}, {m: m for m in available}
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
-    builtin, custom = [], {}
+    builtin, custom, display = [], {}, {}
     items = metrics.items() if isinstance(metrics, dict) else [(None, m) for m in metrics]
     for key, m in items:
         if callable(m):
@@ -315,7 +316,8 @@ def resolve_metrics(metrics, inputs):
             raise ValueError(f"metric {name!r} needs {' and '.join(needs)}{extra}")
         if name not in builtin:
             builtin.append(name)
-    return builtin, custom
+            display[name] = key if key is not None else name
+    return builtin, custom, display
 
 
 # ----------------------------------------------------------------------------------
@@ -469,10 +471,10 @@ def group_metrics(y_true=None, y_pred=None, *, sensitive_features, scores=None, 
 
     inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, scores=scores,
                      sample_weight=sample_weight, pos_label=pos_label, threshold=threshold, n_bins=n_bins)
-    builtin, custom = resolve_metrics(metrics, inputs)
+    builtin, custom, display = resolve_metrics(metrics, inputs)
     sums = inputs.sums()
     values = metrics_from_sums(sums, builtin, inputs.n_bins, zero_division)
-    data = {name: (values[name].astype(np.int64) if name == "count" else values[name]) for name in builtin}
+    data = {display[name]: (values[name].astype(np.int64) if name == "count" else values[name]) for name in builtin}
     if custom:
         codes = inputs.groups.compact_codes()
         for name, (vals, _) in custom_by_group(custom, inputs, codes, len(inputs.groups.present)).items():

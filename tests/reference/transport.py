@@ -217,6 +217,9 @@ def _ceil_div(a, b):
 def fit_fair(z, codes, n_groups, seed, group_weights=None, jitter=0.0):
     """Per-group sorted (value, tie key) lists and barycenter tables B_k[0..N_k].
 
+    Rows tied on their (jittered) value inside a group are ordered by their key
+    ``counter_bits(seed, stream 0)`` at the row index; keys of untied rows are 0.
+
     B_k[j] = sum_k' p_k' * zt_k'[clip(ceil(j N_k' / N_k), 1, N_k')] (1-based), with the
     ceiling taken in integer arithmetic. Sums run over k' in code order.
     """
@@ -230,7 +233,11 @@ def fit_fair(z, codes, n_groups, seed, group_weights=None, jitter=0.0):
     for k in range(n_groups):
         rows = [i for i in range(len(z)) if codes[i] == k]
         rows.sort(key=lambda i: (float(z[i]), int(keys[i])))
-        groups.append(([z[i] for i in rows], [int(keys[i]) for i in rows]))
+        values = [z[i] for i in rows]
+        # A value occurring once in its group has key 0: a query equal to it counts it
+        # as below (the spec's searchsorted right side), keeping that row's own rank.
+        tie_keys = [int(keys[i]) if values.count(z[i]) > 1 else 0 for i in rows]
+        groups.append((values, tie_keys))
     counts = np.array([len(g[0]) for g in groups], dtype=np.float64)
     p = counts if group_weights is None else np.asarray(group_weights, dtype=np.float64)
     p = p / p.sum()

@@ -1,0 +1,67 @@
+"""Shared pieces of the DAFH classifier and its baselines."""
+
+import math
+
+import numpy as np
+
+from ._harm import fwh_individual
+
+
+def check_positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_non_negative(value, name, strictly=False):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = math.isfinite(value) and (value > 0 if strictly else value >= 0)
+    if not ok:
+        bound = "> 0" if strictly else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+def encode_binary_target(y):
+    """Classes (sorted) and the 0/1 codes of a binary target."""
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    if classes.shape[0] != 2:
+        raise ValueError(f"y must contain exactly two classes, got {classes.shape[0]}: {classes.tolist()[:5]}")
+    return classes, codes.astype(np.int64).ravel()
+
+
+def standardizer(X):
+    """Column means and standard deviations; 0/1 columns are left as they are.
+
+    Leaving indicator (one-hot) columns uncentred keeps their zeros, which the
+    training kernels skip.
+    """
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    binary = np.all((X == 0) | (X == 1), axis=0)
+    mean[binary] = 0.0
+    scale[binary] = 1.0
+    return mean, scale
+
+
+def fit_logistic(X, y, C):
+    """Weights and intercept of an L2 logistic regression; constant model for one class."""
+    from sklearn.linear_model import LogisticRegression
+
+    positives = int(y.sum())
+    if positives == 0 or positives == y.shape[0]:
+        w = np.zeros(X.shape[1])
+        b = math.log((positives + 0.5) / (y.shape[0] - positives + 0.5))
+        return w, b
+    model = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+    return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
+
+
+def selection_key(y, predictions, groups):
+    """(individual fairness without harm, accuracy) of an evaluated model."""
+    n = predictions.shape[0]
+    acc = float(np.mean(predictions[np.arange(n), groups + 1] == y))
+    return fwh_individual(y, predictions, groups), acc

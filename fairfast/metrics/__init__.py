@@ -28,9 +28,12 @@ from ._disparities import (
 )
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
+from ._report import BootstrapResult, GroupReport
 
 __all__ = [
+    "BootstrapResult",
     "DISPARITIES",
+    "GroupReport",
     "METRICS",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",

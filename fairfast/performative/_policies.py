@@ -178,6 +178,7 @@ class _Table:
         self.outcomes = []
         self.outcome = None
         self.n_evaluations = 0
+        self.coarse = None  # (components, rows) of the coarse grid, computed once
 
     def lookup(self, components):
         """Row indices of `components` (shape (k, C)), evaluating the missing ones."""
@@ -277,9 +278,16 @@ class _LatticePolicies:
         table = self._table(model, population)
         grids = self._coord_grids(model)
         G, C = model.n_groups, len(grids)
-        coarse = self._coarse(model)
+        if table.coarse is None:
+            comps = self._coarse(model)
+            rows = None
+            if comps is not None:
+                N = comps.shape[0]
+                rows = table.lookup(comps.reshape(N * G, C)).reshape(N, G)
+            table.coarse = (comps, rows)
+        coarse, rows = table.coarse
         if coarse is not None:
-            values = np.asarray(objective(self._evaluate(table, coarse)), dtype=np.float64)
+            values = np.asarray(objective(Outcome.combine_groups(table.outcome, rows)), dtype=np.float64)
             best = coarse[int(np.argmin(values))].copy()
             best_value = float(values.min())
         else:  # too many combinations: coordinate descent from the middle of the grids

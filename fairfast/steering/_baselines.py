@@ -1,0 +1,220 @@
+"""Baselines in the steering API: mean matching, MiMiC mean+covariance matching, LEACE."""
+
+import numbers
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._apply import apply_blocks, check_X, fit_groups, transform_groups
+from ._gaussian import bures_map
+from ._moments import _block_moments, _merge, shrink_covariance
+
+__all__ = ["LEACE", "MeanCovarianceMatching", "MeanMatching"]
+
+
+def _group_moments(X, sensitive_features):
+    n, d = X.shape
+    codes, groups = fit_groups(sensitive_features, n)
+    if len(groups) < 2:
+        raise ValueError(f"sensitive_features must contain at least 2 groups, got {len(groups)}")
+    counts, means, scatter = _block_moments(X, codes.astype(np.intp), len(groups))
+    return groups, counts, means, scatter
+
+
+def _reference_index(reference, groups, counts):
+    if reference is None:
+        return int(np.argmax(counts))
+    for k, g in enumerate(groups):
+        if g == reference:
+            return k
+    raise ValueError(f"reference must be None (largest group) or one of the groups {groups}; got {reference!r}")
+
+
+class _GroupMapBase(TransformerMixin, BaseEstimator):
+    def transform(self, X, *, sensitive_features):
+        """Apply the fitted map of each row's group (float32 stays float32)."""
+        check_is_fitted(self, "linear_")
+        X = check_X(X, n_features=self.n_features_in_)
+        g = transform_groups(sensitive_features, self.groups_, X.shape[0])
+        return apply_blocks(X, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
+
+    def fit_transform(self, X, y=None, *, sensitive_features):
+        return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
+
+
+class MeanMatching(_GroupMapBase):
+    r"""Shift every group onto the reference group's mean: :math:`x \mapsto x + \mu_r - \mu_a`.
+
+    Parameters
+    ----------
+    reference : group label or None
+        Target group; None takes the largest group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [2.0], [10.0], [12.0]]); a = [0, 0, 1, 1]
+    >>> MeanMatching(reference=0).fit_transform(X, sensitive_features=a).ravel().tolist()
+    [0.0, 2.0, 0.0, 2.0]
+    """
+
+    def __init__(self, *, reference=None):
+        self.reference = reference
+
+    def fit(self, X, y=None, *, sensitive_features):
+        X = check_X(X)
+        groups, counts, means, _ = _group_moments(X, sensitive_features)
+        r = _reference_index(self.reference, groups, counts)
+        G, d = means.shape
+        self.linear_ = np.broadcast_to(np.eye(d), (G, d, d))
+        self.offset_ = means[r] - means
+        self.identity_ = np.zeros(G, dtype=bool)
+        self.identity_[r] = True
+        self.groups_, self.reference_, self.n_features_in_ = groups, groups[r], d
+        return self
+
+
+class MeanCovarianceMatching(_GroupMapBase):
+    r"""MiMiC mean+covariance matching (Singh et al., ICML 2024).
+
+    Each group is moved onto the reference group with the Gaussian OT map
+    :math:`x \mapsto \mu_r + A_a(x - \mu_a)`,
+    :math:`A_a = S_a^{-1/2}(S_a^{1/2} S_r S_a^{1/2})^{1/2} S_a^{-1/2}`: label-free, one
+    map per group, so the moved group's mean and covariance equal the reference's.
+
+    Parameters
+    ----------
+    reference : group label or None
+        Target group; None takes the largest group.
+    shrinkage : "oas", float or None
+        Covariance regularisation (:func:`shrink_covariance`); the moved covariance
+        equals the *regularised* reference covariance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a = np.repeat([0, 1], 500); X = rng.normal(size=(1000, 2)) * np.where(a == 1, 3.0, 1.0)[:, None]
+    >>> Xs = MeanCovarianceMatching(reference=0, shrinkage=None).fit_transform(X, sensitive_features=a)
+    >>> bool(np.allclose(np.cov(Xs[a == 1].T), np.cov(X[a == 0].T)))
+    True
+    """
+
+    def __init__(self, *, reference=None, shrinkage="oas"):
+        self.reference = reference
+        self.shrinkage = shrinkage
+
+    def fit(self, X, y=None, *, sensitive_features):
+        X = check_X(X)
+        groups, counts, means, scatter = _group_moments(X, sensitive_features)
+        if (counts < 2).any():
+            raise ValueError("every group needs at least 2 rows to estimate its covariance")
+        r = _reference_index(self.reference, groups, counts)
+        G, d = means.shape
+        covs = [shrink_covariance(scatter[a] / (counts[a] - 1), counts[a], self.shrinkage) for a in range(G)]
+        self.linear_ = np.empty((G, d, d))
+        self.offset_ = np.empty((G, d))
+        for a in range(G):
+            A = np.eye(d) if a == r else bures_map(covs[a], covs[r])
+            self.linear_[a] = A
+            self.offset_[a] = means[r] - A @ means[a]
+        self.identity_ = np.arange(G) == r
+        self.groups_, self.reference_, self.n_features_in_ = groups, groups[r], d
+        self.covariances_ = np.stack(covs)
+        self.means_ = means
+        return self
+
+
+class LEACE(TransformerMixin, BaseEstimator):
+    r"""LEAst-squares Concept Erasure (Belrose et al., NeurIPS 2023).
+
+    With :math:`Z` the one-hot group indicator, :math:`W = \Sigma_{XX}^{-1/2}`
+    (pseudo-inverse root, eigenvalues below ``d * eps * max`` dropped) and :math:`U`
+    an orthonormal basis of the column space of :math:`W\Sigma_{XZ}` (singular values
+    ``<= svd_tol`` dropped),
+
+    .. math:: r(x) = x - W^{+} U U^\top W (x - \mu_X).
+
+    Afterwards :math:`\mathrm{Cov}(r(X), Z) = 0` -- the class-conditional means of all
+    groups coincide, so no linear predictor of the group beats a constant (for convex
+    losses) -- and the edit :math:`E\|W(r(X) - X)\|^2` is the smallest possible among
+    such affine erasers; the map is an (oblique) projection, hence idempotent. It
+    needs no group at transform time.
+
+    Parameters
+    ----------
+    shrinkage : "oas", float or None
+        Regularisation of :math:`\Sigma_{XX}`. Default None (plain covariance with
+        Bessel's correction, as the reference implementation without shrinkage).
+    svd_tol : float
+        Singular values of :math:`W\Sigma_{XZ}` at or below it are discarded
+        (absolute, as in the ``concept-erasure`` package).
+
+    Attributes
+    ----------
+    mean_ : ndarray (d,)
+    proj_left_, proj_right_ : ndarrays (d, r), (r, d)
+        :math:`W^{+}U` and :math:`U^\top W`; the projection is ``I - proj_left_ @ proj_right_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.integers(0, 2, 2000); X = rng.normal(size=(2000, 3)) + a[:, None]
+    >>> Xe = LEACE().fit(X, sensitive_features=a).transform(X)
+    >>> bool(np.allclose(Xe[a == 0].mean(0), Xe[a == 1].mean(0)))
+    True
+    """
+
+    def __init__(self, *, shrinkage=None, svd_tol=0.01):
+        self.shrinkage = shrinkage
+        self.svd_tol = svd_tol
+
+    def fit(self, X, y=None, *, sensitive_features):
+        if isinstance(self.svd_tol, bool) or not isinstance(self.svd_tol, numbers.Real) or not self.svd_tol > 0:
+            raise ValueError(f"svd_tol must be a positive number; got {self.svd_tol!r}")
+        X = check_X(X)
+        n, d = X.shape
+        if n < 2:
+            raise ValueError(f"X must have at least 2 rows, got {n}")
+        groups, counts, means, scatter = _group_moments(X, sensitive_features)
+        G = len(groups)
+        tn, tm, ts = counts[:1], means[:1], scatter[:1]
+        for a in range(1, G):
+            tn, tm, ts = _merge(tn, tm, ts, counts[a : a + 1], means[a : a + 1], scatter[a : a + 1])
+        mean = tm[0]
+        sxx = shrink_covariance(ts[0] / (n - 1), n, self.shrinkage)
+        # Cov(X, one-hot Z): column a is n_a (mu_a - mu) / (n - 1)
+        sxz = (means - mean).T * (counts / (n - 1))
+        lam, V = linalg.eigh((sxx + sxx.T) / 2, driver="evd", check_finite=False)
+        keep = lam > lam[-1] * d * np.finfo(np.float64).eps
+        lam = np.clip(lam, 0.0, None)
+        root = np.sqrt(np.where(keep, lam, 1.0))
+        W = (V * np.where(keep, 1.0 / root, 0.0)) @ V.T
+        W_pinv = (V * np.where(keep, root, 0.0)) @ V.T
+        u, s, _ = linalg.svd(W @ sxz, full_matrices=False, check_finite=False)
+        U = u[:, s > self.svd_tol]
+        self.mean_ = mean
+        self.proj_left_ = W_pinv @ U
+        self.proj_right_ = U.T @ W
+        self.groups_, self.n_features_in_ = groups, d
+        return self
+
+    def transform(self, X, *, sensitive_features=None):
+        """Erase the concept (``sensitive_features`` is accepted and ignored)."""
+        check_is_fitted(self, "proj_left_")
+        X = check_X(X, n_features=self.n_features_in_)
+        dt = X.dtype
+        delta = X - self.mean_.astype(dt)
+        return X - (delta @ self.proj_right_.T.astype(dt)) @ self.proj_left_.T.astype(dt)
+
+    def fit_transform(self, X, y=None, *, sensitive_features):
+        return self.fit(X, y, sensitive_features=sensitive_features).transform(X)
+
+    @property
+    def projection_(self):
+        """The dense projection matrix ``I - proj_left_ @ proj_right_``."""
+        check_is_fitted(self, "proj_left_")
+        return np.eye(self.n_features_in_) - self.proj_left_ @ self.proj_right_

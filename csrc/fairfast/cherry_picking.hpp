@@ -5,7 +5,11 @@
 //   A = sum d_i, R = sum (1 - d_i),
 //   D = sum_{i,j} d_i (1 - d_j) [s_j > s_i] + 1/2 sum_{i != j} d_i (1 - d_j) [s_j = s_i]
 //   CPI = D / (A R)  (0 when A R = 0)
-//   E   = sum_i d_i [s_i < t], t the score of the ceil(A)-th largest row
+//   E   = max(sum_i d_i [s_i < t], sum_i (1 - d_i) [s_i > t]), t the score of the
+//         ceil(A)-th largest row: the least acceptance mass that must move to make the
+//         rule a threshold rule with the same total (accepted rows below the boundary
+//         block, or rejected rows above it, whichever is larger; the boundary block
+//         absorbs the rest)
 //   dU  = (sum of the top floor(A) scores + frac(A) * next score) - sum_i d_i s_i
 // Rows are sorted by (group, score descending); walking each group's blocks of equal
 // scores from the top keeps R_above = rejected mass strictly above the block, and
@@ -82,17 +86,23 @@ Status cherry_picking_stats(const T* s, const double* d, const std::int32_t* cod
       const std::size_t w = static_cast<std::size_t>(whole);
       const std::size_t m = std::min<std::size_t>(len, w + (frac > 1e-9 ? 1 : 0));  // ceil(A)
       const Key t = first[std::max<std::size_t>(m, 1) - 1].first;  // score of the ceil(A)-th row
+      double accepted_below = 0.0, rejected_above = 0.0;
       i = 0;
       while (i < len) {
         std::size_t j = i;
-        double Ab = 0.0;
-        for (; j < len && first[j].first == first[i].first; ++j) Ab += first[j].second;
+        double Ab = 0.0, Rb = 0.0;
+        for (; j < len && first[j].first == first[i].first; ++j) {
+          Ab += first[j].second;
+          Rb += 1.0 - first[j].second;
+        }
         double top = static_cast<double>(std::min(j, w) > i ? std::min(j, w) - i : 0);
         if (w >= i && w < j) top += frac;
         regret += (top - Ab) * first[i].first;
-        if (first[i].first < t) E += Ab;
+        if (first[i].first < t) accepted_below += Ab;
+        if (first[i].first > t) rejected_above += Rb;
         i = j;
       }
+      E = std::max(accepted_below, rejected_above);
       regret = std::max(0.0, regret);
     }
     double* o = out + static_cast<std::size_t>(g) * cp_stats;

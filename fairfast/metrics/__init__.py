@@ -13,6 +13,7 @@
 """
 
 from ._bootstrap import bootstrap_disparity
+from ._cherry_picking import CherryPickingResult, cherry_picking_statistics
 from ._disparities import (
     DISPARITIES,
     accuracy_parity_difference,
@@ -32,12 +33,14 @@ from ._report import BootstrapResult, GroupReport
 
 __all__ = [
     "BootstrapResult",
+    "CherryPickingResult",
     "DISPARITIES",
     "GroupReport",
     "METRICS",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",
     "bootstrap_disparity",
+    "cherry_picking_statistics",
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "equal_opportunity_difference",

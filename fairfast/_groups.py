@@ -43,6 +43,19 @@ def n_rows_of(sensitive_features, name="sensitive_features"):
 
 
 def _factorize(col, name):
+    if isinstance(col, np.ndarray) and (np.issubdtype(col.dtype, np.integer) or col.dtype == bool) and col.size:
+        # Counting path for integer labels with a modest range: O(n), no hashing.
+        dtype = col.dtype
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(1 << 16, col.size):
+            if col.dtype == bool:
+                col = col.view(np.uint8)
+            shifted = col.astype(np.int64, copy=False) - lo if lo else col
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lookup = np.full(hi - lo + 1, -1, dtype=np.int32)
+            lookup[present] = np.arange(present.size, dtype=np.int32)
+            uniques = present + lo
+            return lookup[shifted], (uniques.astype(bool) if dtype == bool else uniques.astype(dtype))
     import pandas as pd
 
     codes, uniques = pd.factorize(col, use_na_sentinel=True, sort=True)

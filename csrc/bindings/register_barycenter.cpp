@@ -20,8 +20,8 @@ void require_jitter(double jitter) {
 }
 
 template <class T>
-py::tuple fit(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_t n_groups,
-              const py::object& weights, std::uint64_t seed, std::uint64_t row_offset, double jitter) {
+py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_t n_groups,
+                    std::uint64_t seed, std::uint64_t row_offset, double jitter, bool with_rows) {
   bind::require_1d(x, "scores");
   bind::require_1d(codes, "codes");
   bind::require_same_length(x, "scores", codes, "codes");
@@ -30,9 +30,6 @@ py::tuple fit(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_
   const py::ssize_t n = x.shape(0);
   if (static_cast<std::uint64_t>(n) >= (std::uint64_t(1) << 32))
     throw py::value_error("fitting on 2**32 or more rows is not supported");
-  carray<double> w_keep;
-  const double* w = bind::optional_f64(weights, "sample_weight", n, w_keep);
-
   carray<std::int64_t> counts(n_groups);
   Status st;
   {
@@ -47,21 +44,64 @@ py::tuple fit(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_
     if (counts.data()[g] == 0) throw py::value_error("group code " + std::to_string(g) + " has no rows");
     o[g + 1] = o[g] + counts.data()[g];
   }
-  carray<T> values(n);
-  carray<std::uint64_t> tie_keys(n);
-  py::object sorted_w = py::none();
-  double* sw = nullptr;
-  if (w) {
-    carray<double> tmp(n);
-    sw = tmp.mutable_data();
-    sorted_w = tmp;
+  carray<T> grouped(n);
+  py::object rows_obj = py::none();
+  std::uint32_t* rows = nullptr;
+  if (with_rows) {
+    carray<std::uint32_t> r(n);
+    rows = r.mutable_data();
+    rows_obj = r;
   }
   {
     py::gil_scoped_release release;
-    grouped_sort(x.data(), w, codes.data(), static_cast<std::size_t>(n), n_groups, seed, row_offset, jitter, o,
-                 values.mutable_data(), tie_keys.mutable_data(), sw);
+    partition_by_group(x.data(), codes.data(), static_cast<std::size_t>(n), n_groups, seed, row_offset, jitter,
+                       grouped.mutable_data(), rows);
   }
-  return py::make_tuple(values, tie_keys, sorted_w, offsets);
+  return py::make_tuple(grouped, rows_obj, offsets);
+}
+
+template <class T>
+py::tuple tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
+                   const carray<double>& lo, const carray<double>& scale, const carray<T>& x,
+                   const carray<std::int32_t>& codes, std::uint64_t seed, std::uint64_t row_offset, double jitter,
+                   const py::object& rows) {
+  bind::require_1d(values, "values");
+  const py::ssize_t n = values.shape(0);
+  bind::require_offsets(offsets, n, "offsets");
+  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
+  bind::require_length(start, "start", n + k);
+  bind::require_length(lo, "lo", k);
+  bind::require_length(scale, "scale", k);
+  bind::require_length(x, "scores", n);
+  bind::require_length(codes, "codes", n);
+  require_jitter(jitter);
+  std::uint32_t* r = nullptr;
+  carray<std::uint32_t> keep;
+  if (!rows.is_none()) {
+    if (!py::isinstance<carray<std::uint32_t>>(rows)) throw py::type_error("rows must be a C-contiguous uint32 array");
+    keep = py::reinterpret_borrow<carray<std::uint32_t>>(rows);
+    bind::require_length(keep, "rows", n);
+    r = keep.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i)
+      if (r[i] >= static_cast<std::uint64_t>(n)) throw py::index_error("rows holds an index outside [0, n)");
+  } else {
+    // the pass over the input trusts the codes: check them here (cheap)
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(k));
+    if (count_groups(codes.data(), static_cast<std::size_t>(n), k, counts.data()) != Status::ok)
+      throw py::index_error("codes holds a group code outside [0, n_groups)");
+    for (std::int32_t g = 0; g < k; ++g)
+      if (counts[g] != offsets.data()[g + 1] - offsets.data()[g])
+        throw py::value_error("codes do not match offsets");
+  }
+  carray<std::uint64_t> keys(n);
+  std::size_t tied;
+  {
+    py::gil_scoped_release release;
+    tied = compute_tie_keys(values.data(), offsets.data(), k, start.data(), lo.data(), scale.data(), x.data(),
+                            codes.data(), static_cast<std::size_t>(n), seed, row_offset, jitter, r,
+                            keys.mutable_data());
+  }
+  return py::make_tuple(keys, tied);
 }
 
 template <class T>
@@ -151,8 +191,12 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
 
 template <class T>
 void register_typed(py::module_& m) {
-  m.def("fit", &fit<T>, py::arg("scores").noconvert(), py::arg("codes").noconvert(), py::arg("n_groups"),
-        py::arg("sample_weight"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"));
+  m.def("partition", &partition<T>, py::arg("scores").noconvert(), py::arg("codes").noconvert(),
+        py::arg("n_groups"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"), py::arg("with_rows"));
+  m.def("tie_keys", &tie_keys<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("start").noconvert(), py::arg("lo").noconvert(), py::arg("scale").noconvert(),
+        py::arg("scores").noconvert(), py::arg("codes").noconvert(), py::arg("seed"), py::arg("row_offset"),
+        py::arg("jitter"), py::arg("rows"));
   m.def("index", &index<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert());
   m.def("tables", &tables<T>, py::arg("values").noconvert(), py::arg("cumw"), py::arg("offsets").noconvert(),
         py::arg("group_weights").noconvert(), py::arg("mode"));

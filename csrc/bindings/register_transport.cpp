@@ -19,32 +19,6 @@ Interpolation to_mode(int mode) {
   return static_cast<Interpolation>(mode);
 }
 
-// Sorted copy and inclusive cumulative weights (None without weights).
-template <class T>
-py::tuple prepare(const carray<T>& x, const py::object& weights) {
-  bind::require_1d(x, "x");
-  const py::ssize_t n = x.shape(0);
-  carray<double> w_keep;
-  const double* w = bind::optional_f64(weights, "weights", n, w_keep);
-  carray<T> sorted(n);
-  py::object cum = py::none();
-  if (w) {
-    carray<double> cumw(n);
-    {
-      py::gil_scoped_release release;
-      std::vector<double> sw(static_cast<std::size_t>(n));
-      sort_sample(x.data(), w, static_cast<std::size_t>(n), sorted.mutable_data(), sw.data());
-      cumulative_sum(sw.data(), static_cast<std::size_t>(n), cumw.mutable_data());
-    }
-    cum = cumw;
-  } else {
-    py::gil_scoped_release release;
-    sort_sample(x.data(), static_cast<const double*>(nullptr), static_cast<std::size_t>(n),
-                sorted.mutable_data(), static_cast<double*>(nullptr));
-  }
-  return py::make_tuple(sorted, cum);
-}
-
 struct Sample {
   SampleView view;
   std::vector<std::uint32_t> start;
@@ -158,7 +132,6 @@ double ks(const carray<T>& u, const py::object& ucum, const carray<T>& v, const 
 
 template <class T>
 void register_typed(py::module_& m) {
-  m.def("prepare", &prepare<T>, py::arg("x").noconvert(), py::arg("weights") = py::none());
   m.def("ecdf", &ecdf<T>, py::arg("sorted").noconvert(), py::arg("cumw"), py::arg("queries").noconvert(),
         py::arg("mode"));
   m.def("quantile", &quantile<T>, py::arg("sorted").noconvert(), py::arg("cumw"), py::arg("q").noconvert(),

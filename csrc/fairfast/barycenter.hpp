@@ -1,10 +1,11 @@
 // Wasserstein-barycenter post-processing tables (Chzhen et al. 2020 plug-in).
 //
-// Fit: rows are partitioned by group and sorted by (value, tie key), where the tie key
-// of row r is a counter-based random 64-bit number keyed by (seed, r). This is the
-// limit of infinitesimal jitter: it only orders ties, never distinct values, so the
-// map stays non-decreasing within a group and calibration rows get distinct ranks.
-// Optionally a real additive jitter U[-sigma, sigma] (stream 1) is applied first.
+// Fit: rows are partitioned by group (here), sorted within each group (by NumPy's
+// vectorised sort, in the Python layer), and runs of equal values are ordered by a tie
+// key: a counter-based random 64-bit number keyed by (seed, row). This is the limit of
+// infinitesimal jitter: it only orders ties, never distinct values, so the map stays
+// non-decreasing within a group and calibration rows get distinct ranks. Optionally a
+// real additive jitter U[-sigma, sigma] (stream 1) is applied first.
 //
 // Table: for group s and rank j = 0..n_s, B_s[j] = sum_k p_k Q_k(F_s(j)), with
 // F_s(j) = mass of the first j points of s over its total and Q_k the step (generalised
@@ -23,7 +24,7 @@
 
 #include "common.hpp"
 #include "random.hpp"
-#include "sort.hpp"
+#include "partition.hpp"
 #include "transport.hpp"
 
 namespace fairfast {
@@ -60,88 +61,120 @@ inline Status count_groups(const std::int32_t* codes, std::size_t n, std::int32_
   return Status::ok;
 }
 
-// Partition rows by group and sort each group by (value [+ jitter], tie key).
-// Outputs have n entries (values, tie_keys, weights if w != nullptr) and offsets has
-// k + 1. Codes must have been checked with count_groups.
+// Stable partition of the rows by group: grouped[offsets[g]:offsets[g+1]] holds group g's
+// values (after the optional additive jitter U[-sigma, sigma] of stream 1, keyed by the
+// global row index), in row order; rows (if not nullptr) their row indices. Codes must
+// have been checked with count_groups.
 template <class T>
-void grouped_sort(const T* x, const double* w, const std::int32_t* codes, std::size_t n,
-                  std::int32_t k, std::uint64_t seed, std::uint64_t row_offset, double jitter,
-                  const std::int64_t* offsets, T* values, std::uint64_t* tie_keys, double* weights) {
-  using K = typename key_of<T>::type;
+void partition_by_group(const T* x, const std::int32_t* codes, std::size_t n, std::int32_t k,
+                        std::uint64_t seed, std::uint64_t row_offset, double jitter, T* grouped,
+                        std::uint32_t* rows) {
   const int nt = threads_for(n);
-  const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
-
-  std::vector<K> keys(n);
-  std::vector<std::uint32_t> rows(n);
+  const CounterRng jit(seed, stream_jitter);
+  std::vector<T> shifted;
+  const T* src = x;
+  if (jitter > 0.0) {
+    shifted.resize(n);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
-    T v = x[i];
-    if (jitter > 0.0)
-      v = static_cast<T>(static_cast<double>(x[i]) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
-    keys[i] = order_key(v);
-    rows[i] = static_cast<std::uint32_t>(i);
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i)
+      shifted[i] = static_cast<T>(static_cast<double>(x[i]) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
+    src = shifted.data();
   }
-
-  // Stable partition by group code.
-  std::vector<K> gkeys(n);
-  std::vector<std::uint32_t> grows(n);
   std::vector<std::size_t> hist;
-  detail::stable_scatter(
-      keys.data(), rows.data(), gkeys.data(), grows.data(), n, static_cast<std::size_t>(k),
-      [codes](K, std::size_t i) { return static_cast<std::size_t>(codes[i]); }, nt, hist);
-  keys.clear();
-  keys.shrink_to_fit();
-  rows.clear();
-  rows.shrink_to_fit();
-
-  for (std::int32_t g = 0; g < k; ++g) {
-    const std::size_t off = static_cast<std::size_t>(offsets[g]);
-    const std::size_t len = static_cast<std::size_t>(offsets[g + 1]) - off;
-    radix_sort(gkeys.data() + off, grows.data() + off, len, max_threads());
+  if (rows) {
+    std::vector<std::uint32_t> ids(n);
+    std::iota(ids.begin(), ids.end(), std::uint32_t(0));
+    detail::stable_scatter(
+        src, ids.data(), grouped, rows, n, static_cast<std::size_t>(k),
+        [codes](T, std::size_t i) { return static_cast<std::size_t>(codes[i]); }, nt, hist);
+  } else {
+    detail::stable_scatter(
+        src, static_cast<std::nullptr_t*>(nullptr), grouped, static_cast<std::nullptr_t*>(nullptr), n,
+        static_cast<std::size_t>(k), [codes](T, std::size_t i) { return static_cast<std::size_t>(codes[i]); }, nt,
+        hist);
   }
+}
 
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
-    values[i] = from_order_key<T>(gkeys[i]);
-    tie_keys[i] = ties.bits(row_offset + grows[i]);
-  }
-
-  // Runs of equal values (inside one group) are ordered by tie key.
+// Tie keys of the sorted calibration values (each group sorted ascending).
+//
+// Every row r has a random 64-bit key ties.bits(row_offset + r); a run of equal values
+// is ordered by key, and tie_keys[i] holds the key of the row at sorted position i. A
+// value that occurs once keeps key 0: a query equal to it then counts it as below
+// (upper-bound placement), which still gives that calibration row its own rank.
+//
+// With rows (the row index at each sorted position; the weighted path), runs are sorted
+// by key carrying rows. Without rows, the rows of tied values are found again by a pass
+// over the input (x, codes; the jitter recomputed), located through the bucket index.
+// Returns the number of tied positions.
+template <class T>
+std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::int32_t k,
+                             const std::uint32_t* start, const double* lo, const double* scale,
+                             const T* x, const std::int32_t* codes, std::size_t n, std::uint64_t seed,
+                             std::uint64_t row_offset, double jitter, std::uint32_t* rows,
+                             std::uint64_t* tie_keys) {
+  const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
+  std::fill(tie_keys, tie_keys + n, std::uint64_t(0));
   std::vector<std::pair<std::size_t, std::size_t>> runs;
   for (std::int32_t g = 0; g < k; ++g) {
     std::size_t i = static_cast<std::size_t>(offsets[g]);
     const std::size_t end = static_cast<std::size_t>(offsets[g + 1]);
     while (i < end) {
       std::size_t e = i + 1;
-      while (e < end && gkeys[e] == gkeys[i]) ++e;
+      while (e < end && values[e] == values[i]) ++e;
       if (e - i > 1) runs.emplace_back(i, e);
       i = e;
     }
   }
-  const int rt = std::min<int>(max_threads(), static_cast<int>(std::max<std::size_t>(1, runs.size())));
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(rt) schedule(dynamic, 1)
-#endif
-  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(runs.size()); ++r) {
-    const std::size_t a = runs[r].first, b = runs[r].second;
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> block(b - a);
-    for (std::size_t i = a; i < b; ++i) block[i - a] = {tie_keys[i], grows[i]};
-    std::sort(block.begin(), block.end());
-    for (std::size_t i = a; i < b; ++i) {
-      tie_keys[i] = block[i - a].first;
-      grows[i] = block[i - a].second;
+  if (runs.empty()) return 0;
+  std::size_t tied = 0;
+  for (const auto& r : runs) tied += r.second - r.first;
+  if (rows) {
+    for (const auto& r : runs)
+      for (std::size_t i = r.first; i < r.second; ++i) tie_keys[i] = ties.bits(row_offset + rows[i]);
+  } else {
+    // Next free slot and length of each run, indexed by the run's start. The length
+    // bounds the writes even if the values were not sorted as promised.
+    std::vector<std::uint32_t> fill(n, 0), run_len(n, 0);
+    for (const auto& q : runs) run_len[q.first] = static_cast<std::uint32_t>(q.second - q.first);
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::int32_t c = codes[r];
+      T v = x[r];
+      if (jitter > 0.0)
+        v = static_cast<T>(static_cast<double>(v) + jitter * (2.0 * jit.uniform(row_offset + r) - 1.0));
+      const std::size_t off = static_cast<std::size_t>(offsets[c]);
+      BucketIndex idx;
+      idx.lo = lo[c];
+      idx.scale = scale[c];
+      idx.m = static_cast<std::uint32_t>(std::max<std::int64_t>(1, offsets[c + 1] - offsets[c]));
+      idx.start = start + off + c;
+      const T* xs = values + off;
+      const std::size_t a = count_lt(xs, idx, v);  // start of v's run
+      const std::size_t len = static_cast<std::size_t>(offsets[c + 1] - offsets[c]);
+      if (a + 1 < len && xs[a + 1] == v && fill[off + a] < run_len[off + a])
+        tie_keys[off + a + fill[off + a]++] = ties.bits(row_offset + r);
     }
   }
-  if (weights) {
+  const int rt = std::min<int>(max_threads(), static_cast<int>(runs.size()));
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(std::max(1, rt)) schedule(dynamic, 1)
 #endif
-    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) weights[i] = w[grows[i]];
+  for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(runs.size()); ++q) {
+    const std::size_t a = runs[q].first, b = runs[q].second;
+    if (rows) {
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> block(b - a);
+      for (std::size_t i = a; i < b; ++i) block[i - a] = {tie_keys[i], rows[i]};
+      std::sort(block.begin(), block.end());
+      for (std::size_t i = a; i < b; ++i) {
+        tie_keys[i] = block[i - a].first;
+        rows[i] = block[i - a].second;
+      }
+    } else {
+      std::sort(tie_keys + a, tie_keys + b);
+    }
   }
+  return tied;
 }
 
 // Per-group bucket indexes: start has n + k entries (group g at offsets[g] + g, n_g + 1
@@ -165,6 +198,10 @@ void build_group_indexes(const T* values, const std::int64_t* offsets, std::int3
 
 // Barycenter tables: table has n + k entries, group g's n_g + 1 at offsets[g] + g.
 // cumw: inclusive cumulative weights restarting at each group, or nullptr.
+//
+// Unit weights: for group s, rank j and group g, the step quantile index is
+// ceil(j n_g / n_s) - 1 and the linear position is j (n_g - 1) / n_s; both are tracked
+// incrementally in exact integer arithmetic along j (no division in the loop).
 template <class T>
 void barycenter_tables(const T* values, const double* cumw, const std::int64_t* offsets,
                        std::int32_t k, const double* p, Interpolation mode, double* table) {
@@ -176,39 +213,63 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
   for (std::int32_t s = 0; s < k; ++s) {
     const std::int64_t ns = offsets[s + 1] - offsets[s];
     double* out = table + offsets[s] + s;
-    const int nt = threads_for(static_cast<std::size_t>(ns) * k, 8192);
+    const std::int64_t rows = ns + 1;
+    const int nt = threads_for(static_cast<std::size_t>(rows) * k, 65536);
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel num_threads(nt)
 #endif
-    for (std::int64_t j = 0; j <= ns; ++j) {
-      double acc = 0.0;
+    {
+      const int t = thread_id();
+      const int tn = std::max(1, nt);
+      const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
+      for (std::int64_t j = j0; j < j1; ++j) out[j] = 0.0;
       for (std::int32_t g = 0; g < k; ++g) {
         const T* xg = values + offsets[g];
         const std::int64_t ng = offsets[g + 1] - offsets[g];
-        double q;
+        const double pg = p[g];
         if (!cumw && mode == Interpolation::step) {
-          // smallest i with (i + 1) / ng >= j / ns, i.e. ceil(j ng / ns) - 1, clipped
-          const u128 num = u128(j) * u128(ng);
-          std::int64_t i = static_cast<std::int64_t>((num + u128(ns) - 1) / u128(ns)) - 1;
-          i = std::clamp<std::int64_t>(i, 0, ng - 1);
-          q = static_cast<double>(xg[i]);
+          const u128 step = static_cast<u128>(ng), den = static_cast<u128>(ns);
+          u128 a = u128(j0) * step;
+          u128 c = (a + den - 1) / den;  // ceil(a / ns)
+          u128 cns = c * den;
+          for (std::int64_t j = j0; j < j1; ++j, a += step) {
+            while (cns < a) {
+              ++c;
+              cns += den;
+            }
+            const std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(c) - 1, 0, ng - 1);
+            out[j] += pg * static_cast<double>(xg[i]);
+          }
         } else if (!cumw) {
           if (ng == 1) {
-            q = static_cast<double>(xg[0]);
-          } else {  // position j / ns on the grid i / (ng - 1)
-            const u128 num = u128(j) * u128(ng - 1);
-            const std::int64_t i = static_cast<std::int64_t>(num / u128(ns));
-            const double frac = static_cast<double>(num % u128(ns)) / static_cast<double>(ns);
-            q = (i >= ng - 1) ? static_cast<double>(xg[ng - 1])
-                              : static_cast<double>(xg[i]) + frac * (static_cast<double>(xg[i + 1]) - xg[i]);
+            for (std::int64_t j = j0; j < j1; ++j) out[j] += pg * static_cast<double>(xg[0]);
+            continue;
+          }
+          const u128 step = static_cast<u128>(ng - 1), den = static_cast<u128>(ns);
+          u128 a = u128(j0) * step;
+          u128 i = a / den;
+          u128 ins = i * den;
+          for (std::int64_t j = j0; j < j1; ++j, a += step) {
+            while (ins + den <= a) {
+              ++i;
+              ins += den;
+            }
+            const std::int64_t ii = static_cast<std::int64_t>(i);
+            double q;
+            if (ii >= ng - 1) {
+              q = static_cast<double>(xg[ng - 1]);
+            } else {
+              const double frac = static_cast<double>(a - ins) / static_cast<double>(ns);
+              q = static_cast<double>(xg[ii]) + frac * (static_cast<double>(xg[ii + 1]) - xg[ii]);
+            }
+            out[j] += pg * q;
           }
         } else {
-          const double u = views[s].mass(static_cast<std::size_t>(j)) / views[s].total();
-          q = quantile_at(xg, views[g], u, mode);
+          const double total = views[s].total();
+          for (std::int64_t j = j0; j < j1; ++j)
+            out[j] += pg * quantile_at(xg, views[g], views[s].mass(static_cast<std::size_t>(j)) / total, mode);
         }
-        acc += p[g] * q;
       }
-      out[j] = acc;
     }
   }
 }
@@ -223,51 +284,91 @@ struct BarycenterModel {
   const double* table;           // n + k
 };
 
-// out[i] = (1 - eps) B_{c_i}[j_i] + eps x[i]. Returns group_out_of_range on a bad code.
+namespace detail {
+
+template <class T>
+struct GroupTables {
+  const T* values;
+  const std::uint64_t* tie_keys;
+  const std::uint32_t* start;
+  const double* table;
+  BucketIndex index;
+  std::uint32_t size;
+};
+
+}  // namespace detail
+
+// out[i] = (1 - eps) B_{c_i}[j_i] + eps x[i]. Returns group_out_of_range on a bad code
+// and bad_value on a non-finite score (checked here, fused with the pass over the data).
+//
 template <class T>
 Status barycenter_transform(const T* values, const BarycenterModel& m, const T* x,
                             const std::int32_t* codes, std::size_t n, double epsilon, double jitter,
                             std::uint64_t seed, std::uint64_t row_offset, T* out) {
   const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
   const std::int32_t k = m.n_groups;
+  std::vector<detail::GroupTables<T>> groups(static_cast<std::size_t>(k));
+  for (std::int32_t g = 0; g < k; ++g) {
+    const std::size_t off = static_cast<std::size_t>(m.offsets[g]);
+    auto& gt = groups[g];
+    gt.values = values + off;
+    gt.tie_keys = m.tie_keys + off;
+    gt.start = m.start + off + g;
+    gt.table = m.table + off + g;
+    gt.index.lo = m.lo[g];
+    gt.index.scale = m.scale[g];
+    gt.index.m = static_cast<std::uint32_t>(std::max<std::int64_t>(1, m.offsets[g + 1] - m.offsets[g]));
+    gt.index.start = gt.start;
+    gt.size = static_cast<std::uint32_t>(m.offsets[g + 1] - m.offsets[g]);
+  }
+  constexpr std::uint32_t window = 8;
   const int nt = threads_for(n, 16384);
   int bad = 0;
+  // Rank of t among group g's calibration values in (value, tie key) order.
+  auto rank = [&](const detail::GroupTables<T>& gt, T t, std::size_t i) -> std::uint32_t {
+    const std::uint32_t b = gt.index.bucket(static_cast<double>(t));
+    const std::uint32_t a = gt.start[b], e = gt.start[b + 1];
+    const T* xs = gt.values;
+    std::uint32_t j;
+    if (e - a <= window && a + window <= gt.size) {
+      // Branch-free count over a fixed window: values past the bucket are in higher
+      // buckets, hence > t, and add nothing.
+      std::uint32_t c = 0;
+      for (std::uint32_t q = 0; q < window; ++q) c += (xs[a + q] <= t);
+      j = a + c;
+    } else {
+      j = static_cast<std::uint32_t>(std::upper_bound(xs + a, xs + e, t) - xs);
+    }
+    // Does t tie with calibration points? (Below the bucket every value is < t, so no
+    // need to test j > a; computed without a branch on j, which would mispredict.)
+    const std::uint32_t prev = j - (j > 0);
+    if ((j > 0) & (xs[prev] == t)) {  // order by tie key
+      const std::size_t l = static_cast<std::size_t>(std::lower_bound(xs + a, xs + j, t) - xs);
+      const std::uint64_t key = ties.bits(row_offset + i);
+      const std::uint64_t* kb = gt.tie_keys;
+      j = static_cast<std::uint32_t>(std::upper_bound(kb + l, kb + j, key) - kb);
+    }
+    return j;
+  };
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
 #endif
   for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
     const std::size_t i = static_cast<std::size_t>(ii);
     const std::int32_t c = codes[i];
+    T t = x[i];
     if (c < 0 || c >= k) {
       bad |= 1;
       continue;
     }
-    T t = x[i];
-    if (!std::isfinite(t)) {  // validated here, fused with the pass over the data
+    if (!std::isfinite(t)) {
       bad |= 2;
       continue;
     }
     if (jitter > 0.0)
       t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
-    const std::size_t off = static_cast<std::size_t>(m.offsets[c]);
-    const T* xs = values + off;
-    BucketIndex idx;
-    idx.lo = m.lo[c];
-    idx.scale = m.scale[c];
-    idx.m = static_cast<std::uint32_t>(std::max<std::int64_t>(1, m.offsets[c + 1] - m.offsets[c]));
-    idx.start = m.start + off + c;
-    const std::uint32_t b = idx.bucket(static_cast<double>(t));
-    const T* first = xs + idx.start[b];
-    const T* last = xs + idx.start[b + 1];
-    const T* up = std::upper_bound(first, last, t);
-    std::size_t j = static_cast<std::size_t>(up - xs);
-    if (up != first && *(up - 1) == t) {  // t ties with calibration points: order by tie key
-      const std::size_t lo = static_cast<std::size_t>(std::lower_bound(first, up, t) - xs);
-      const std::uint64_t key = ties.bits(row_offset + i);
-      const std::uint64_t* kb = m.tie_keys + off;
-      j = static_cast<std::size_t>(std::upper_bound(kb + lo, kb + j, key) - kb);
-    }
-    const double fair = m.table[off + c + j];
+    const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
+    const double fair = gt.table[rank(gt, t, i)];
     out[i] = epsilon == 0.0 ? static_cast<T>(fair)
                             : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(x[i]));
   }

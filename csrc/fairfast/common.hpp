@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #ifdef FAIRFAST_OPENMP
 #include <omp.h>

@@ -14,48 +14,12 @@
 
 #include "common.hpp"
 #include "random.hpp"
-#include "sort.hpp"
 
 namespace fairfast {
 
 enum class Interpolation : int { step = 0, linear = 1 };
 
 using u128 = unsigned __int128;
-
-// ---------------------------------------------------------------------------
-// Sorting
-
-// Sorts values ascending (stable), carrying weights along when given.
-template <class T>
-void sort_sample(const T* x, const double* w, std::size_t n, T* sorted_x, double* sorted_w) {
-  using K = typename key_of<T>::type;
-  const int nt = threads_for(n);
-  std::vector<K> keys(n);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) keys[i] = order_key(x[i]);
-  if (w) {
-    std::copy(w, w + n, sorted_w);
-    radix_sort(keys.data(), sorted_w, n, max_threads());
-  } else {
-    radix_sort(keys.data(), static_cast<std::nullptr_t*>(nullptr), n, max_threads());
-  }
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i)
-    sorted_x[i] = from_order_key<T>(keys[i]);
-}
-
-// Inclusive running sum, in place order (sequential: it is memory bound anyway).
-inline void cumulative_sum(const double* w, std::size_t n, double* out) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += w[i];
-    out[i] = s;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Bucketed search index over a sorted array.
@@ -79,7 +43,9 @@ struct BucketIndex {
   }
 };
 
-// Fills start[0..m] for the sorted x[0..n); returns lo and scale through idx.
+// Fills start[0..m] for the sorted x[0..n); returns lo and scale through idx. Each
+// start[b] is written by exactly one element (the first whose bucket is >= b), so the
+// loop runs in parallel.
 template <class T>
 void build_bucket_index(const T* x, std::size_t n, std::uint32_t m, std::uint32_t* start,
                         BucketIndex& idx) {
@@ -88,13 +54,20 @@ void build_bucket_index(const T* x, std::size_t n, std::uint32_t m, std::uint32_
   const double range = n ? static_cast<double>(x[n - 1]) - idx.lo : 0.0;
   idx.scale = (range > 0.0 && std::isfinite(range)) ? static_cast<double>(idx.m) / range : 0.0;
   idx.start = start;
-  std::uint32_t b = 0;
-  start[0] = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t bi = idx.bucket(static_cast<double>(x[i]));
-    while (b < bi) start[++b] = static_cast<std::uint32_t>(i);
+  const BucketIndex bi = idx;
+  const int nt = threads_for(n, 65536);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+  for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
+    const std::size_t i = static_cast<std::size_t>(ii);
+    const std::int64_t prev = i ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[i - 1]))) : -1;
+    const std::int64_t cur = bi.bucket(static_cast<double>(x[i]));
+    for (std::int64_t b = prev + 1; b <= cur; ++b) start[b] = static_cast<std::uint32_t>(i);
   }
-  while (b < idx.m) start[++b] = static_cast<std::uint32_t>(n);
+  const std::int64_t last = n ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[n - 1]))) : -1;
+  for (std::int64_t b = last + 1; b <= static_cast<std::int64_t>(idx.m); ++b)
+    start[b] = static_cast<std::uint32_t>(n);
 }
 
 // Number of x[k] <= t (right) or < t (left), using the index to narrow the search.

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _core
 from .._groups import encode_groups
+from .._sorting import sorted_with_weights
 from .._validation import as_float_array, check_choice, check_sample_weight
 
 __all__ = ["pairwise_group_distances", "unfairness"]
@@ -46,7 +47,7 @@ def pairwise_group_distances(scores, *, sensitive_features, metric="ks", sample_
     prepared = []
     for k in range(len(labels)):
         rows = order[bounds[k] : bounds[k + 1]]
-        prepared.append(_core.transport.prepare(np.ascontiguousarray(z[rows]), None if w is None else w[rows]))
+        prepared.append(sorted_with_weights(np.ascontiguousarray(z[rows]), None if w is None else w[rows]))
     k = len(labels)
     out = np.zeros((k, k))
     for a in range(k):

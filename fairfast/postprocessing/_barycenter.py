@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
-from .._groups import encode_groups, map_groups, n_rows_of
+from .._groups import encode_groups, map_groups
+from .._sorting import argsort_segments, sort_segments
 from .._validation import (
     as_float_array,
     check_choice,
@@ -47,7 +48,9 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
     (score, key) and a query's rank is counted in that lexicographic order. This is the
     limit of the usual uniform jitter as its width goes to zero: it breaks ties exactly
     (discrete scores become exactly fair on calibration data) without ever reordering
-    distinct scores, so the map stays monotone -- the spec's additive jitter (width
+    distinct scores, so the map stays monotone. (A query exactly equal to a calibration
+    score that occurs only once in its group is counted after it, which keeps that
+    calibration row's own rank.) The spec's additive jitter (width
     ``jitter``) is available for parity with EquiPy and the paper's code. Because draws
     depend only on the row index, transforming in chunks with ``row_offset`` (or with
     any number of threads) gives bit-identical output to one call, and
@@ -209,12 +212,22 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             zero = [labels[k] for k in np.flatnonzero(mass <= 0)]
             raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
         self.seed_ = check_seed(self.random_state)
-        values, keys, sorted_w, offsets = _core.barycenter.fit(
-            z, codes, len(labels), w, self.seed_, 0, float(self.jitter)
+        values, rows, offsets = _core.barycenter.partition(
+            z, codes, len(labels), self.seed_, 0, float(self.jitter), w is not None
         )
         cumw = None
-        if sorted_w is not None:
-            cumw = np.empty_like(sorted_w)
+        if w is None:
+            sort_segments(values, offsets)
+        else:
+            order = argsort_segments(values, offsets)
+            values, rows = values[order], rows[order]
+        index = _core.barycenter.index(values, offsets)
+        keys, _ = _core.barycenter.tie_keys(
+            values, offsets, *index, z, codes, self.seed_, 0, float(self.jitter), rows
+        )
+        if w is not None:  # rows were reordered inside runs of ties, by tie key
+            cumw = np.empty(n, dtype=np.float64)
+            sorted_w = w[rows]
             for k in range(len(labels)):
                 a, b = offsets[k], offsets[k + 1]
                 np.cumsum(sorted_w[a:b], out=cumw[a:b])
@@ -227,7 +240,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         self.barycenter_table_ = _core.barycenter.tables(
             values, cumw, offsets, self.group_weights_, _MODES[self.interpolation]
         )
-        self._index = _core.barycenter.index(values, offsets)
+        self._index = index
         self.n_features_in_ = 1
         return self
 

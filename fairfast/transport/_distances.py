@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .. import _core
+from .._sorting import _run, sorted_with_weights
 from .._validation import as_float_array, check_sample_weight, common_float_dtype
 
 __all__ = ["ks_distance", "wasserstein_distance"]
@@ -17,7 +18,13 @@ def _prepared_pair(u_values, v_values, u_weights, v_weights):
     u, v = u.astype(dtype, copy=False), v.astype(dtype, copy=False)
     uw = check_sample_weight(u_weights, u.shape[0], "u_weights")
     vw = check_sample_weight(v_weights, v.shape[0], "v_weights")
-    return _core.transport.prepare(u, uw), _core.transport.prepare(v, vw)
+    out = [None, None]
+
+    def task(i, x, w):
+        out[i] = sorted_with_weights(x, w)
+
+    _run([lambda: task(0, u, uw), lambda: task(1, v, vw)], u.size + v.size)
+    return out
 
 
 def wasserstein_distance(u_values, v_values, p=1, u_weights=None, v_weights=None):

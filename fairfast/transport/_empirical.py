@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import _core
+from .._sorting import sorted_with_weights
 from .._validation import (
     as_float_array,
     check_choice,
@@ -39,7 +40,7 @@ class EmpiricalDistribution:
     Attributes
     ----------
     sorted_ : ndarray of shape (n,)
-        The sample, sorted (stable: ties keep their input order).
+        The sample, sorted (with weights, stably: tied values keep their input order).
     cumulative_weight_ : ndarray of shape (n,) or None
         Running sums of the sorted weights; None for unit weights.
 
@@ -56,7 +57,7 @@ class EmpiricalDistribution:
     def __init__(self, sample, sample_weight=None):
         x = as_float_array(sample, "sample", min_rows=1)
         w = check_sample_weight(sample_weight, x.shape[0])
-        self.sorted_, self.cumulative_weight_ = _core.transport.prepare(x, w)
+        self.sorted_, self.cumulative_weight_ = sorted_with_weights(x, w)
 
     @property
     def n_samples(self):

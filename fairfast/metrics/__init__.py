@@ -30,6 +30,13 @@ from ._disparities import (
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
 from ._report import BootstrapResult, GroupReport
+from ._without_harm import (
+    WithoutHarmResult,
+    group_risk_matrix,
+    mcnemar_pvalue,
+    probability_without_harm,
+    without_harm_report,
+)
 
 __all__ = [
     "BootstrapResult",
@@ -52,4 +59,9 @@ __all__ = [
     "predictive_parity_difference",
     "predictive_parity_ratio",
     "unfairness",
+    "WithoutHarmResult",
+    "group_risk_matrix",
+    "mcnemar_pvalue",
+    "probability_without_harm",
+    "without_harm_report",
 ]

@@ -258,7 +258,8 @@ class ExPostReduction:
     :math:`\max(L(\hat Q,\bar\lambda) - \min_f L(f,\bar\lambda),\ L_{high}(\hat Q) - L(\hat Q,\bar\lambda))`
     with :math:`L_{high}(Q) = R(Q) + B\max(0, \max_j \gamma_j(Q) - \epsilon_j)`, the
     minimum over :math:`f` taken over best responses to :math:`\bar\lambda` scaled by
-    1, 2, 5 and 10; stop once the gap is below :math:`\nu` and :math:`t \ge 5`;
+    1, 2, 5 and 10; stop once the gap is below :math:`\nu` and the zero-based
+    iteration index is at least 5 (fairlearn's ``_MIN_ITER``; at least six iterations);
     :math:`\theta \leftarrow \theta + \eta(\gamma(f_t) - \epsilon)`. As in fairlearn, each
     iteration also solves the LP over the policies found so far and keeps whichever of
     the two mixtures has the smaller gap, :math:`\eta = \text{eta0}/B` shrinks by 0.8

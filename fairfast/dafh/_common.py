@@ -4,8 +4,6 @@ import math
 
 import numpy as np
 
-from ._harm import fwh_individual
-
 
 def check_positive_int(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -61,7 +59,15 @@ def fit_logistic(X, y, C):
 
 
 def selection_key(y, predictions, groups):
-    """(individual fairness without harm, accuracy) of an evaluated model."""
+    """(individual fairness without harm, accuracy) of an evaluated model.
+
+    ``predictions`` holds the pooled model in column 0 and ``h_k`` in column ``k + 1``.
+    """
+    from ..metrics import probability_without_harm
+
     n = predictions.shape[0]
     acc = float(np.mean(predictions[np.arange(n), groups + 1] == y))
-    return fwh_individual(y, predictions, groups), acc
+    fwh = probability_without_harm(
+        y, predictions[:, 1:], groups, pooled_predictions=predictions[:, 0], estimator="individual"
+    )
+    return fwh, acc

@@ -301,15 +301,16 @@ def _train_epoch(
         )
         n_batches += 1
         step += 1
+        # Adam as in PyTorch: p += lr / c1 * m / (sqrt(v / c2) + eps)
         corr1 = 1.0 - beta1**step
-        corr2 = 1.0 - beta2**step
-        a_t = lr_theta * math.sqrt(corr2) / corr1
+        root2 = 1.0 / math.sqrt(1.0 - beta2**step)
+        a_t = lr_theta / corr1
         for p in range(theta.shape[0]):
             g = g_theta[p]
             m_theta[p] = beta1 * m_theta[p] + (1.0 - beta1) * g
             v_theta[p] = beta2 * v_theta[p] + (1.0 - beta2) * g * g
-            theta[p] += a_t * m_theta[p] / (math.sqrt(v_theta[p]) + eps)
-        a_h = lr_h * math.sqrt(corr2) / corr1
+            theta[p] += a_t * m_theta[p] / (math.sqrt(v_theta[p]) * root2 + eps)
+        a_h = lr_h / corr1
         for k in range(K):
             for j in range(d + 1):
                 g = g_beta[k, j]
@@ -317,7 +318,7 @@ def _train_epoch(
                     g -= alpha * beta[k, j]  # L2 penalty on the weights, not the intercept
                 m_beta[k, j] = beta1 * m_beta[k, j] + (1.0 - beta1) * g
                 v_beta[k, j] = beta2 * v_beta[k, j] + (1.0 - beta2) * g * g
-                beta[k, j] += a_h * m_beta[k, j] / (math.sqrt(v_beta[k, j]) + eps)
+                beta[k, j] += a_h * m_beta[k, j] / (math.sqrt(v_beta[k, j]) * root2 + eps)
     return total / max(n_batches, 1)
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._constraints import Constraints, Moment
-from ._outcome import Outcome
 from ._policies import MixturePolicy
 
 __all__ = ["ExPostReduction", "FeasibilityReport", "PolicyEvaluation", "evaluate_policy", "lambda_map"]

@@ -51,3 +51,13 @@ def test_reduction_on_sampled_units_matches_closed_form():
     assert det.feasible
     # on the closed form the sampled solution stays close to feasible
     assert mc.evaluate(mc.deterministic_policy_).violation < 0.01
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, fairfast.performative; "
+            "print(sorted(m for m in ('numba', 'scipy', 'sklearn', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.strip() == "[]"

@@ -200,3 +200,31 @@ def test_import_does_not_load_numba(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert out.stdout.strip() == "ok"
+
+
+# ---------------------------------------------------------------- real data (slow)
+
+
+def _one_hot(bunch):
+    import pandas as pd
+
+    X = pd.get_dummies(bunch.data, dtype=float).to_numpy(dtype=np.float64)
+    return X, np.asarray(bunch.target)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("loader", "kwargs"),
+    [("load_adult", {}), ("load_compas", {"label": "arrest"}), ("load_compas", {"label": "violent"}),
+     ("load_german", {})],
+    ids=["adult", "compas_arrest", "compas_violent", "german"],
+)
+def test_no_group_collapse_with_defaults(loader, kwargs):
+    # Acceptance: with default settings no group holds more than 90% of the rows.
+    from fairfast import datasets
+
+    X, y = _one_hot(getattr(datasets, loader)(drop_sensitive=True, **kwargs))
+    for K in (2, 3):
+        clf = DAFHClassifier(K, random_state=0).fit(X, y)
+        shares = clf.group_sizes_ / clf.group_sizes_.sum()
+        assert shares.max() < 0.9, (K, shares)

@@ -52,6 +52,9 @@ def _factorize(col, name):
                 col = col.view(np.uint8)
             shifted = col.astype(np.int64, copy=False) - lo if lo else col
             present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            if lo == 0 and present.size == hi + 1 and col.dtype != np.uint8:
+                # already dense codes 0..K-1: no lookup pass needed
+                return np.ascontiguousarray(col, dtype=np.int32), present.astype(dtype)
             lookup = np.full(hi - lo + 1, -1, dtype=np.int32)
             lookup[present] = np.arange(present.size, dtype=np.int32)
             uniques = present + lo

@@ -61,10 +61,10 @@ py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::
 }
 
 template <class T>
-py::tuple tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
+std::size_t tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
                    const carray<double>& lo, const carray<double>& scale, const carray<T>& x,
                    const carray<std::int32_t>& codes, std::uint64_t seed, std::uint64_t row_offset, double jitter,
-                   const py::object& rows) {
+                   const py::object& rows, carray<std::uint64_t>& keys) {
   bind::require_1d(values, "values");
   const py::ssize_t n = values.shape(0);
   bind::require_offsets(offsets, n, "offsets");
@@ -93,7 +93,10 @@ py::tuple tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets,
       if (counts[g] != offsets.data()[g + 1] - offsets.data()[g])
         throw py::value_error("codes do not match offsets");
   }
-  carray<std::uint64_t> keys(n);
+  bind::require_length(keys, "keys", n);
+  if (!keys.writeable()) throw py::value_error("keys must be writeable");
+  for (py::ssize_t i = 0; i < n; ++i)
+    if (keys.data()[i] != 0) throw py::value_error("keys must be zero-filled");
   std::size_t tied;
   {
     py::gil_scoped_release release;
@@ -101,7 +104,7 @@ py::tuple tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets,
                             codes.data(), static_cast<std::size_t>(n), seed, row_offset, jitter, r,
                             keys.mutable_data());
   }
-  return py::make_tuple(keys, tied);
+  return tied;
 }
 
 template <class T>
@@ -196,7 +199,7 @@ void register_typed(py::module_& m) {
   m.def("tie_keys", &tie_keys<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
         py::arg("start").noconvert(), py::arg("lo").noconvert(), py::arg("scale").noconvert(),
         py::arg("scores").noconvert(), py::arg("codes").noconvert(), py::arg("seed"), py::arg("row_offset"),
-        py::arg("jitter"), py::arg("rows"));
+        py::arg("jitter"), py::arg("rows"), py::arg("keys").noconvert());
   m.def("index", &index<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert());
   m.def("tables", &tables<T>, py::arg("values").noconvert(), py::arg("cumw"), py::arg("offsets").noconvert(),
         py::arg("group_weights").noconvert(), py::arg("mode"));

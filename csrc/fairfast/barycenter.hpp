@@ -115,7 +115,7 @@ std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::
                              std::uint64_t row_offset, double jitter, std::uint32_t* rows,
                              std::uint64_t* tie_keys) {
   const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
-  std::fill(tie_keys, tie_keys + n, std::uint64_t(0));
+  // tie_keys arrives zero-filled (calloc'd pages cost nothing until written).
   std::vector<std::pair<std::size_t, std::size_t>> runs;
   for (std::int32_t g = 0; g < k; ++g) {
     std::size_t i = static_cast<std::size_t>(offsets[g]);
@@ -350,20 +350,16 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     }
     return j;
   };
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
-#endif
-  for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
-    const std::size_t i = static_cast<std::size_t>(ii);
+  auto one = [&](std::size_t i, int& status) {
     const std::int32_t c = codes[i];
     T t = x[i];
     if (c < 0 || c >= k) {
-      bad |= 1;
-      continue;
+      status |= 1;
+      return;
     }
     if (!std::isfinite(t)) {
-      bad |= 2;
-      continue;
+      status |= 2;
+      return;
     }
     if (jitter > 0.0)
       t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
@@ -371,6 +367,81 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     const double fair = gt.table[rank(gt, t, i)];
     out[i] = epsilon == 0.0 ? static_cast<T>(fair)
                             : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(x[i]));
+  };
+
+  // Tables far larger than the caches make every row pay three cache misses. Then the
+  // rows are first grouped (stable counting sort of their indices) by coarse slices of
+  // each group's value range, each slice's tables fitting in cache, and processed
+  // slice by slice; the result does not depend on this order.
+  const std::size_t n_fit = static_cast<std::size_t>(m.offsets[k]);
+  const std::size_t table_bytes = n_fit * (sizeof(T) + sizeof(std::uint32_t) + sizeof(double));
+  constexpr std::size_t slice_bytes = std::size_t(1) << 18;
+  if (table_bytes > (std::size_t(16) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32)) {
+    std::vector<std::uint32_t> slices(static_cast<std::size_t>(k)), first_slice(static_cast<std::size_t>(k) + 1, 0);
+    for (std::int32_t g = 0; g < k; ++g) {
+      const std::size_t bytes = static_cast<std::size_t>(groups[g].size) * (sizeof(T) + 12);
+      slices[g] = static_cast<std::uint32_t>(std::min<std::size_t>(4096, std::max<std::size_t>(1, bytes / slice_bytes)));
+      first_slice[g + 1] = first_slice[g] + slices[g];
+    }
+    const std::size_t n_slices = first_slice[k] + 1;  // the last collects invalid rows
+    // Rows travel with their score and code, so the slice pass reads them sequentially.
+    struct Item {
+      T x;
+      std::int32_t code;
+      std::uint32_t row;
+    };
+    std::vector<std::uint32_t> slice_of(n);
+    std::vector<Item> items(n), sorted(n);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
+      const std::size_t i = static_cast<std::size_t>(ii);
+      const std::int32_t c = codes[i];
+      items[i] = Item{x[i], c, static_cast<std::uint32_t>(i)};
+      if (c < 0 || c >= k || !std::isfinite(x[i])) {
+        slice_of[i] = static_cast<std::uint32_t>(n_slices - 1);
+        continue;
+      }
+      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
+      const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
+      slice_of[i] = first_slice[c] + static_cast<std::uint32_t>(b * slices[c] / gt.index.m);
+    }
+    std::vector<std::size_t> hist;
+    const std::uint32_t* so = slice_of.data();
+    detail::stable_scatter(
+        items.data(), static_cast<std::nullptr_t*>(nullptr), sorted.data(), static_cast<std::nullptr_t*>(nullptr), n,
+        n_slices, [so](const Item&, std::size_t i) { return static_cast<std::size_t>(so[i]); }, nt, hist);
+    items.clear();
+    items.shrink_to_fit();
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4096) reduction(| : bad)
+#endif
+    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(n); ++q) {
+      const Item& it = sorted[static_cast<std::size_t>(q)];
+      const std::size_t i = it.row;
+      const std::int32_t c = it.code;
+      T t = it.x;
+      if (c < 0 || c >= k) {
+        bad |= 1;
+        continue;
+      }
+      if (!std::isfinite(t)) {
+        bad |= 2;
+        continue;
+      }
+      if (jitter > 0.0)
+        t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
+      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
+      const double fair = gt.table[rank(gt, t, i)];
+      out[i] = epsilon == 0.0 ? static_cast<T>(fair)
+                              : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(it.x));
+    }
+  } else {
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
+#endif
+    for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) one(static_cast<std::size_t>(ii), bad);
   }
   if (bad & 1) return Status::group_out_of_range;
   return (bad & 2) ? Status::bad_value : Status::ok;

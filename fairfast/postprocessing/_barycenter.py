@@ -222,9 +222,8 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             order = argsort_segments(values, offsets)
             values, rows = values[order], rows[order]
         index = _core.barycenter.index(values, offsets)
-        keys, _ = _core.barycenter.tie_keys(
-            values, offsets, *index, z, codes, self.seed_, 0, float(self.jitter), rows
-        )
+        keys = np.zeros(n, dtype=np.uint64)
+        _core.barycenter.tie_keys(values, offsets, *index, z, codes, self.seed_, 0, float(self.jitter), rows, keys)
         if w is not None:  # rows were reordered inside runs of ties, by tie key
             cumw = np.empty(n, dtype=np.float64)
             sorted_w = w[rows]

@@ -296,6 +296,70 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             scores, sensitive_features=sensitive_features
         )
 
+    # -- model-file state (see fairfast.io) ------------------------------------------
+
+    _STATE_ARRAYS = (
+        "group_counts_",
+        "group_weights_",
+        "sorted_scores_",
+        "tie_keys_",
+        "group_offsets_",
+        "barycenter_table_",
+    )
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params`` (constructor parameters), ``groups`` (labels; lists for
+            intersections, with ``groups_are_tuples``), ``seed``, ``n_features_in``.
+        arrays : dict of str to ndarray
+        """
+        check_is_fitted(self, "barycenter_table_")
+        multi = bool(self.groups_) and isinstance(self.groups_[0], tuple)
+        params = self.get_params()
+        if isinstance(params["group_weights"], dict):
+            params["group_weights"] = None  # resolved into group_weights_
+        if not isinstance(params["random_state"], (int, type(None))):
+            params["random_state"] = None  # a generator; seed_ holds what was drawn
+        meta = {
+            "params": params,
+            "groups": [list(g) for g in self.groups_] if multi else list(self.groups_),
+            "groups_are_tuples": multi,
+            "seed": int(self.seed_),
+            "n_features_in": int(self.n_features_in_),
+        }
+        return meta, {name: getattr(self, name) for name in self._STATE_ARRAYS}
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output (validated)."""
+        est = cls(**meta["params"])
+        est._check_params()
+        groups = meta["groups"]
+        est.groups_ = [tuple(g) for g in groups] if meta["groups_are_tuples"] else list(groups)
+        est.seed_ = int(meta["seed"])
+        est.n_features_in_ = int(meta["n_features_in"])
+        for name in cls._STATE_ARRAYS:
+            setattr(est, name, np.ascontiguousarray(arrays[name]))
+        k = len(est.groups_)
+        off = est.group_offsets_
+        if off.dtype != np.int64 or off.shape != (k + 1,) or off[0] != 0 or (np.diff(off) <= 0).any():
+            raise ValueError("model file is inconsistent: group_offsets_ does not describe the groups")
+        n = int(off[-1])
+        if est.sorted_scores_.dtype not in (np.float32, np.float64) or est.sorted_scores_.shape != (n,):
+            raise ValueError("model file is inconsistent: sorted_scores_")
+        if est.tie_keys_.dtype != np.uint64 or est.tie_keys_.shape != (n,):
+            raise ValueError("model file is inconsistent: tie_keys_")
+        if est.barycenter_table_.dtype != np.float64 or est.barycenter_table_.shape != (n + k,):
+            raise ValueError("model file is inconsistent: barycenter_table_")
+        if not np.isfinite(est.sorted_scores_).all() or not np.isfinite(est.barycenter_table_).all():
+            raise ValueError("model file is inconsistent: non-finite values")
+        est._index = _core.barycenter.index(est.sorted_scores_, off)
+        return est
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_index", None)  # cheap to rebuild, and not part of the model

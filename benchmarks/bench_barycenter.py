@@ -8,7 +8,7 @@
 - ``barycenter_transform-K2``: transform of n rows into a preallocated ``out`` with a
   model fitted on 1e5 calibration rows, against ``np.copyto`` of the score array into a
   preallocated buffer (the memory-bandwidth floor) and the numpy reference. Sizes 1e6,
-  1e7 and 1e8 (the 1e8-row data, about 1.2 GB, is generated once per session).
+  1e7 and 1e8 (the 1e8-row data, about 1.2 GB, is generated once per pytest run).
 
 Usage (from the repository root)::
 

@@ -2,12 +2,14 @@
 
 Run from the repository root::
 
-    python -m pytest benchmarks                       # sizes up to 1e6, a few minutes
+    python -m pytest benchmarks                       # every benchmark, sizes up to 1e6
+    python -m pytest benchmarks/bench_transport.py benchmarks/bench_barycenter.py   # ~2 min
     python -m pytest benchmarks --benchmark-json=bench.json --bench-max-n=1e8 --bench-slow-peers
     python benchmarks/report.py bench.json            # markdown table of medians and ratios
 
-Only the acceptance sizes: add ``-k "1e7 or 1e8"`` (about 10 minutes on 2 cores, most
-of it EquiPy; peak memory about 4 GB for the 1e8-row transform). Do not use
+Only the acceptance sizes of the transport and barycenter kernels: add ``-k "1e7 or 1e8"``
+(10 to 20 minutes on 2 busy cores, most of it EquiPy and the numpy transform of 1e8
+rows; peak memory about 4 GB). Do not use
 ``pytest-xdist`` (``-n``): pytest-benchmark disables timing under it, and parallel
 runs would measure each other.
 
@@ -16,8 +18,9 @@ is ``tests``). Here, ``bench_*.py`` files are collected by the
 ``pytest_collect_file`` hook below, so no ``-o python_files=...`` is needed, and the
 project's ``pyproject.toml`` stays the configuration (there is deliberately no
 ``pytest.ini`` in this directory: it would become the rootdir configuration and drop
-the project's options). Add ``--benchmark-group-by=group,param:n`` for one console
-table per kernel and size.
+the project's options). For one console table per kernel and size, add
+``--benchmark-group-by=group,param:n`` (to runs of bench_transport.py and
+bench_barycenter.py, whose benchmarks all have an ``n``).
 
 Options
 -------
@@ -122,9 +125,17 @@ def pytest_collect_file(file_path, parent):
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrize ``n`` with the sizes up to ``--bench-max-n``."""
+    """Parametrize ``n`` with the sizes up to ``--bench-max-n``.
+
+    Only for benchmarks taking an ``n`` they do not parametrize themselves.
+    """
     if "n" not in metafunc.fixturenames:
         return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        names = [s.strip() for s in names.split(",")] if isinstance(names, str) else list(names)
+        if "n" in names:
+            return
     marker = metafunc.definition.get_closest_marker("bench_sizes")
     sizes = marker.args if marker else wl.SIZES
     max_n = metafunc.config.getoption("--bench-max-n")
@@ -157,7 +168,7 @@ class _DataCache:
 
 @pytest.fixture(scope="session")
 def workload_cache():
-    """Session cache of generated data (the 1e8-row workload is built once)."""
+    """Cache of generated data for the whole run (the 1e8-row workload is built once)."""
     cache = _DataCache()
     yield cache
     cache.entries.clear()
@@ -165,7 +176,7 @@ def workload_cache():
 
 @pytest.fixture(scope="session")
 def num_threads(request):
-    """fairfast's thread count for the session (``--bench-threads`` when given)."""
+    """fairfast's thread count for the whole run (``--bench-threads`` when given)."""
     import fairfast
 
     threads = request.config.getoption("--bench-threads")

@@ -42,7 +42,11 @@ ACCEPTANCE = (
 
 
 def load(paths, stat="median"):
-    """``({(kernel, n, K): {impl: (seconds, rounds)}}, run info)`` from benchmark JSON files."""
+    """``({(kernel, n, K, variant): {impl: (seconds, rounds)}}, run info)`` from JSON files.
+
+    ``variant`` lists the benchmark's other parameters (empty for the transport and
+    barycenter benchmarks), so that benchmarks with more parameters stay apart.
+    """
     rows = defaultdict(dict)
     info = []
     for path in paths:
@@ -53,9 +57,11 @@ def load(paths, stat="median"):
         threads, built = set(), set()
         for bench in doc.get("benchmarks", []):
             extra = bench.get("extra_info", {})
-            if "kernel" not in extra:
-                continue  # not one of ours
-            key = (extra["kernel"], int(extra["n"]), extra.get("n_groups"))
+            if not all(k in extra for k in ("kernel", "impl", "n")):
+                continue  # not a kernel x implementation x size benchmark
+            params = bench.get("params") or {}
+            variant = ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("impl", "n", "n_groups"))
+            key = (extra["kernel"], int(extra["n"]), extra.get("n_groups"), variant)
             rows[key][extra["impl"]] = (float(bench["stats"][stat]), int(bench["stats"]["rounds"]))
             threads.add(extra.get("threads"))
             if extra.get("core_built"):
@@ -105,19 +111,21 @@ def _ratio_header(impl):
 def tables(rows):
     """Markdown tables, one per kernel."""
     out = []
-    kernels = sorted({k for k, _, _ in rows}, key=lambda k: (k.startswith("barycenter"), k))
+    kernels = sorted({key[0] for key in rows}, key=lambda k: (k.startswith("barycenter"), k))
     for kernel in kernels:
-        keys = sorted((key for key in rows if key[0] == kernel), key=lambda key: (key[2] or 0, key[1]))
+        keys = sorted((key for key in rows if key[0] == kernel), key=lambda key: (key[3], key[2] or 0, key[1]))
         impls = sorted({i for key in keys for i in rows[key]}, key=lambda i: (ORDER.index(i) if i in ORDER else 99, i))
         peers = [i for i in impls if i != "fairfast"]
         with_k = any(key[2] is not None for key in keys)
-        header = ["n"] + (["K"] if with_k else []) + impls + [_ratio_header(p) for p in peers]
+        with_variant = any(key[3] for key in keys)
+        header = (["variant"] if with_variant else []) + ["n"] + (["K"] if with_k else [])
+        header += impls + [_ratio_header(p) for p in peers]
         out.append(f"### {kernel}\n")
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join(["---"] * len(header)) + "|")
         for key in keys:
             times = rows[key]
-            cells = [_fmt_size(key[1])] + ([str(key[2])] if with_k else [])
+            cells = ([key[3]] if with_variant else []) + [_fmt_size(key[1])] + ([str(key[2])] if with_k else [])
             cells += [_fmt_time(*times[i]) if i in times else "–" for i in impls]
             for p in peers:
                 r = ratio(times, p)
@@ -131,7 +139,7 @@ def acceptance(rows):
     """Markdown table of the foundation issue's ratio targets against the measured ratios."""
     out = ["### Acceptance (reported, not asserted)\n", "| criterion | target | measured | |", "|---|---|---|---|"]
     for kernel, n, k, peer, op, target, text in ACCEPTANCE:
-        r = ratio(rows.get((kernel, n, k), {}), peer)
+        r = ratio(rows.get((kernel, n, k, ""), {}), peer)
         if r is None:
             out.append(f"| {text} | {op} {target} | not measured | |")
             continue

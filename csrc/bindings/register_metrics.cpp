@@ -222,6 +222,79 @@ void combine_codes_py(const py::list& columns, const carray<std::int64_t>& lows,
   }
 }
 
+// Counts-only group sums straight from integer label columns (all int64 or all int32)
+// and raw label arrays y_true, y_pred (uint8 or int64, the same dtype; None allowed).
+template <class I, class L>
+carray<double> counts_columns_typed(const py::list& columns, const carray<std::int64_t>& lows,
+                                    const carray<std::int32_t>& sizes, const py::object& y, const py::object& p,
+                                    std::int64_t pos, std::size_t n, std::int64_t k) {
+  std::vector<const I*> cols;
+  for (auto c : columns) cols.push_back(py::reinterpret_borrow<carray<I>>(c).data());
+  const L* yp = y.is_none() ? nullptr : py::reinterpret_borrow<carray<L>>(y).data();
+  const L* pp = p.is_none() ? nullptr : py::reinterpret_borrow<carray<L>>(p).data();
+  carray<double> out({static_cast<py::ssize_t>(k), static_cast<py::ssize_t>(group_stat_count(0))});
+  double* o = out.mutable_data();
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = group_counts_columns<I, L>(cols, lows.data(), sizes.data(), n, yp, pp, pos, o);
+  }
+  if (st != Status::ok) throw py::index_error("a label column holds values outside [low, low + size)");
+  return out;
+}
+
+template <class I>
+carray<double> counts_columns_label(const py::list& columns, const carray<std::int64_t>& lows,
+                                    const carray<std::int32_t>& sizes, const py::object& y, const py::object& p,
+                                    std::int64_t pos, std::size_t n, std::int64_t k) {
+  const py::object& any = y.is_none() ? p : y;
+  if (any.is_none() || py::isinstance<carray<std::uint8_t>>(any)) {
+    for (const py::object* a : {&y, &p})
+      if (!a->is_none() && !py::isinstance<carray<std::uint8_t>>(*a))
+        throw py::type_error("y_true and y_pred must have the same dtype (uint8 or int64)");
+    return counts_columns_typed<I, std::uint8_t>(columns, lows, sizes, y, p, pos, n, k);
+  }
+  for (const py::object* a : {&y, &p})
+    if (!a->is_none() && !py::isinstance<carray<std::int64_t>>(*a))
+      throw py::type_error("y_true and y_pred must have the same dtype (uint8 or int64)");
+  return counts_columns_typed<I, std::int64_t>(columns, lows, sizes, y, p, pos, n, k);
+}
+
+carray<double> group_counts_columns_py(const py::list& columns, const carray<std::int64_t>& lows,
+                                       const carray<std::int32_t>& sizes, const py::object& y_true,
+                                       const py::object& y_pred, std::int64_t pos_label) {
+  const auto m = static_cast<py::ssize_t>(columns.size());
+  if (m < 1) throw py::value_error("columns must hold at least one label column");
+  bind::require_length(lows, "lows", m);
+  bind::require_length(sizes, "sizes", m);
+  double total = 1.0;
+  for (py::ssize_t j = 0; j < m; ++j) {
+    if (sizes.data()[j] < 1) throw py::value_error("sizes must be >= 1");
+    total *= static_cast<double>(sizes.data()[j]);
+  }
+  if (total >= 2147483647.0) throw py::value_error("the product of the sizes must be below 2**31");
+  py::array first = py::reinterpret_borrow<py::array>(columns[0]);
+  if (first.ndim() != 1) throw py::value_error("label columns must be one-dimensional");
+  const py::ssize_t n = first.shape(0);
+  const bool i64 = py::isinstance<carray<std::int64_t>>(first);
+  for (auto c : columns) {
+    const bool ok = i64 ? py::isinstance<carray<std::int64_t>>(c) : py::isinstance<carray<std::int32_t>>(c);
+    if (!ok) throw py::type_error("label columns must all be C-contiguous int64, or all int32");
+    py::array a = py::reinterpret_borrow<py::array>(c);
+    if (a.ndim() != 1 || a.shape(0) != n) throw py::value_error("label columns must be 1-D of equal length");
+  }
+  for (const py::object* a : {&y_true, &y_pred}) {
+    if (a->is_none()) continue;
+    py::array arr = py::reinterpret_borrow<py::array>(*a);
+    if (arr.ndim() != 1 || arr.shape(0) != n) throw py::value_error("y_true/y_pred must be 1-D with one entry per row");
+  }
+  const auto k = static_cast<std::int64_t>(total);
+  return i64 ? counts_columns_label<std::int64_t>(columns, lows, sizes, y_true, y_pred, pos_label,
+                                                  static_cast<std::size_t>(n), k)
+             : counts_columns_label<std::int32_t>(columns, lows, sizes, y_true, y_pred, pos_label,
+                                                  static_cast<std::size_t>(n), k);
+}
+
 }  // namespace
 
 void register_metrics(py::module_& m) {
@@ -235,6 +308,9 @@ void register_metrics(py::module_& m) {
         "Group sums of stratified row-level bootstrap replicates (n_replicates x n_groups x stats).");
   m.def("multinomial_bootstrap", &multinomial_bootstrap_py, py::arg("counts").noconvert(), py::arg("n_replicates"),
         py::arg("seed"), "Stratified multinomial resampling of cell counts (n_replicates x strata x cells).");
+  m.def("group_counts_columns", &group_counts_columns_py, py::arg("columns"), py::arg("lows").noconvert(),
+        py::arg("sizes").noconvert(), py::arg("y_true"), py::arg("y_pred"), py::arg("pos_label"),
+        "Counts-only group sums (prod(sizes) x 7) straight from integer label columns and raw labels.");
   m.def("integer_range", &integer_range_py, py::arg("labels"), "(min, max) of an integer label column.");
   m.def("combine_codes", &combine_codes_py, py::arg("columns"), py::arg("lows").noconvert(),
         py::arg("sizes").noconvert(), py::arg("out").noconvert(),

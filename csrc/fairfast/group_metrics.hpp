@@ -153,6 +153,110 @@ Status group_sums(const GroupInputs& in, const T* scores, double* out) {
   return Status::ok;
 }
 
+namespace detail {
+
+// Rows [lo, hi) of group_counts_columns; M = number of columns (0: runtime `m`).
+// Local __restrict copies keep the compiler from reloading the inputs after every
+// counter store (the counters are int64, like the label columns).
+template <class I, class L, int M, bool HY, bool HP>
+bool count_rows(const I* const* cols, const std::int64_t* lows, const std::int32_t* sizes, std::size_t lo,
+                std::size_t hi, const L* __restrict y, const L* __restrict p, L pos, std::int64_t* __restrict acc,
+                std::size_t m) {
+  const std::size_t mm = M > 0 ? static_cast<std::size_t>(M) : m;
+  const I* __restrict c0 = cols[0];
+  const I* __restrict c1 = mm > 1 ? cols[1] : nullptr;
+  const std::int64_t lo0 = lows[0], lo1 = mm > 1 ? lows[1] : 0;
+  const std::int64_t k0 = sizes[0], k1 = mm > 1 ? sizes[1] : 1;
+  std::int64_t bad = 0;
+  for (std::size_t i = lo; i < hi; ++i) {
+    std::int64_t code;
+    if constexpr (M == 1) {
+      code = static_cast<std::int64_t>(c0[i]) - lo0;
+      bad |= (code < 0) | (code >= k0);
+    } else if constexpr (M == 2) {
+      const std::int64_t v0 = static_cast<std::int64_t>(c0[i]) - lo0, v1 = static_cast<std::int64_t>(c1[i]) - lo1;
+      bad |= (v0 < 0) | (v0 >= k0) | (v1 < 0) | (v1 >= k1);
+      code = v0 * k1 + v1;
+    } else {
+      code = 0;
+      for (std::size_t j = 0; j < mm; ++j) {
+        const std::int64_t v = static_cast<std::int64_t>(cols[j][i]) - lows[j];
+        bad |= (v < 0) | (v >= sizes[j]);
+        code = code * sizes[j] + v;
+      }
+    }
+    if (bad) return false;
+    int cell = 0;
+    if constexpr (HY) cell += 2 * (y[i] == pos);
+    if constexpr (HP) cell += (p[i] == pos);
+    ++acc[static_cast<std::size_t>(code) * 4 + cell];
+  }
+  return true;
+}
+
+template <class I, class L, int M>
+bool count_block(const I* const* cols, const std::int64_t* lows, const std::int32_t* sizes, std::size_t lo,
+                 std::size_t hi, const L* y, const L* p, L pos, std::int64_t* acc, std::size_t m = 0) {
+  if (y && p) return count_rows<I, L, M, true, true>(cols, lows, sizes, lo, hi, y, p, pos, acc, m);
+  if (y) return count_rows<I, L, M, true, false>(cols, lows, sizes, lo, hi, y, p, pos, acc, m);
+  if (p) return count_rows<I, L, M, false, true>(cols, lows, sizes, lo, hi, y, p, pos, acc, m);
+  return count_rows<I, L, M, false, false>(cols, lows, sizes, lo, hi, y, p, pos, acc, m);
+}
+
+}  // namespace detail
+
+// The counts-only group stats (no weights, scores or bins) straight from the raw
+// columns: integer label columns (mixed-radix codes sum_j (x_j - lo_j) * stride_j,
+// computed on the fly, never stored) and label arrays y, p compared with `pos` (either
+// may be nullptr). Same layout and block order as group_sums, so the result is equal.
+template <class I, class L>
+Status group_counts_columns(const std::vector<const I*>& cols, const std::int64_t* lows, const std::int32_t* sizes,
+                            std::size_t n, const L* y, const L* p, std::int64_t pos, double* out) {
+  const int S = group_stat_count(0);
+  std::int64_t k64 = 1;
+  for (std::size_t j = 0; j < cols.size(); ++j) k64 *= sizes[j];
+  const std::size_t K = static_cast<std::size_t>(k64);
+  std::fill(out, out + K * S, 0.0);
+  if (n == 0) return Status::ok;
+  std::size_t block = std::max<std::size_t>(std::size_t(1) << 16, (n + 63) / 64);
+  if (K * 4 * ((n + block - 1) / block) > (std::size_t(1) << 24)) block = n;
+  const std::size_t nb = (n + block - 1) / block;
+  std::vector<std::int64_t> part(nb * K * 4, 0);
+  const int nt = static_cast<int>(std::min<std::size_t>(nb, static_cast<std::size_t>(threads_for(n, std::size_t(1) << 21))));
+  const std::size_t m = cols.size();
+  const L lpos = static_cast<L>(pos);
+  const bool pos_fits = static_cast<std::int64_t>(lpos) == pos;
+  int status = 0;
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(max : status)
+#endif
+  for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(nb); ++b) {
+    const std::size_t lo = static_cast<std::size_t>(b) * block, hi = std::min(n, lo + block);
+    std::int64_t* acc = part.data() + static_cast<std::size_t>(b) * K * 4;
+    bool ok;
+    const L* yy = pos_fits ? y : nullptr;
+    const L* pp = pos_fits ? p : nullptr;
+    if (m == 1)
+      ok = detail::count_block<I, L, 1>(cols.data(), lows, sizes, lo, hi, yy, pp, lpos, acc);
+    else if (m == 2)
+      ok = detail::count_block<I, L, 2>(cols.data(), lows, sizes, lo, hi, yy, pp, lpos, acc);
+    else
+      ok = detail::count_block<I, L, 0>(cols.data(), lows, sizes, lo, hi, yy, pp, lpos, acc, m);
+    if (!ok) status = static_cast<int>(Status::group_out_of_range);
+  }
+  if (status) return static_cast<Status>(status);
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::int64_t* q = part.data() + b * K * 4;
+    for (std::size_t g = 0; g < K; ++g)
+      for (int c = 0; c < 4; ++c) out[g * S + gs_cells + c] += static_cast<double>(q[g * 4 + c]);
+  }
+  for (std::size_t g = 0; g < K; ++g) {
+    double* a = out + g * S;
+    a[gs_rows] = a[gs_weight] = a[gs_cells] + a[gs_cells + 1] + a[gs_cells + 2] + a[gs_cells + 3];
+  }
+  return Status::ok;
+}
+
 // Smallest and largest value of an integer label column, in one pass.
 template <class I>
 void integer_range(const I* x, std::size_t n, std::int64_t& lo, std::int64_t& hi) {

@@ -143,24 +143,46 @@ class _Groups:
         sizes = [len(lab) for lab in self._column_labels]
         total = int(np.prod(sizes, dtype=np.float64))
         self._keys = None
-        if len(encoded) == 1 and encoded[0][0].dtype == np.int32 and encoded[0][1] == 0:
-            self.codes = encoded[0][0]
-            self.n_codes = sizes[0]
-        elif total < 2**31 and total <= max(1 << 22, 4 * n):
-            self.codes = np.empty(n, dtype=np.int32)
-            _core.metrics.combine_codes([e[0] for e in encoded], np.array([e[1] for e in encoded], dtype=np.int64),
-                                        np.array(sizes, dtype=np.int32), self.codes)
-            self.n_codes = total
+        self._codes = None
+        self._encoded = [(arr, lo) for arr, lo, _ in encoded]
+        self._n = n
+        if len(encoded) == 1 or (total < 2**31 and total <= max(1 << 22, 4 * n)):
+            self.n_codes = total  # dense mixed-radix codes, built on demand
         else:  # huge label product: compact the observed intersections
             combined = np.zeros(n, dtype=np.int64)
             for (c, lo, _), k in zip(encoded, sizes):
                 combined = combined * k + (c.astype(np.int64) - lo)
             keys, inverse = np.unique(combined, return_inverse=True)
-            self.codes = inverse.astype(np.int32).reshape(-1)
+            self._codes = inverse.astype(np.int32).reshape(-1)
             self.n_codes = len(keys)
             self._keys = keys
         self._sizes = sizes
         self.present = None  # set by set_counts
+
+    @property
+    def codes(self):
+        """int32 codes in [0, n_codes) (mixed radix over the columns)."""
+        if self._codes is None:
+            first, lo = self._encoded[0]
+            if len(self._encoded) == 1 and first.dtype == np.int32 and lo == 0:
+                self._codes = first
+            else:
+                self._codes = np.empty(self._n, dtype=np.int32)
+                _core.metrics.combine_codes([a for a, _ in self._encoded],
+                                            np.array([lo for _, lo in self._encoded], dtype=np.int64),
+                                            np.array(self._sizes, dtype=np.int32), self._codes)
+        return self._codes
+
+    def raw_columns(self):
+        """(columns, lows, sizes) for the compiled counting path when every label column
+        is an int64 (or every one an int32) array and codes are dense; else None."""
+        if self._keys is not None or self._codes is not None:
+            return None
+        dtypes = {a.dtype for a, _ in self._encoded}
+        if len(dtypes) != 1 or dtypes.pop() not in (np.dtype(np.int64), np.dtype(np.int32)):
+            return None
+        return ([a for a, _ in self._encoded], np.array([lo for _, lo in self._encoded], dtype=np.int64),
+                np.array(self._sizes, dtype=np.int32))
 
     def set_counts(self, rows):
         """Record the row count of every code; groups are the codes with rows."""
@@ -203,8 +225,8 @@ def _scalar(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _binary(y, name, n, pos_label):
-    """uint8 0/1 array: 1 where the label equals pos_label."""
+def _labels(y, name, n):
+    """The labels as a validated 1-D numpy array (no copy when possible)."""
     if y is None:
         return None
     arr = y if isinstance(y, np.ndarray) else (y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y))
@@ -214,13 +236,36 @@ def _binary(y, name, n, pos_label):
         raise ValueError(f"{name} must be one-dimensional, got an array of shape {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} has {arr.shape[0]} rows but y_true/y_pred have {n}")
-    if arr.dtype == bool and pos_label in (1, True):
-        return arr.view(np.uint8)
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
+    return arr
+
+
+def _to_binary(arr, pos_label):
+    """uint8 0/1 array: 1 where the label equals pos_label."""
+    if arr is None:
+        return None
+    if arr.dtype == bool and pos_label in (1, True):
+        return np.ascontiguousarray(arr).view(np.uint8)
     if arr.dtype == np.uint8 and pos_label == 1 and (arr.size == 0 or arr.max() <= 1):
-        return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+        return np.ascontiguousarray(arr)
     return np.equal(arr, pos_label).view(np.uint8)
+
+
+def _binary(y, name, n, pos_label):
+    return _to_binary(_labels(y, name, n), pos_label)
+
+
+def _raw_for_counting(arr, pos_label):
+    """The label array as the compiled counting path takes it (uint8 or int64, compared
+    with an integer pos_label), or None."""
+    if arr is None or isinstance(pos_label, (bool, np.bool_)) or not isinstance(pos_label, (int, np.integer)):
+        return None
+    if arr.dtype == bool:
+        arr = arr.view(np.uint8)
+    if arr.dtype in (np.dtype(np.uint8), np.dtype(np.int64)) and arr.flags.c_contiguous:
+        return arr
+    return None
 
 
 def _length(*arrays):
@@ -244,7 +289,9 @@ class _Inputs:
         if n == 0:
             raise ValueError("y_true/y_pred must hold at least one row")
         self.n = n
-        self.y_true = _binary(y_true, "y_true", n, pos_label)
+        self.pos_label = pos_label
+        self._y_labels = _labels(y_true, "y_true", n)
+        self._y_bin = self._p_bin = None
         self.raw_y_true, self.raw_y_pred = y_true, y_pred
         self.scores = None
         if scores is not None:
@@ -255,16 +302,17 @@ class _Inputs:
         if y_pred is None and threshold is not None:
             if self.scores is None:
                 raise ValueError("threshold needs scores: y_pred is then scores >= threshold")
-            self.y_pred = (self.scores >= threshold).view(np.uint8)
-            self.raw_y_pred = self.y_pred
+            self._p_labels = None
+            self._p_bin = (self.scores >= threshold).view(np.uint8)
+            self.raw_y_pred = self._p_bin
         else:
-            self.y_pred = _binary(y_pred, "y_pred", n, pos_label)
+            self._p_labels = _labels(y_pred, "y_pred", n)
         self.sample_weight = check_sample_weight(sample_weight, n)
         if self.sample_weight is not None:
             self.sample_weight = np.ascontiguousarray(self.sample_weight, dtype=np.float64)
         if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
             raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
-        self.n_bins = int(n_bins) if (self.scores is not None and self.y_true is not None) else 0
+        self.n_bins = int(n_bins) if (self.scores is not None and self._y_labels is not None) else 0
         if self.n_bins and (self.scores.min() < 0 or self.scores.max() > 1):
             self.n_bins = 0  # calibration needs probabilities; see available()
             self._calibration_note = "scores outside [0, 1]"
@@ -272,10 +320,29 @@ class _Inputs:
             self._calibration_note = None
         self.groups = _Groups(sensitive_features, n)
 
+    @property
+    def y_true(self):
+        """uint8 0/1 true labels (or None), computed on first use."""
+        if self._y_bin is None and self._y_labels is not None:
+            self._y_bin = _to_binary(self._y_labels, self.pos_label)
+        return self._y_bin
+
+    @property
+    def y_pred(self):
+        """uint8 0/1 predicted labels (or None), computed on first use."""
+        if self._p_bin is None and self._p_labels is not None:
+            self._p_bin = _to_binary(self._p_labels, self.pos_label)
+        return self._p_bin
+
+    def _has(self, which):
+        if which == "y":
+            return self._y_labels is not None
+        return self._p_bin is not None or self._p_labels is not None
+
     def available(self):
         out = []
         for name, (need_y, need_p, need_s) in METRICS.items():
-            if need_y and self.y_true is None or need_p and self.y_pred is None or need_s and self.scores is None:
+            if need_y and not self._has("y") or need_p and not self._has("p") or need_s and self.scores is None:
                 continue
             if name == "calibration_error" and not self.n_bins:
                 continue
@@ -284,8 +351,19 @@ class _Inputs:
 
     def sums(self):
         """(n_groups, n_stats) sums over the observed groups (computes ``present``)."""
-        full = _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,
-                                        self.scores, self.sample_weight, self.n_bins)
+        full = None
+        if self.sample_weight is None and self.scores is None:
+            cols = self.groups.raw_columns()
+            y = _raw_for_counting(self._y_labels, self.pos_label)
+            p = None if self._p_bin is not None else _raw_for_counting(self._p_labels, self.pos_label)
+            y_ok = (y is not None) or self._y_labels is None
+            p_ok = (p is not None) or (self._p_labels is None and self._p_bin is None)
+            if cols is not None and y_ok and p_ok and (y is None or p is None or y.dtype == p.dtype):
+                # one compiled pass over the raw columns: no codes array, no 0/1 copies
+                full = _core.metrics.group_counts_columns(cols[0], cols[1], cols[2], y, p, int(self.pos_label))
+        if full is None:
+            full = _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,
+                                            self.scores, self.sample_weight, self.n_bins)
         self.groups.set_counts(full[:, _ROWS])
         return full[self.groups.present]
 

@@ -15,6 +15,11 @@ class _PartitionClassifier(ClassifierMixin, BaseEstimator):
     # A pooled logistic model h_0 plus one logistic model per group of a partition.
     # Subclasses implement _fit_partition(Z, **kw) -> codes and _partition(Z, **kw).
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def _fit_models(self, X, y, **kw):
         check_non_negative(self.C, "C", strictly=True)
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)

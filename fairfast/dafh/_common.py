@@ -24,9 +24,15 @@ def check_non_negative(value, name, strictly=False):
 
 def encode_binary_target(y):
     """Classes (sorted) and the 0/1 codes of a binary target."""
+    from sklearn.utils.multiclass import check_classification_targets
+
+    check_classification_targets(y)
     classes, codes = np.unique(np.asarray(y), return_inverse=True)
     if classes.shape[0] != 2:
-        raise ValueError(f"y must contain exactly two classes, got {classes.shape[0]}: {classes.tolist()[:5]}")
+        raise ValueError(
+            "Only binary classification is supported: y must contain exactly two classes, "
+            f"got {classes.shape[0]}: {classes.tolist()[:5]}"
+        )
     return classes, codes.astype(np.int64).ravel()
 
 

@@ -465,6 +465,9 @@ def train_epoch(X, y, perm, batch_size, theta, beta, sizes, gamma, lam, log_prio
 
 def forward(X, theta, beta, sizes):
     """Assignment probabilities ``pi`` (n, K) and decoupled scores (n, K) of every row."""
+    # The compiled signatures take writeable C arrays; parameters loaded read-only (e.g.
+    # from a memory-mapped pickle) are copied, which is cheap next to the rows.
+    X, theta, beta, sizes = (np.require(a, requirements=["C", "W"]) for a in (X, theta, beta, sizes))
     K = int(sizes[-1])
     pi = np.empty((X.shape[0], K), dtype=X.dtype)
     score = np.empty((X.shape[0], K), dtype=X.dtype)

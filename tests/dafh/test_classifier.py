@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairfast.dafh import DAFHClassifier, KMeansPartitionClassifier, PooledClassifier, TrivialPartitionClassifier
 from fairfast.dafh._common import selection_key
@@ -135,7 +136,7 @@ def test_bad_parameters_are_named(params, message):
 
 def test_bad_data_is_rejected():
     X = np.random.default_rng(0).normal(size=(20, 2))
-    with pytest.raises(ValueError, match="exactly two classes"):
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
         DAFHClassifier().fit(X, np.arange(20) % 3)
     clf = DAFHClassifier(max_epochs=1, random_state=0).fit(X, np.arange(20) % 2)
     with pytest.raises(ValueError, match="features"):
@@ -228,3 +229,10 @@ def test_no_group_collapse_with_defaults(loader, kwargs):
         clf = DAFHClassifier(K, random_state=0).fit(X, y)
         shares = clf.group_sizes_ / clf.group_sizes_.sum()
         assert shares.max() < 0.9, (K, shares)
+
+
+# The baselines share the same validation and prediction code (checked by hand above);
+# running every scikit-learn check on them too would double this module's run time.
+@parametrize_with_checks([DAFHClassifier(max_epochs=3, hidden_layer_sizes=(4,), random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

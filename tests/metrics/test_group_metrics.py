@@ -176,6 +176,15 @@ def test_kernel_rejects_bad_direct_calls():
         _core.metrics.group_sums(codes, 3, y + 1, y, None, None, 0)
     with pytest.raises(ValueError, match="y_pred must be one-dimensional with 3"):
         _core.metrics.group_sums(codes, 3, y, y[:2], None, None, 0)
+    col = np.array([0, 1, 5], dtype=np.int64)
+    lows, sizes = np.array([0]), np.array([3], dtype=np.int32)
+    with pytest.raises(IndexError, match="outside"):
+        _core.metrics.group_counts_columns([col], lows, sizes, y, y, 1)
+    with pytest.raises(TypeError, match="same dtype"):
+        _core.metrics.group_counts_columns([col], lows, np.array([6], dtype=np.int32), y, col, 1)
+    with pytest.raises(TypeError, match="all int64"):
+        _core.metrics.group_counts_columns([col, codes], np.array([0, 0]), np.array([6, 3], dtype=np.int32),
+                                           y, y, 1)
 
 
 DISPARITY_PAIRS = [
@@ -218,3 +227,28 @@ def test_predictive_and_accuracy_parity_match_metricframe(metric, name, method):
         pytest.approx(mf.difference(method=method), abs=1e-12)
     assert getattr(fm, f"{name}_ratio")(y, p, sensitive_features=a, sample_weight=w, method=method) == \
         pytest.approx(mf.ratio(method=method), abs=1e-12)
+
+
+@pytest.mark.parametrize("label_dtype", [np.int64, np.uint8, bool])
+@pytest.mark.parametrize("group_dtype", [np.int64, np.int32, np.int16])
+def test_raw_column_counting_path_equals_generic_path(label_dtype, group_dtype):
+    rng = np.random.default_rng(11)
+    n = 5000
+    y = rng.integers(0, 2, n).astype(label_dtype)
+    p = rng.integers(0, 2, n).astype(label_dtype)
+    a = (rng.integers(-3, 2, n)).astype(group_dtype)  # negative labels: offset codes
+    b = rng.integers(5, 8, n).astype(group_dtype)
+    b[a == -3] = 5  # empty intersections
+    fast = fm.group_metrics(y, p, sensitive_features={"a": a, "b": b})
+    generic = fm.group_metrics(y, p, sensitive_features={"a": a, "b": b}, sample_weight=np.ones(n))
+    pd.testing.assert_frame_equal(fast, generic, check_exact=True)
+    assert len(fast) == 13
+    from fairfast.metrics._group_metrics import _Inputs
+
+    assert _Inputs(y, p, sensitive_features={"a": a, "b": b}).groups.raw_columns() is not None or \
+        group_dtype == np.int16
+    # labels other than 0/1 through the raw path
+    y3 = np.where(y.astype(bool), 2, 7).astype(np.int64)
+    p3 = np.where(p.astype(bool), 2, 7).astype(np.int64)
+    pd.testing.assert_frame_equal(fm.group_metrics(y3, p3, pos_label=2, sensitive_features={"a": a, "b": b}),
+                                  fast, check_exact=True)

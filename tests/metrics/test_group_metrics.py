@@ -182,7 +182,7 @@ def test_kernel_rejects_bad_direct_calls():
         _core.metrics.group_counts_columns([col], lows, sizes, y, y, 1)
     with pytest.raises(TypeError, match="same dtype"):
         _core.metrics.group_counts_columns([col], lows, np.array([6], dtype=np.int32), y, col, 1)
-    with pytest.raises(TypeError, match="all int64"):
+    with pytest.raises(TypeError, match="all be C-contiguous int64"):
         _core.metrics.group_counts_columns([col, codes], np.array([0, 0]), np.array([6, 3], dtype=np.int32),
                                            y, y, 1)
 

@@ -388,6 +388,31 @@ class GroupReport:
         a.grid(alpha=0.3)
         return fig
 
+    def plot_summary(self, metrics=None, *, title=None):
+        """One figure: bars of up to five metrics by group (with intervals when
+        bootstrapped) and, when the report has scores, the score CDFs by group.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        if metrics is None:
+            preferred = ["selection_rate", "true_positive_rate", "false_positive_rate", "positive_predictive_value",
+                         "accuracy", "calibration_error", "mean_score"]
+            cols = list(self.by_group.columns)
+            metrics = [m for m in preferred if m in cols] or [c for c in cols if c != "count"]
+            metrics = metrics[:5]
+        elif isinstance(metrics, str):
+            metrics = [metrics]
+        panels = len(metrics) + (self._inputs.scores is not None)
+        fig, axes = _axes(None, panels)
+        _plot_bars([self], ["report"], metrics, axes[: len(metrics)], None)
+        if self._inputs.scores is not None:
+            self.plot_score_cdfs(ax=axes[-1])
+        if title:
+            fig.suptitle(title)
+        return fig
+
     def to_html(self, *, title="Fairness report", plots=True):
         """A self-contained HTML page: the text table, the disparities and, if matplotlib
         is installed and ``plots``, the plots as embedded PNG images."""
@@ -398,10 +423,7 @@ class GroupReport:
         parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>",
                  f"<body><h1>{html.escape(title)}</h1><pre>{html.escape(self.to_text())}</pre>"]
         if plots:
-            figs = [self.plot_bars()]
-            if self._inputs.scores is not None:
-                figs.append(self.plot_score_cdfs())
-            for fig in figs:
+            for fig in [self.plot_summary()]:
                 buf = io.BytesIO()
                 fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
                 parts.append("<img alt='plot' src='data:image/png;base64,"

@@ -1,0 +1,175 @@
+"""The ``fairfast`` command line: demo, fit, transform, audit registration, errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from fairfast.cli import main
+from fairfast.io import load, read_model
+from fairfast.postprocessing import WassersteinBarycenter
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 2000
+    s = rng.integers(0, 2, n).astype(np.int32)
+    sex = np.array(["F", "M"], dtype=object)[rng.integers(0, 2, n)]
+    z = rng.normal(size=n) + s
+    table = pa.table({"id": np.arange(n), "p": z, "g": s, "sex": sex})
+    pq.write_table(table.slice(0, 1000), tmp_path / "calib.parquet")
+    pq.write_table(table, tmp_path / "score.parquet")
+    pacsv.write_csv(table, tmp_path / "score.csv")
+    return tmp_path, z, s, sex
+
+
+def test_fit_then_transform_parquet(files, capsys):
+    d, z, s, _ = files
+    assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g",
+                 "--epsilon", "0.2", "--interpolation", "linear", "--random-state", "4",
+                 "--out", str(d / "m.ffm")]) == 0
+    model, info = read_model(d / "m.ffm")
+    assert info["metadata"]["columns"] == {"scores": ["p"], "sensitive": ["g"]}
+    direct = WassersteinBarycenter(epsilon=0.2, interpolation="linear", random_state=4).fit(
+        z[:1000], sensitive_features=s[:1000]
+    )
+    np.testing.assert_array_equal(model.transform(z, sensitive_features=s), direct.transform(z, sensitive_features=s))
+    assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.parquet"),
+                 "--out", str(d / "out.parquet"), "--batch-size", "333"]) == 0
+    out = pq.read_table(d / "out.parquet")
+    assert out.column_names == ["id", "p", "g", "sex", "p_fair"]
+    np.testing.assert_array_equal(out["p_fair"].to_numpy(), direct.transform(z, sensitive_features=s))
+    assert capsys.readouterr().err == ""  # not a terminal and no --progress: quiet
+
+
+def test_transform_csv_in_place_with_progress_and_two_sensitive_columns(files, capsys):
+    d, z, s, sex = files
+    assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g, sex",
+                 "--out", str(d / "m.ffm"), "--progress"]) == 0
+    assert "wrote" in capsys.readouterr().err
+    assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.csv"),
+                 "--out", str(d / "out.csv"), "--in-place", "--progress", "--batch-size", "100"]) == 0
+    err = capsys.readouterr().err
+    assert "rows/s" in err and "wrote 2,000 rows" in err
+    import pandas as pd
+
+    model = load(d / "m.ffm")
+    expected = model.transform(z, sensitive_features=pd.DataFrame({"g": s, "sex": sex}))
+    out = pacsv.read_csv(d / "out.csv")
+    assert out.column_names == ["id", "p", "g", "sex"]
+    np.testing.assert_array_equal(out["p"].to_numpy(), expected)
+
+
+def test_transform_column_overrides_and_suffix(files):
+    d, z, s, _ = files
+    model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features=s)
+    from fairfast.io import save
+
+    save(model, d / "m.ffm")  # no recorded columns
+    assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.parquet"),
+                 "--out", str(d / "o.parquet"), "--scores", "p", "--sensitive", "g", "--suffix", "_dp"]) == 0
+    np.testing.assert_array_equal(pq.read_table(d / "o.parquet")["p_dp"].to_numpy(),
+                                  model.transform(z, sensitive_features=s))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "--data", "{d}/calib.parquet", "--scores", "p", "--sensitive", "race", "--out", "{d}/m.ffm"],
+         "has no column 'race'"),
+        (["fit", "--data", "{d}/calib.txt", "--scores", "p", "--sensitive", "g", "--out", "{d}/m.ffm"],
+         "unsupported file type '.txt'"),
+        (["fit", "--data", "{d}/calib.parquet", "--scores", "p,", "--sensitive", "g", "--out", "{d}/m.ffm"],
+         "--scores must be comma-separated column names"),
+        (["transform", "--model", "{d}/calib.parquet", "--data", "{d}/score.parquet", "--out", "{d}/o.parquet"],
+         "not a valid fairfast model file"),
+        (["transform", "--model", "{d}/none.ffm", "--data", "{d}/score.parquet", "--out", "{d}/o.parquet"],
+         "cannot read model file .*none.ffm': no such file"),
+        (["transform", "--model", "{d}/m.ffm", "--data", "{d}/missing.parquet", "--out", "{d}/o.parquet"],
+         "missing.parquet' does not exist"),
+    ],
+)
+def test_errors_exit_2_with_a_message(files, capsys, argv, message):
+    d = files[0]
+    main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g", "--out", str(d / "m.ffm")])
+    capsys.readouterr()
+    assert main([a.format(d=d) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fairfast {argv[0]}: error: ")
+    import re
+
+    assert re.search(message, err), err
+    assert not (d / "o.parquet").exists()
+
+
+def test_argument_parsing_errors(files, capsys):
+    d = files[0]
+    with pytest.raises(SystemExit) as info:
+        main(["transform", "--model", "m", "--data", "x", "--out", "y", "--batch-size", "0"])
+    assert info.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["transform", "--model", "m", "--data", "x", "--out", "y", "--suffix", "_f", "--in-place"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fit", "--data", "x", "--scores", "p", "--sensitive", "g", "--out", "m", "--interpolation", "cubic"])
+
+
+def test_interrupted_transform_exits_130_without_output(files, capsys, monkeypatch):
+    d = files[0]
+    main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g", "--out", str(d / "m.ffm")])
+    calls = []
+
+    def interrupt(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    original = WassersteinBarycenter.transform
+    monkeypatch.setattr(WassersteinBarycenter, "transform", interrupt)
+    assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.parquet"),
+                 "--out", str(d / "o.parquet"), "--batch-size", "500"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (d / "o.parquet").exists()
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "fit", "transform", "audit"):
+        assert command in out
+    assert main([]) == 2
+
+
+def test_audit_command_is_registered(files, capsys):
+    d = files[0]
+    code = main(["audit", str(d / "score.parquet"), "--score", "p", "--threshold", "0.5", "--sensitive", "sex"])
+    assert code == 0
+    assert "sex" in capsys.readouterr().out
+
+
+def test_console_entry_point_runs_as_a_module(files):
+    d = files[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "fairfast.cli", "transform", "--model", str(d / "nope.ffm"), "--data",
+         str(d / "score.parquet"), "--out", str(d / "o.parquet")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "fairfast transform: error: cannot read model file" in result.stderr and "nope.ffm" in result.stderr
+
+
+def test_demo(capsys):
+    # the README's first command
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fairfast demo: Wasserstein-barycenter post-processing on UCI Adult")
+    assert "KS unfairness by sex" in out and "KS unfairness by race" in out

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["encode_groups", "map_groups", "n_rows_of"]
+__all__ = ["encode_columns", "encode_groups", "map_columns", "map_groups", "n_rows_of", "sensitive_columns"]
 
 
 def _to_numpy(values):
@@ -72,6 +72,15 @@ def _label(values):
     return values.item() if isinstance(values, np.generic) else values
 
 
+def sensitive_columns(sensitive_features, n_rows, name="sensitive_features"):
+    """The sensitive features as a list of 1-D label arrays, checked against `n_rows`."""
+    cols = _columns(sensitive_features, name)
+    for c in cols:
+        if len(c) != n_rows:
+            raise ValueError(f"{name} has {len(c)} rows but the scores have {n_rows}")
+    return cols
+
+
 def encode_groups(sensitive_features, n_rows, name="sensitive_features"):
     """Codes in [0, n_groups) and the sorted group labels.
 
@@ -84,10 +93,11 @@ def encode_groups(sensitive_features, n_rows, name="sensitive_features"):
     labels : list
         One label per group: a scalar for one column, a tuple for several.
     """
-    cols = _columns(sensitive_features, name)
-    for c in cols:
-        if len(c) != n_rows:
-            raise ValueError(f"{name} has {len(c)} rows but the scores have {n_rows}")
+    return encode_columns(sensitive_columns(sensitive_features, n_rows, name), n_rows, name)
+
+
+def encode_columns(cols, n_rows, name="sensitive_features"):
+    """:func:`encode_groups` for a list of 1-D label arrays."""
     factorized = [_factorize(c, name) for c in cols]
     if len(factorized) == 1:
         codes, uniques = factorized[0]
@@ -111,10 +121,11 @@ def map_groups(sensitive_features, labels, n_rows, name="sensitive_features"):
 
     Integer labels 0..K-1 given as an integer array take a zero-copy fast path.
     """
-    cols = _columns(sensitive_features, name)
-    for c in cols:
-        if len(c) != n_rows:
-            raise ValueError(f"{name} has {len(c)} rows but the scores have {n_rows}")
+    return map_columns(sensitive_columns(sensitive_features, n_rows, name), labels, n_rows, name)
+
+
+def map_columns(cols, labels, n_rows, name="sensitive_features"):
+    """:func:`map_groups` for a list of 1-D label arrays."""
     multi = isinstance(labels[0], tuple)
     if multi != (len(cols) > 1) or (multi and len(labels[0]) != len(cols)):
         expected = len(labels[0]) if multi else 1

@@ -1,14 +1,13 @@
 """Wasserstein-barycenter post-processing for strong demographic parity."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _core
-from .._groups import encode_groups, map_groups
-from .._sorting import argsort_segments, sort_segments
+from .._groups import encode_columns, map_columns, sensitive_columns
 from .._validation import (
     as_float_array,
     check_choice,
@@ -17,10 +16,56 @@ from .._validation import (
     check_sample_weight,
     check_seed,
 )
+from ._stage import MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
 
-__all__ = ["WassersteinBarycenter"]
+__all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
-_MODES = {"step": 0, "linear": 1}
+_STRATEGIES = ("intersectional", "sequential", "conditional")
+_OTHER = "<other>"
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+class SmallGroupWarning(UserWarning):
+    """A calibration group is smaller than ``small_group_size``."""
+
+
+def _stage_seed(seed, stage):
+    # Stage 0 uses the model's seed itself; later stages get their own tie keys, since
+    # a previous stage's outputs are full of ties.
+    return (int(seed) + stage * _GOLDEN) % (1 << 64)
+
+
+def _check_stage(state, k, n_tasks):
+    off = state["offsets"]
+    if off.dtype != np.int64 or off.shape != (k + 1,) or off[0] != 0 or (np.diff(off) <= 0).any():
+        raise ValueError("model state is inconsistent: offsets do not describe the groups")
+    n = int(off[-1])
+    checks = {
+        "counts": (np.int64, (k,)),
+        "weights": (np.float64, (k,)),
+        "keys": (np.uint64, (n_tasks, n)),
+        "table": (np.float64, (n_tasks, n + k)),
+    }
+    for name, (dtype, shape) in checks.items():
+        if state[name].dtype != dtype or state[name].shape != shape:
+            raise ValueError(f"model state is inconsistent: {name} should be {np.dtype(dtype)} of shape {shape}")
+    values = state["values"]
+    if values.dtype not in (np.float32, np.float64) or values.shape != (n_tasks, n):
+        raise ValueError("model state is inconsistent: values")
+    blocks = state["blocks"]
+    if blocks.dtype != np.int64 or blocks.ndim != 1 or blocks[0] != 0 or blocks[-1] != k or (np.diff(blocks) <= 0).any():
+        raise ValueError("model state is inconsistent: blocks")
+    if not np.isfinite(values).all() or not np.isfinite(state["table"]).all():
+        raise ValueError("model state is inconsistent: non-finite values")
+    if not np.array_equal(np.diff(off), state["counts"]):
+        raise ValueError("model state is inconsistent: counts do not match offsets")
+    for t in range(n_tasks):  # each group's values must be sorted for the searches
+        v = values[t]
+        d = np.diff(v)
+        inside = np.ones(n - 1, dtype=bool) if n > 1 else np.zeros(0, dtype=bool)
+        inside[off[1:-1] - 1] = False
+        if (d[inside] < 0).any():
+            raise ValueError("model state is inconsistent: values are not sorted within groups")
 
 
 class WassersteinBarycenter(TransformerMixin, BaseEstimator):
@@ -57,10 +102,35 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
     ``fit_transform`` reproduces the fit-time order exactly: on the calibration data
     itself, groups of equal size get identical multisets of outputs.
 
+    **Several tasks.** ``scores`` of shape (n, T) get one barycenter per column (tasks
+    share the groups and the tie keys, so a T-column model equals T one-column models
+    exactly); regression and classification columns can be mixed.
+
+    **Several sensitive attributes** (``sensitive_features`` with r columns):
+
+    - ``"intersectional"`` (default): one barycenter over the joint groups (all
+      observed combinations). Fair for every attribute and every intersection.
+    - ``"sequential"``: one pass per attribute, in column order, each over that
+      attribute's marginal groups and fitted on the previous pass's (fully fair)
+      calibration output -- the mechanism of Hu, Ratz and Charpentier (AAAI 2024) as in
+      their public code. It can leave residual unfairness for earlier attributes when
+      the attributes interact (the spec's section-7 counterexample), and depends on the
+      order.
+    - ``"conditional"``: as EquiPy's ``MultiWasserstein`` since late 2024 -- attribute
+      i is made fair inside each stratum of the attributes after it, the last one
+      globally. Each pass is one barycenter table per stratum.
+
+    Joint groups (of several attributes) smaller than ``small_group_size`` calibration
+    rows trigger a :class:`SmallGroupWarning`; ``merge_small_groups=True`` pools them
+    into one group labelled ``"<other>"`` (intersectional strategy).
+
     Parameters
     ----------
-    epsilon : float in [0, 1], default=0.0
-        Share of the original score kept: 0 is fully fair, 1 the identity.
+    epsilon : float or array-like, default=0.0
+        Share of the original score kept: 0 is fully fair, 1 the identity. A 1-D array
+        gives one value per task; a 2-D array of shape (n_stages, n_tasks) or
+        (n_stages, 1) one per attribute pass (sequential/conditional strategies have one
+        pass per attribute) and task.
     interpolation : {"step", "linear"}, default="step"
         ``"step"``: right-continuous ECDF and generalised-inverse quantiles (exact on
         calibration points). ``"linear"``: step ECDF and linearly interpolated
@@ -68,36 +138,53 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
     jitter : float >= 0, default=0.0
         Width ``sigma`` of an additive ``U[-sigma, sigma]`` noise on every score (fit
         and transform), as in the paper's code; 0 breaks ties only (see above).
+    strategy : {"intersectional", "sequential", "conditional"}, default="intersectional"
+        How several sensitive columns are combined (see above).
     group_weights : dict or array-like of shape (n_groups,), optional
         Barycentric weights :math:`p_k` (normalised); a dict maps group labels to
-        weights. Defaults to the (weighted) calibration frequencies.
+        weights. Defaults to the (weighted) calibration frequencies. Intersectional
+        strategy only.
     min_group_size : int, default=2
         Groups with fewer calibration rows raise at fit.
+    small_group_size : int, default=30
+        Joint groups with fewer calibration rows warn (or are merged, below).
+    merge_small_groups : bool, default=False
+        Pool the joint groups smaller than ``small_group_size`` into one group.
     random_state : int, RandomState, Generator or None, default=None
         Seed of the tie keys (and jitter). None draws a seed once at fit, stored in
         ``seed_``, so later transforms stay consistent with the fit.
 
     Attributes
     ----------
+    stages_ : list of dict
+        One entry per pass: ``columns`` (sensitive columns used, strata first),
+        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels) and the
+        fitted arrays in ``state``.
     groups_ : list
         Group labels (tuples when several sensitive columns define intersections).
+    n_tasks_ : int
+        Number of task columns.
+    seed_ : int
+        Seed actually used.
+
+    With a single pass (one attribute, or the intersectional strategy) these describe
+    it directly (1-D for 1-D scores, with a leading task axis for 2-D scores):
+
     group_counts_ : ndarray of int64
         Calibration rows per group.
     group_weights_ : ndarray of float64
         The normalised :math:`p_k`.
-    seed_ : int
-        Seed actually used.
+    merged_groups_ : list
+        Labels pooled into ``"<other>"``.
     sorted_scores_ : ndarray
         Calibration scores sorted within each group (concatenated by group).
     group_offsets_ : ndarray of int64, shape (n_groups + 1,)
         Group ``k`` occupies ``sorted_scores_[group_offsets_[k]:group_offsets_[k+1]]``.
     tie_keys_ : ndarray of uint64
-        Tie keys in the same order.
+        Tie keys of runs of equal scores, in the same order (0 elsewhere).
     barycenter_table_ : ndarray of float64
         For group ``k``, the ``n_k + 1`` fair values indexed by a score's rank
         ``j = 0..n_k`` in the group (stored at ``group_offsets_[k] + k + j``).
-    n_features_in_ : int
-        Always 1.
 
     References
     ----------
@@ -129,34 +216,85 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         epsilon=0.0,
         interpolation="step",
         jitter=0.0,
+        strategy="intersectional",
         group_weights=None,
         min_group_size=2,
+        small_group_size=30,
+        merge_small_groups=False,
         random_state=None,
     ):
         self.epsilon = epsilon
         self.interpolation = interpolation
         self.jitter = jitter
+        self.strategy = strategy
         self.group_weights = group_weights
         self.min_group_size = min_group_size
+        self.small_group_size = small_group_size
+        self.merge_small_groups = merge_small_groups
         self.random_state = random_state
 
     # -- parameters -----------------------------------------------------------------
 
     def _check_params(self):
-        check_fraction(self.epsilon, "epsilon")
-        check_choice(self.interpolation, "interpolation", tuple(_MODES))
+        check_choice(self.interpolation, "interpolation", tuple(MODES))
+        check_choice(self.strategy, "strategy", _STRATEGIES)
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, numbers.Real):
             raise TypeError(f"jitter must be a non-negative real number, got {type(self.jitter).__name__}")
         if not (np.isfinite(self.jitter) and self.jitter >= 0):
             raise ValueError(f"jitter must be finite and >= 0, got {self.jitter}")
-        m = self.min_group_size
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-            raise ValueError(f"min_group_size must be an int >= 1, got {m!r}")
+        for name in ("min_group_size", "small_group_size"):
+            m = getattr(self, name)
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {m!r}")
+        if not isinstance(self.merge_small_groups, (bool, np.bool_)):
+            raise TypeError("merge_small_groups must be True or False")
+        if self.merge_small_groups and self.strategy != "intersectional":
+            raise ValueError("merge_small_groups applies to strategy='intersectional' only")
+        if self.group_weights is not None and self.strategy != "intersectional":
+            raise ValueError("group_weights applies to strategy='intersectional' only")
+
+    def _epsilon_matrix(self, n_stages, n_tasks):
+        """epsilon broadcast to (n_stages, n_tasks), validated."""
+        eps = self.epsilon
+        if np.ndim(eps) == 0:
+            check_fraction(eps, "epsilon")  # names the type or the value
+        try:
+            e = np.asarray(eps, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("epsilon must be a real number or an array of them in [0, 1]") from None
+        if e.ndim == 1:
+            if e.shape[0] != n_tasks:
+                raise ValueError(f"epsilon has {e.shape[0]} entries but the scores have {n_tasks} task column(s)")
+            e = np.broadcast_to(e, (n_stages, n_tasks))
+        elif e.ndim == 2:
+            if e.shape[0] != n_stages or e.shape[1] not in (1, n_tasks):
+                raise ValueError(
+                    f"epsilon of shape {e.shape} does not fit {n_stages} stage(s) of strategy "
+                    f"{self.strategy!r} and {n_tasks} task(s): use (n_stages, n_tasks) or (n_stages, 1)"
+                )
+            e = np.broadcast_to(e, (n_stages, n_tasks))
+        elif e.ndim != 0:
+            raise ValueError(f"epsilon must be a scalar, 1-D (per task) or 2-D (per stage and task), got {e.shape}")
+        e = np.broadcast_to(e, (n_stages, n_tasks))
+        if not np.isfinite(e).all() or (e < 0).any() or (e > 1).any():
+            raise ValueError("epsilon must lie in [0, 1]")
+        return np.ascontiguousarray(e)
+
+    @staticmethod
+    def _plan(n_attributes, strategy):
+        """(columns, n_strata_columns) of every stage."""
+        r = n_attributes
+        if r == 1 or strategy == "intersectional":
+            return [(list(range(r)), 0)]
+        if strategy == "sequential":
+            return [([i], 0) for i in range(r)]
+        # conditional: attribute i inside each stratum of the attributes after it, the last globally
+        return [(list(range(i + 1, r)) + [i], r - 1 - i) for i in range(r - 1)] + [([r - 1], 0)]
 
     def _resolve_group_weights(self, labels, mass):
         if self.group_weights is None:
-            p = mass
-        elif isinstance(self.group_weights, dict):
+            return None
+        if isinstance(self.group_weights, dict):
             missing = [g for g in labels if g not in self.group_weights]
             if missing:
                 raise ValueError(f"group_weights has no weight for groups {missing[:5]}")
@@ -172,22 +310,83 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
                 )
         if not np.isfinite(p).all() or (p < 0).any() or not p.sum() > 0:
             raise ValueError("group_weights must be finite, non-negative and not all zero")
-        return np.ascontiguousarray(p / p.sum(), dtype=np.float64)
+        return p
+
+    def _encode_stage(self, cols, columns, n, merged):
+        """Codes and labels of a stage's groups at fit time (merging small ones if asked)."""
+        codes, labels = encode_columns([cols[c] for c in columns], n)
+        counts = np.bincount(codes, minlength=len(labels))
+        small = np.flatnonzero(counts < self.small_group_size)
+        if self.merge_small_groups and small.size:
+            merged.extend(labels[g] for g in small)
+            keep = np.setdiff1d(np.arange(len(labels)), small)
+            remap = np.empty(len(labels), dtype=np.int32)
+            remap[keep] = np.arange(keep.size, dtype=np.int32)
+            remap[small] = keep.size
+            codes = remap[codes]
+            labels = [labels[g] for g in keep] + [_OTHER]
+            counts = np.bincount(codes, minlength=len(labels))
+        too_small = [labels[g] for g in np.flatnonzero(counts < self.min_group_size)]
+        if too_small:
+            raise ValueError(
+                f"sensitive_features has groups with fewer than min_group_size={self.min_group_size} "
+                f"calibration rows: {too_small[:5]}; merge them (merge_small_groups=True) or lower min_group_size"
+            )
+        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size)]
+        if small and len(columns) > 1:  # joint groups of several attributes
+            warnings.warn(
+                f"{len(small)} joint group(s) have fewer than small_group_size={self.small_group_size} calibration rows "
+                f"(e.g. {small[:3]}); their quantiles are noisy. Merge them with merge_small_groups=True, "
+                f"or silence this by lowering small_group_size.",
+                SmallGroupWarning,
+                stacklevel=3,
+            )
+        return codes, labels
+
+    def _map_stage(self, stage, cols, n):
+        selected = [cols[c] for c in stage["columns"]]
+        merged = stage["merged"]
+        if not merged:
+            return map_columns(selected, stage["groups"], n)
+        known = [g for g in stage["groups"] if not (isinstance(g, str) and g == _OTHER)]
+        if len(selected) == 1:
+            keys = np.asarray(selected[0], dtype=object)
+        else:
+            keys = np.empty(n, dtype=object)
+            keys[:] = list(zip(*selected))
+        pooled = np.fromiter((k in set(merged) for k in keys), dtype=bool, count=n)
+        codes = np.full(n, len(known), dtype=np.int32)
+        if (~pooled).any():
+            sub = [np.asarray(c)[~pooled] for c in selected]
+            codes[~pooled] = map_columns(sub, known, int((~pooled).sum()))
+        return codes
 
     # -- fit / transform ---------------------------------------------------------------
+
+    def _scores(self, scores, *, fitting):
+        ndim = np.ndim(scores)
+        if ndim not in (1, 2):
+            raise ValueError(f"scores must be 1-D (one task) or 2-D (n_samples, n_tasks), got shape {np.shape(scores)}")
+        z = as_float_array(scores, "scores", ndim=ndim, min_rows=1 if fitting else 0, check_finite=fitting)
+        if ndim == 1:
+            z = z.reshape(-1, 1)
+        if z.shape[1] < 1:
+            raise ValueError("scores must have at least one task column")
+        return z, ndim
 
     def fit(self, scores, y=None, *, sensitive_features, sample_weight=None):
         """Learn the groups' score distributions and the barycenter tables.
 
         Parameters
         ----------
-        scores : array-like of shape (n_samples,) or (n_samples, 1)
-            Calibration scores or regression outputs (finite). Labels are not needed.
+        scores : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Calibration scores or regression outputs (finite); one barycenter per task
+            column. Labels are not needed.
         y : None
             Ignored; present for scikit-learn pipeline compatibility.
         sensitive_features : array-like, Series or DataFrame
-            Group labels (any hashable values), or several columns whose combinations
-            define the groups.
+            Group labels (any hashable values), or several columns (attributes),
+            combined according to ``strategy``.
         sample_weight : array-like of shape (n_samples,), optional
             Weights of the calibration rows (weighted CDFs and group frequencies).
 
@@ -196,99 +395,117 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        z = as_float_array(scores, "scores", allow_2d_column=True, min_rows=1)
-        n = z.shape[0]
-        codes, labels = encode_groups(sensitive_features, n)
+        Z, ndim = self._scores(scores, fitting=True)
+        n, n_tasks = Z.shape
+        cols = sensitive_columns(sensitive_features, n)
         w = check_sample_weight(sample_weight, n)
-        counts = np.bincount(codes, minlength=len(labels)).astype(np.int64)
-        small = [labels[k] for k in np.flatnonzero(counts < self.min_group_size)]
-        if small:
-            raise ValueError(
-                f"sensitive_features has groups with fewer than min_group_size={self.min_group_size} "
-                f"calibration rows: {small[:5]}; merge them or lower min_group_size"
-            )
-        mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=len(labels))
-        if (mass <= 0).any():
-            zero = [labels[k] for k in np.flatnonzero(mass <= 0)]
-            raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
+        plan = self._plan(len(cols), self.strategy)
+        self._epsilon_matrix(len(plan), n_tasks)  # validate early
         self.seed_ = check_seed(self.random_state)
-        values, rows, offsets = _core.barycenter.partition(
-            z, codes, len(labels), self.seed_, 0, float(self.jitter), w is not None
-        )
-        cumw = None
-        if w is None:
-            sort_segments(values, offsets)
-        else:
-            order = argsort_segments(values, offsets)
-            values, rows = values[order], rows[order]
-        index = _core.barycenter.index(values, offsets)
-        keys = np.zeros(n, dtype=np.uint64)
-        _core.barycenter.tie_keys(values, offsets, *index, z, codes, self.seed_, 0, float(self.jitter), rows, keys)
-        if w is not None:  # rows were reordered inside runs of ties, by tie key
-            cumw = np.empty(n, dtype=np.float64)
-            sorted_w = w[rows]
-            for k in range(len(labels)):
-                a, b = offsets[k], offsets[k + 1]
-                np.cumsum(sorted_w[a:b], out=cumw[a:b])
-        self.groups_ = labels
-        self.group_counts_ = counts
-        self.group_weights_ = self._resolve_group_weights(labels, mass)
-        self.sorted_scores_ = values
-        self.tie_keys_ = keys
-        self.group_offsets_ = offsets
-        self.barycenter_table_ = _core.barycenter.tables(
-            values, cumw, offsets, self.group_weights_, _MODES[self.interpolation]
-        )
-        self._index = index
-        self.n_features_in_ = 1
+        stages = []
+        current = Z
+        for s, (columns, n_strata) in enumerate(plan):
+            merged = []
+            codes, labels = self._encode_stage(cols, columns, n, merged)
+            mass = np.bincount(codes, minlength=len(labels)).astype(np.float64)
+            if w is not None:
+                mass = np.bincount(codes, weights=w, minlength=len(labels))
+                zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
+                if zero:
+                    raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
+            state = fit_stage(
+                current, codes, labels, n_strata_columns=n_strata, sample_weight=w, seed=_stage_seed(self.seed_, s),
+                jitter=self.jitter, interpolation=self.interpolation,
+                group_weights=self._resolve_group_weights(labels, mass),
+            )
+            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "merged": merged,
+                     "state": state}
+            stages.append(stage)
+            if s + 1 < len(plan):  # the next attribute is fitted on this stage's (fully fair) output
+                nxt = np.empty_like(current)
+                transform_stage(state, current, codes, np.zeros(n_tasks), jitter=self.jitter,
+                                seed=_stage_seed(self.seed_, s), row_offset=0, out=nxt)
+                current = nxt
+        self.stages_ = stages
+        self.n_tasks_ = n_tasks
+        self._scores_ndim = ndim
+        self.n_features_in_ = n_tasks
+        self.n_attributes_ = len(cols)
+        self._expose(stages[0] if len(stages) == 1 else None)
         return self
+
+    def _expose(self, stage):
+        """Public attributes of a single-stage model (1-D arrays for 1-D scores)."""
+        if stage is None:
+            self.groups_ = sorted({g for st in self.stages_ for g in st["groups"]}, key=repr)
+            return
+        st = stage["state"]
+        squeeze = self._scores_ndim == 1
+        self.groups_ = stage["groups"]
+        self.merged_groups_ = stage["merged"]
+        self.group_counts_ = st["counts"]
+        self.group_weights_ = st["weights"]
+        self.group_offsets_ = st["offsets"]
+        self.sorted_scores_ = st["values"][0] if squeeze else st["values"]
+        self.tie_keys_ = st["keys"][0] if squeeze else st["keys"]
+        self.barycenter_table_ = st["table"][0] if squeeze else st["table"]
 
     def transform(self, scores, *, sensitive_features, row_offset=0, out=None):
         """Map scores to their fair values.
 
         Parameters
         ----------
-        scores : array-like of shape (n_samples,) or (n_samples, 1)
-            Finite scores; float32 stays float32. The output has the input's shape.
+        scores : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Finite scores with the task columns seen at fit; float32 stays float32.
+            The output has the input's shape.
         sensitive_features : array-like, Series or DataFrame
             Group labels as at fit time; unseen groups raise.
         row_offset : int, default=0
             Global index of the first row, for chunked processing: transforming rows
             ``a:b`` with ``row_offset=a`` gives exactly the rows ``a:b`` of one call.
         out : ndarray, optional
-            C-contiguous array of the scores' dtype and length to write into.
+            C-contiguous array of the output's dtype and shape to write into.
 
         Returns
         -------
         ndarray
         """
-        check_is_fitted(self, "barycenter_table_")
+        check_is_fitted(self, "stages_")
         self._check_params()
         offset = check_row_offset(row_offset)
-        shape = np.shape(scores)
-        z = as_float_array(scores, "scores", allow_2d_column=True, check_finite=False)
-        z = z.astype(self.sorted_scores_.dtype, copy=False)
-        n = z.shape[0]
-        codes = map_groups(sensitive_features, self.groups_, n)
-        if not hasattr(self, "_index"):
-            self._index = _core.barycenter.index(self.sorted_scores_, self.group_offsets_)
-        start, lo, scale = self._index
-        if out is not None:
-            if not isinstance(out, np.ndarray) or out.dtype != z.dtype or out.size != n:
-                raise ValueError(f"out must be a {z.dtype} ndarray with {n} elements")
-            out = out.reshape(-1)
-        try:
-            result = _core.barycenter.transform(
-                self.sorted_scores_, self.tie_keys_, self.group_offsets_, start, lo, scale,
-                self.barycenter_table_, z, codes, float(self.epsilon), float(self.jitter),
-                self.seed_, offset, out,
+        Z, ndim = self._scores(scores, fitting=False)
+        dtype = self.stages_[0]["state"]["values"].dtype
+        Z = np.ascontiguousarray(Z, dtype=dtype)
+        n, n_tasks = Z.shape
+        if n_tasks != self.n_tasks_:
+            raise ValueError(f"scores has {n_tasks} task column(s) but the model was fitted on {self.n_tasks_}")
+        cols = sensitive_columns(sensitive_features, n)
+        if len(cols) != self.n_attributes_:
+            raise ValueError(
+                f"sensitive_features must have {self.n_attributes_} column(s), as at fit time; got {len(cols)}"
             )
-        except ValueError as exc:
-            if "finite" not in str(exc):
-                raise
-            bad = int(np.flatnonzero(~np.isfinite(z))[0])
-            raise ValueError(f"scores must be finite; found {z[bad]!r} at position {bad}") from None
-        return result.reshape(shape) if len(shape) == 2 else result
+        eps = self._epsilon_matrix(len(self.stages_), n_tasks)
+        if out is not None:
+            if (not isinstance(out, np.ndarray) or out.dtype != dtype or out.size != Z.size
+                    or not out.flags.c_contiguous or not out.flags.writeable):
+                raise ValueError(f"out must be a writeable C-contiguous {dtype} ndarray with {Z.size} elements")
+            final = out.reshape(n, n_tasks)
+        else:
+            final = np.empty((n, n_tasks), dtype=dtype)
+        if not hasattr(self, "_index_built"):
+            for stage in self.stages_:
+                stage["state"].setdefault("index", rebuild_index(stage["state"]))
+            self._index_built = True
+        current = Z
+        for s, stage in enumerate(self.stages_):
+            codes = self._map_stage(stage, cols, n)
+            target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
+            transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
+                            seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
+            current = target
+        if out is not None:
+            return out
+        return final.reshape(-1) if ndim == 1 and n_tasks == 1 else final
 
     def fit_transform(self, scores, y=None, *, sensitive_features, sample_weight=None):
         """Fit on `scores` and transform them, reusing the fit's tie keys (row offset 0)."""
@@ -298,71 +515,85 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
 
     # -- model-file state (see fairfast.io) ------------------------------------------
 
-    _STATE_ARRAYS = (
-        "group_counts_",
-        "group_weights_",
-        "sorted_scores_",
-        "tie_keys_",
-        "group_offsets_",
-        "barycenter_table_",
-    )
-
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
 
         Returns
         -------
         meta : dict
-            ``params`` (constructor parameters), ``groups`` (labels; lists for
-            intersections, with ``groups_are_tuples``), ``seed``, ``n_features_in``.
+            ``params`` (constructor parameters), ``seed``, ``n_tasks``,
+            ``scores_ndim``, ``n_attributes`` and per stage its ``columns``,
+            ``n_strata_columns``, ``groups`` (labels; lists for intersections, with
+            ``groups_are_tuples``) and ``merged`` groups.
         arrays : dict of str to ndarray
+            ``stage{s}.{name}`` for every name in the stage's fitted arrays.
         """
-        check_is_fitted(self, "barycenter_table_")
-        multi = bool(self.groups_) and isinstance(self.groups_[0], tuple)
+        check_is_fitted(self, "stages_")
         params = self.get_params()
-        if isinstance(params["group_weights"], dict):
-            params["group_weights"] = None  # resolved into group_weights_
+        if isinstance(params["group_weights"], dict) or params["group_weights"] is not None:
+            params["group_weights"] = None  # resolved into the stage weights
         if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a generator; seed_ holds what was drawn
+            params["random_state"] = None  # a generator; seed holds what was drawn
+        if not isinstance(params["epsilon"], numbers.Real):
+            params["epsilon"] = np.asarray(params["epsilon"], dtype=float).tolist()
+        stages, arrays = [], {}
+        for s, stage in enumerate(self.stages_):
+            multi = bool(stage["groups"]) and isinstance(stage["groups"][0], tuple)
+            stages.append({
+                "columns": list(stage["columns"]),
+                "n_strata_columns": int(stage["n_strata_columns"]),
+                "groups": [list(g) if isinstance(g, tuple) else g for g in stage["groups"]],
+                "groups_are_tuples": multi,
+                "merged": [list(g) if isinstance(g, tuple) else g for g in stage["merged"]],
+            })
+            for name in STAGE_ARRAYS:
+                arrays[f"stage{s}.{name}"] = stage["state"][name]
         meta = {
             "params": params,
-            "groups": [list(g) for g in self.groups_] if multi else list(self.groups_),
-            "groups_are_tuples": multi,
             "seed": int(self.seed_),
-            "n_features_in": int(self.n_features_in_),
+            "n_tasks": int(self.n_tasks_),
+            "scores_ndim": int(self._scores_ndim),
+            "n_attributes": int(self.n_attributes_),
+            "stages": stages,
         }
-        return meta, {name: getattr(self, name) for name in self._STATE_ARRAYS}
+        return meta, arrays
 
     @classmethod
     def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output (validated)."""
-        est = cls(**meta["params"])
-        est._check_params()
-        groups = meta["groups"]
-        est.groups_ = [tuple(g) for g in groups] if meta["groups_are_tuples"] else list(groups)
-        est.seed_ = int(meta["seed"])
-        est.n_features_in_ = int(meta["n_features_in"])
-        for name in cls._STATE_ARRAYS:
-            setattr(est, name, np.ascontiguousarray(arrays[name]))
-        k = len(est.groups_)
-        off = est.group_offsets_
-        if off.dtype != np.int64 or off.shape != (k + 1,) or off[0] != 0 or (np.diff(off) <= 0).any():
-            raise ValueError("model file is inconsistent: group_offsets_ does not describe the groups")
-        n = int(off[-1])
-        if est.sorted_scores_.dtype not in (np.float32, np.float64) or est.sorted_scores_.shape != (n,):
-            raise ValueError("model file is inconsistent: sorted_scores_")
-        if est.tie_keys_.dtype != np.uint64 or est.tie_keys_.shape != (n,):
-            raise ValueError("model file is inconsistent: tie_keys_")
-        if est.barycenter_table_.dtype != np.float64 or est.barycenter_table_.shape != (n + k,):
-            raise ValueError("model file is inconsistent: barycenter_table_")
-        if not np.isfinite(est.sorted_scores_).all() or not np.isfinite(est.barycenter_table_).all():
-            raise ValueError("model file is inconsistent: non-finite values")
-        est._index = _core.barycenter.index(est.sorted_scores_, off)
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est = cls(**meta["params"])
+            est._check_params()
+            est.seed_ = int(meta["seed"])
+            est.n_tasks_ = int(meta["n_tasks"])
+            est._scores_ndim = int(meta["scores_ndim"])
+            est.n_attributes_ = int(meta["n_attributes"])
+            est.n_features_in_ = est.n_tasks_
+            stages = []
+            for s, sm in enumerate(meta["stages"]):
+                tuples = bool(sm["groups_are_tuples"])
+                groups = [tuple(g) if tuples and g != _OTHER else g for g in sm["groups"]]
+                merged = [tuple(g) if isinstance(g, list) else g for g in sm["merged"]]
+                state = {name: np.ascontiguousarray(arrays[f"stage{s}.{name}"]) for name in STAGE_ARRAYS}
+                _check_stage(state, len(groups), est.n_tasks_)
+                state["index"] = rebuild_index(state)
+                stages.append({"columns": [int(c) for c in sm["columns"]], "n_strata_columns": int(sm["n_strata_columns"]),
+                               "groups": groups, "merged": merged, "state": state})
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        if len(stages) != len(cls._plan(est.n_attributes_, est.strategy)):
+            raise ValueError("model state is inconsistent: wrong number of stages for its strategy")
+        est.stages_ = stages
+        est._expose(stages[0] if len(stages) == 1 else None)
         return est
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_index", None)  # cheap to rebuild, and not part of the model
+        state.pop("_index_built", None)
+        if "stages_" in state:  # the bucket indexes are cheap to rebuild and not part of the model
+            state["stages_"] = [
+                {**st, "state": {k: v for k, v in st["state"].items() if k != "index"}} for st in state["stages_"]
+            ]
         return state
 
     def __sklearn_tags__(self):

@@ -1,0 +1,128 @@
+"""One barycenter pass over a set of groups, for every task column.
+
+A stage is fitted on calibration scores Z of shape (n, T) and int32 group codes. Its
+groups may be split into blocks (strata): the barycenter of a group is then taken over
+the groups of its own block only, which is how the "conditional" strategy applies one
+attribute inside each stratum of the others. Tasks share the groups and the tie keys,
+so a T-column stage equals T single-column stages.
+"""
+
+import numpy as np
+
+from .. import _core
+from .._sorting import argsort_segments, sort_segments
+
+__all__ = ["STAGE_ARRAYS", "fit_stage", "rebuild_index", "transform_stage"]
+
+MODES = {"step": 0, "linear": 1}
+
+# Arrays that define a fitted stage (everything else is derived from them).
+STAGE_ARRAYS = ("offsets", "counts", "weights", "blocks", "values", "keys", "table")
+
+
+def _block_bounds(labels, n_strata_columns):
+    """Group-index boundaries of runs of labels sharing their first n_strata_columns entries."""
+    k = len(labels)
+    if n_strata_columns == 0:
+        return np.array([0, k], dtype=np.int64)
+    bounds = [0]
+    for g in range(1, k):
+        if labels[g][:n_strata_columns] != labels[g - 1][:n_strata_columns]:
+            bounds.append(g)
+    bounds.append(k)
+    return np.asarray(bounds, dtype=np.int64)
+
+
+def _block_weights(mass, blocks, user_weights):
+    p = np.asarray(mass if user_weights is None else user_weights, dtype=np.float64).copy()
+    for a, b in zip(blocks[:-1], blocks[1:]):
+        p[a:b] /= p[a:b].sum()
+    return p
+
+
+def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter, interpolation, group_weights=None):
+    """Fit one stage; returns its arrays (see STAGE_ARRAYS) plus the derived index.
+
+    Z : (n, T) float32/float64; codes : (n,) int32 with every group present.
+    """
+    n, n_tasks = Z.shape
+    k = len(labels)
+    counts = np.bincount(codes, minlength=k).astype(np.int64)
+    w = sample_weight
+    mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=k)
+    blocks = _block_bounds(labels, n_strata_columns)
+    weights = _block_weights(mass, blocks, group_weights)
+    dtype = Z.dtype
+    values = np.empty((n_tasks, n), dtype=dtype)
+    keys = np.zeros((n_tasks, n), dtype=np.uint64)
+    table = np.empty((n_tasks, n + k), dtype=np.float64)
+    offsets = None
+    for t in range(n_tasks):
+        z = np.ascontiguousarray(Z[:, t])
+        v, rows, offsets = _core.barycenter.partition(z, codes, k, seed, 0, float(jitter), w is not None)
+        cumw = None
+        if w is None:
+            sort_segments(v, offsets)
+        else:
+            order = argsort_segments(v, offsets)
+            v, rows = v[order], rows[order]
+        start, lo, scale = _core.barycenter.index(v, offsets)
+        kt = keys[t]
+        _core.barycenter.tie_keys(v, offsets, start, lo, scale, z, codes, seed, 0, float(jitter), rows, kt)
+        if w is not None:  # rows were reordered inside runs of ties, by tie key
+            cumw = np.empty(n, dtype=np.float64)
+            sorted_w = w[rows]
+            for g in range(k):
+                np.cumsum(sorted_w[offsets[g] : offsets[g + 1]], out=cumw[offsets[g] : offsets[g + 1]])
+        values[t] = v
+        for a, b in zip(blocks[:-1], blocks[1:]):
+            lo_row, hi_row = offsets[a], offsets[b]
+            local = offsets[a : b + 1] - lo_row
+            table[t, lo_row + a : hi_row + b] = _core.barycenter.tables(
+                np.ascontiguousarray(v[lo_row:hi_row]),
+                None if cumw is None else np.ascontiguousarray(cumw[lo_row:hi_row]),
+                np.ascontiguousarray(local),
+                np.ascontiguousarray(weights[a:b]),
+                MODES[interpolation],
+            )
+    state = {
+        "offsets": offsets,
+        "counts": counts,
+        "weights": weights,
+        "blocks": blocks,
+        "values": values,
+        "keys": keys,
+        "table": table,
+    }
+    state["index"] = rebuild_index(state)
+    return state
+
+
+def rebuild_index(state):
+    """The bucket index of every task (derived data, rebuilt after loading)."""
+    return [_core.barycenter.index(state["values"][t], state["offsets"]) for t in range(state["values"].shape[0])]
+
+
+def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
+    """Write the stage's output for Z (n, T) into out (n, T); epsilon has one entry per task."""
+    n_tasks = Z.shape[1]
+    for t in range(n_tasks):
+        start, lo, scale = state["index"][t]
+        z = Z[:, t] if n_tasks == 1 else np.ascontiguousarray(Z[:, t])
+        if n_tasks == 1:
+            z = Z.reshape(-1)
+            target = out.reshape(-1)
+        else:
+            target = None
+        try:
+            res = _core.barycenter.transform(
+                state["values"][t], state["keys"][t], state["offsets"], start, lo, scale, state["table"][t],
+                z, codes, float(epsilon[t]), float(jitter), seed, row_offset, target,
+            )
+        except ValueError as exc:
+            if "finite" not in str(exc):
+                raise
+            bad = int(np.flatnonzero(~np.isfinite(z))[0])
+            raise ValueError(f"scores must be finite; found {z[bad]!r} at position {bad}") from None
+        if n_tasks > 1:
+            out[:, t] = res

@@ -32,42 +32,66 @@ def encode_labels(y, n, classes=None):
     if classes is None:
         labels, codes = np.unique(y, return_inverse=True)
         return codes.astype(np.intp), [v.item() if isinstance(v, np.generic) else v for v in labels]
-    lookup = {c: k for k, c in enumerate(classes)}
+    known = np.asarray(classes)
     try:
-        codes = np.fromiter((lookup[v.item() if isinstance(v, np.generic) else v] for v in y), dtype=np.intp, count=n)
-    except KeyError as exc:
-        raise ValueError(f"y contains the label {exc.args[0]!r}, unseen in fit (known: {list(classes)})") from None
-    return codes, list(classes)
+        codes = np.searchsorted(known, y)  # classes are sorted (np.unique in fit)
+        ok = codes < len(known)
+        ok[ok] = known[codes[ok]] == y[ok]
+    except TypeError:  # labels that do not compare with the fitted ones
+        ok = np.zeros(n, dtype=bool)
+    if not ok.all():
+        bad = y[np.flatnonzero(~ok)[0]]
+        raise ValueError(f"y contains the label {bad!r}, unseen in fit (known: {list(classes)})")
+    return codes.astype(np.intp), list(classes)
 
 
 def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None):
     """``out[r] = linear[c] @ X[r] + offset[c]`` for ``c = codes[r]``; one matmul per block.
 
-    Rows are gathered by code once; blocks flagged ``identity`` are copied. float32
-    input is transformed in float32.
+    Large ``d``: rows are sorted by code once and each block is one BLAS product (the
+    gather/scatter is cheap next to ``d`` flops per entry). Small ``d`` (<= 256), where
+    the product is memory-bound: the same is done per chunk of 16384 rows, so the
+    gathered rows stay in cache and the data is read and written once. Runs of one
+    code are multiplied in place without any gather. float32 input is transformed in
+    float32; blocks flagged ``identity`` are copied.
     """
     if out is None:
         out = np.empty_like(X)
-    n = X.shape[0]
+    n, d = X.shape
     if n == 0:
         return out
-    counts = np.bincount(codes, minlength=n_codes)
-    present = np.flatnonzero(counts)
-    if present.size == 1:  # one block: no gather/scatter
-        c = present[0]
-        if identity[c]:
-            out[...] = X
+    dt = X.dtype
+    lin_t = [None if identity[c] else np.ascontiguousarray(linear[c].T, dtype=dt) for c in range(n_codes)]
+    off = [None if identity[c] else np.asarray(offset[c], dtype=dt) for c in range(n_codes)]
+
+    def product(src, c, dst):
+        if lin_t[c] is None:
+            dst[...] = src
         else:
-            np.matmul(X, linear[c].T.astype(X.dtype, copy=False), out=out)
-            out += offset[c].astype(X.dtype, copy=False)
-        return out
-    order = np.argsort(codes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    for c in present:
-        idx = order[bounds[c] : bounds[c + 1]]
-        block = X[idx]
-        if not identity[c]:
-            block = block @ linear[c].T.astype(X.dtype, copy=False)
-            block += offset[c].astype(X.dtype, copy=False)
-        out[idx] = block
+            np.matmul(src, lin_t[c], out=dst)
+            dst += off[c]
+
+    chunk = 16384 if d <= 256 else n
+    buf_in = np.empty((min(chunk, n), d), dtype=dt)
+    buf_out = np.empty_like(buf_in)
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        cc = codes[s:e]
+        first = cc[0]
+        if (cc == first).all():
+            product(X[s:e], first, out[s:e])
+            continue
+        order = np.argsort(cc, kind="stable")
+        counts = np.bincount(cc, minlength=n_codes)
+        m = e - s
+        gathered = np.take(X[s:e], order, axis=0, out=buf_in[:m])
+        result = buf_out[:m]
+        lo = 0
+        for c in np.flatnonzero(counts):
+            hi = lo + counts[c]
+            product(gathered[lo:hi], c, result[lo:hi])
+            lo = hi
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(m)
+        np.take(result, inverse, axis=0, out=out[s:e])
     return out

@@ -3,7 +3,6 @@
 import numbers
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -188,13 +187,13 @@ class LEACE(TransformerMixin, BaseEstimator):
         sxx = shrink_covariance(ts[0] / (n - 1), n, self.shrinkage)
         # Cov(X, one-hot Z): column a is n_a (mu_a - mu) / (n - 1)
         sxz = (means - mean).T * (counts / (n - 1))
-        lam, V = linalg.eigh((sxx + sxx.T) / 2, driver="evd", check_finite=False)
+        lam, V = np.linalg.eigh((sxx + sxx.T) / 2)
         keep = lam > lam[-1] * d * np.finfo(np.float64).eps
         lam = np.clip(lam, 0.0, None)
         root = np.sqrt(np.where(keep, lam, 1.0))
         W = (V * np.where(keep, 1.0 / root, 0.0)) @ V.T
         W_pinv = (V * np.where(keep, root, 0.0)) @ V.T
-        u, s, _ = linalg.svd(W @ sxz, full_matrices=False, check_finite=False)
+        u, s, _ = np.linalg.svd(W @ sxz, full_matrices=False)
         U = u[:, s > self.svd_tol]
         self.mean_ = mean
         self.proj_left_ = W_pinv @ U

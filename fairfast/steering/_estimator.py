@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_choice
 from ._apply import apply_blocks, check_X, encode_labels, fit_groups, transform_groups
-from ._gaussian import bures_map, sqrtm_psd
+from ._gaussian import bures_map, cholesky, sqrtm_psd
 from ._moments import SubgroupMoments, _block_moments
 from ._programs import affirmative_action, all_subgroups, pinsker_bounds, prior_kl, small_blas
 
@@ -22,7 +22,7 @@ def _whitened_map(S, T, low_rank=None):
     When ``T = S + F Phi F^T`` (the closed forms), ``A`` is the identity plus a
     rank-``F.shape[1]`` term and no d x d eigendecomposition is needed.
     """
-    L = linalg.cholesky(S, lower=True, check_finite=False)
+    L = cholesky(S, "the subgroup covariance")
     d = S.shape[0]
     if low_rank is not None:
         F, Phi = low_rank
@@ -31,7 +31,7 @@ def _whitened_map(S, T, low_rank=None):
         H = sqrtm_psd((inner + inner.T) / 2) - np.eye(R.shape[0])
         right = linalg.solve_triangular(L, Q, lower=True, trans=1, check_finite=False)  # L^{-T} Q
         return np.eye(d) + (L @ Q) @ H @ right.T
-    Li = linalg.solve_triangular(L, np.eye(d), lower=True, check_finite=False)
+    Li = np.linalg.inv(L)
     mid = Li @ T @ Li.T
     return L @ sqrtm_psd((mid + mid.T) / 2) @ Li
 
@@ -250,10 +250,12 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
             t_means = mu.copy()
             t_covs = covs.copy()
             lowrank = [None] * G
+            class_kl = np.zeros((G, K))
             for a, s in sols.items():
                 t_means[a] = s["means"]
                 t_covs[a] = s["covs"]
                 lowrank[a] = s["low_rank"]
+                class_kl[a] = s["class_kl"]
         # subgroup KLs and maps
         from ._gaussian import gaussian_kl
 
@@ -278,7 +280,9 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
                 cache = A
                 linear[a, i] = A
                 offset[a, i] = t_means[a, i] - A @ mu[a, i]
-                if self.direction == "forward":
+                if ref is not None:
+                    sub_kl[a, i] = class_kl[a, i]
+                elif self.direction == "forward":
                     sub_kl[a, i] = gaussian_kl(t_means[a, i], T, mu[a, i], S)
                 else:
                     sub_kl[a, i] = gaussian_kl(mu[a, i], S, t_means[a, i], T)
@@ -290,19 +294,6 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
             prior_part = float((q * np.log(q / tq)).sum())
             tq = q
         self.kl_ = prior_part + float((tq * sub_kl).sum())
-        # label-free maps (no guarantee)
-        cond = q / qa[:, None]
-        mix_linear = np.zeros((G, d, d))
-        mix_offset = np.zeros((G, d))
-        for a in range(G):
-            if a == ref:
-                mix_linear[a] = np.eye(d)
-                continue
-            m_s, S_s = _mixture(cond[a], mu[a], covs[a])
-            m_t, S_t = _mixture(cond[a], t_means[a], t_covs[a])
-            A = bures_map(S_s, S_t) if self.coupling == "ot" else _whitened_map(S_s, S_t)
-            mix_linear[a] = A
-            mix_offset[a] = m_t - A @ m_s
         self.n_features_in_ = d
         self.classes_ = classes
         self.groups_ = groups
@@ -316,8 +307,7 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
         self.linear_ = linear
         self.offset_ = offset
         self.identity_ = identity
-        self.mixture_linear_ = mix_linear
-        self.mixture_offset_ = mix_offset
+        self._mixture = None
         self.subgroup_kl_ = sub_kl
         self.feature_kl_ = float(feature_kl)
         self.guarantees_ = pinsker_bounds(self.kl_)
@@ -343,12 +333,35 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
             out = apply_blocks(Z, g * K + yc, G * K, self.linear_.reshape(G * K, d, d),
                                self.offset_.reshape(G * K, d), self.identity_.reshape(-1))
         elif self.unlabeled == "mixture":
-            out = apply_blocks(Z, g, G, self.mixture_linear_, self.mixture_offset_, self.identity_[:, 0])
+            lin, off = self._mixture_maps()
+            out = apply_blocks(Z, g, G, lin, off, self.identity_[:, 0])
         else:
             out = self._soft(Z, g)
         if lognormal:
             np.exp(out, out=out)
         return out
+
+    def _mixture_maps(self):
+        """Label-free maps (computed on first use): group mixture -> steered mixture."""
+        if getattr(self, "_mixture", None) is not None:
+            return self._mixture
+        q = self.priors_
+        G, K, d = self.means_.shape
+        cond = q / q.sum(axis=1, keepdims=True)
+        lin = np.zeros((G, d, d))
+        off = np.zeros((G, d))
+        with small_blas(d):
+            for a in range(G):
+                if self.identity_[a, 0]:
+                    lin[a] = np.eye(d)
+                    continue
+                m_s, S_s = _mixture(cond[a], self.means_[a], self.covariances_[a])
+                m_t, S_t = _mixture(cond[a], self.target_means_[a], self.target_covariances_[a])
+                A = bures_map(S_s, S_t) if self.coupling == "ot" else _whitened_map(S_s, S_t)
+                lin[a] = A
+                off[a] = m_t - A @ m_s
+        self._mixture = (lin, off)
+        return self._mixture
 
     def _soft(self, Z, g):
         G, K = self.priors_.shape

@@ -5,9 +5,37 @@ from scipy import linalg
 
 __all__ = ["bures_map", "gaussian_kl", "sqrtm_psd"]
 
+_CONTROLLER = None
+
+
+def one_blas_thread():
+    """Context manager: one BLAS thread.
+
+    Used for Cholesky factorisations (``d^3/3`` flops, latency-bound: OpenBLAS's
+    threaded ``potrf`` collapses when the cores are shared) and for loops of tiny
+    products.
+    """
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def cholesky(S, name="the covariance"):
+    """Lower Cholesky factor; a ValueError naming ``name`` if ``S`` is not positive definite."""
+    try:
+        with one_blas_thread():
+            return np.linalg.cholesky(S)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(f"{name} must be positive definite (add shrinkage or a ridge)") from exc
+
 
 def _eigh(S):
-    w, V = linalg.eigh(S, driver="evd", check_finite=False)
+    # numpy's LAPACK (syevd): heavy products all go through one BLAS library, so two
+    # OpenBLAS thread pools (numpy's and scipy's) never spin against each other
+    w, V = np.linalg.eigh(S)
     return np.clip(w, 0.0, None), V
 
 
@@ -70,10 +98,7 @@ def bures_map(source_cov, target_cov):
 def _logdet_pd(S, name):
     if not np.all(np.isfinite(S)):
         raise ValueError(f"{name} must be finite")
-    try:
-        L = linalg.cholesky(S, lower=True, check_finite=False)
-    except linalg.LinAlgError as exc:
-        raise ValueError(f"{name} must be positive definite (add shrinkage or a ridge)") from exc
+    L = cholesky(S, name)
     return L, 2.0 * np.log(np.diag(L)).sum()
 
 

@@ -21,7 +21,7 @@ only when :math:`B \ge 0`. This is documented in :func:`affirmative_action`.
 import numpy as np
 from scipy import linalg, optimize
 
-from ._gaussian import gaussian_kl
+from ._gaussian import cholesky, gaussian_kl, one_blas_thread
 
 __all__ = [
     "affirmative_action",
@@ -38,18 +38,11 @@ def small_blas(d, limit=96):
     """One BLAS thread for loops of tiny products (threads only add latency there)."""
     import contextlib
 
-    if d > limit:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1, user_api="blas")
+    return contextlib.nullcontext() if d > limit else one_blas_thread()
 
 
 def _chol(S, name):
-    try:
-        return linalg.cholesky(S, lower=True, check_finite=False)
-    except linalg.LinAlgError as exc:
-        raise ValueError(f"{name} must be positive definite (add shrinkage or a ridge)") from exc
+    return cholesky(S, name)
 
 
 def _tri(L, B, trans=0):
@@ -118,8 +111,9 @@ def _shared_forward(mu_s, S_s, mu_t, S_t, w):
     if sign <= 0:
         raise ValueError("the closed-form target covariance is not positive definite")
     maha = ((T - Y) ** 2).sum(axis=0)
-    value = 0.5 * (W * (np.trace(G) - logdet) + w @ maha)
-    return dict(means=means, F=L_t @ U, Phi=G, value=float(value), U=U, k=k, V=V, L_t=L_t, L_c=L_c)
+    per_class = 0.5 * (np.trace(G) - logdet + maha)
+    return dict(means=means, F=L_t @ U, Phi=G, value=float(w @ per_class), per_class=per_class,
+                U=U, k=k, V=V, L_t=L_t, L_c=L_c)
 
 
 def _shared_dense(mu_s, S_s, mu_t, S_t, w):
@@ -283,7 +277,8 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
     -------
     dict
         ``means`` (n_classes, d) and ``covs`` (n_classes, d, d): the target laws;
-        ``kl``: the objective value :math:`\sum_i w_i KL_i`; ``scale`` (d, d) and
+        ``kl``: the objective value :math:`\sum_i w_i KL_i` and ``class_kl`` the
+        :math:`KL_i`; ``scale`` (d, d) and
         ``shift`` (d,): the map (``None`` for the multivariate closed form, whose
         ``M`` is not unique although the target laws are); ``method`` used.
 
@@ -324,7 +319,7 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
             cov = (cov + cov.T) / 2
             return dict(
                 means=sol["means"], covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
-                scale=None, shift=None, method=used, low_rank=(sol["F"], sol["Phi"]),
+                class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(sol["F"], sol["Phi"]),
             )
         # reverse: target = N^{-1}(reference); N = L_t K L_c^{-1} with (U, k, V)
         W = w.sum()
@@ -340,7 +335,7 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
         cov = (cov + cov.T) / 2
         return dict(
             means=means_t, covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
-            scale=None, shift=None, method=used, low_rank=(F, Phi),
+            class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(F, Phi),
         )
     else:
         Wn = w / w.sum()
@@ -356,10 +351,11 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
     covs_t = np.einsum("jk,ikl,ml->ijm", M, S_r, M)
     covs_t = (covs_t + np.swapaxes(covs_t, 1, 2)) / 2
     if direction == "forward":
-        kl = sum(w[i] * gaussian_kl(means_t[i], covs_t[i], mu_a[i], S_a[i]) for i in range(K))
+        per_class = np.array([gaussian_kl(means_t[i], covs_t[i], mu_a[i], S_a[i]) for i in range(K)])
     else:
-        kl = sum(w[i] * gaussian_kl(mu_a[i], S_a[i], means_t[i], covs_t[i]) for i in range(K))
-    return dict(means=means_t, covs=covs_t, kl=float(kl), scale=M, shift=bb, method=used, low_rank=None)
+        per_class = np.array([gaussian_kl(mu_a[i], S_a[i], means_t[i], covs_t[i]) for i in range(K)])
+    return dict(means=means_t, covs=covs_t, kl=float(w @ per_class), class_kl=per_class, scale=M, shift=bb,
+                method=used, low_rank=None)
 
 
 # ------------------------------------------------------------- all subgroups, d = 1

@@ -1,0 +1,197 @@
+"""Benchmarks of fairfast.steering beside POT's Gaussian (Bures) map and concept-erasure's LEACE.
+
+Run (about 15-25 minutes on 2 cores, most of it the d = 4096 peers)::
+
+    python -m pytest benchmarks/bench_steering.py -o python_files='bench_*.py' --benchmark-only \
+        --benchmark-group-by=group --benchmark-columns=min,median,rounds
+
+Add ``-k "d64 or d768"`` to skip d = 4096. Groups:
+
+- ``steering-fit[d, dtype]``: fitting on n rows (n = 1e5; 2e4 for d = 4096), two
+  groups x two labels. Implementations: ``ours-shared-whitened`` (GaussianSteering,
+  shared within-group covariances, closed form, whitened coupling: Cholesky only),
+  ``ours-shared-ot`` (same program, Bures OT maps: eigendecompositions),
+  ``ours-mimic`` (MeanCovarianceMatching: the label-free Bures map group 1 -> group 0),
+  ``pot-bures`` (``ot.gaussian.empirical_bures_wasserstein_mapping`` group 1 -> group 0),
+  ``ours-leace`` and ``ce-leace`` (concept-erasure ``LeaceFitter`` + eraser).
+- ``steering-fit+apply[d, dtype]``: the same, followed by transforming all n rows.
+- ``steering-apply[d, dtype]``: ``matmul`` (the bare ``X @ A.T + b`` of the same
+  shapes), ``ours-transform`` (``GaussianSteering.transform`` with labels: reference
+  rows copied, others mapped, one matmul per subgroup block) and ``ours-all-blocks``
+  (every block mapped, i.e. the same flops as the bare matmul plus the gather/scatter).
+
+Peers are optional (``pytest.importorskip``): POT, torch + concept-erasure. Agreement
+is checked outside the timed calls at d = 64 (our MiMiC vs POT, our LEACE vs
+concept-erasure). ``extra_info`` records the BLAS/torch thread counts.
+"""
+
+import numpy as np
+import pytest
+
+from fairfast.steering import LEACE, GaussianSteering, MeanCovarianceMatching
+from fairfast.steering._apply import apply_blocks
+
+SIZES = {64: 100_000, 768: 100_000, 4096: 20_000}
+_CACHE = {}
+
+
+def _data(d, dtype):
+    key = (d, dtype)
+    if key not in _CACHE:
+        _CACHE.clear()  # one workload in memory at a time
+        n = SIZES[d]
+        rng = np.random.default_rng(d)
+        a = rng.integers(0, 2, n)
+        y = rng.integers(0, 2, n)
+        X = rng.standard_normal((n, d), dtype=np.float32 if dtype == "float32" else np.float64)
+        X += rng.normal(size=(2, 2, d)).astype(X.dtype)[a, y]
+        X *= rng.uniform(0.5, 2.0, (2, d)).astype(X.dtype)[a]
+        _CACHE[key] = (X, y, a)
+    return _CACHE[key]
+
+
+def _threads():
+    from threadpoolctl import threadpool_info
+
+    info = {f"blas:{p['prefix']}": p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+    try:
+        import torch
+
+        info["torch"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def _rounds(d):
+    return 3 if d <= 768 else 1
+
+
+def _steering(coupling):
+    def fit(X, y, a):
+        return GaussianSteering(reference=0, covariance="shared", coupling=coupling).fit(X, y, sensitive_features=a)
+
+    def apply(model, X, y, a):
+        return model.transform(X, y, sensitive_features=a)
+
+    return fit, apply
+
+
+def _mimic():
+    def fit(X, y, a):
+        return MeanCovarianceMatching(reference=0).fit(X, sensitive_features=a)
+
+    def apply(model, X, y, a):
+        return model.transform(X, sensitive_features=a)
+
+    return fit, apply
+
+
+def _pot():
+    ot = pytest.importorskip("ot")
+
+    def fit(X, y, a):
+        return ot.gaussian.empirical_bures_wasserstein_mapping(X[a == 1], X[a == 0])
+
+    def apply(model, X, y, a):
+        A, b = model
+        out = X.copy()
+        out[a == 1] = X[a == 1] @ A + b
+        return out
+
+    return fit, apply
+
+
+def _ours_leace():
+    def fit(X, y, a):
+        return LEACE().fit(X, sensitive_features=a)
+
+    def apply(model, X, y, a):
+        return model.transform(X)
+
+    return fit, apply
+
+
+def _ce_leace():
+    torch = pytest.importorskip("torch")
+    ce = pytest.importorskip("concept_erasure")
+
+    def fit(X, y, a):
+        x = torch.from_numpy(X)
+        z = torch.from_numpy(np.eye(2, dtype=X.dtype)[a])
+        return ce.LeaceFitter.fit(x, z).eraser
+
+    def apply(model, X, y, a):
+        with torch.no_grad():
+            return model(torch.from_numpy(X)).numpy()
+
+    return fit, apply
+
+
+IMPLS = {
+    "ours-shared-whitened": lambda: _steering("whitened"),
+    "ours-shared-ot": lambda: _steering("ot"),
+    "ours-mimic": _mimic,
+    "pot-bures": _pot,
+    "ours-leace": _ours_leace,
+    "ce-leace": _ce_leace,
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("d", [64, 768, 4096], ids=lambda d: f"d{d}")
+@pytest.mark.parametrize("impl", list(IMPLS))
+@pytest.mark.parametrize("stage", ["fit", "fit+apply"])
+def test_fit(benchmark, stage, impl, d, dtype):
+    fit, apply = IMPLS[impl]()
+    X, y, a = _data(d, dtype)
+    benchmark.group = f"steering-{stage}[d={d}, {dtype}]"
+    benchmark.extra_info.update(impl=impl, d=d, rows=X.shape[0], dtype=dtype, threads=_threads())
+    if stage == "fit":
+        model = benchmark.pedantic(fit, args=(X, y, a), rounds=_rounds(d), iterations=1)
+    else:
+        out = benchmark.pedantic(lambda: apply(fit(X, y, a), X, y, a), rounds=_rounds(d), iterations=1)
+        assert out.shape == X.shape and np.all(np.isfinite(out[:100]))
+        return
+    if d == 64 and impl in ("ours-mimic", "ours-leace"):
+        peer = IMPLS["pot-bures" if impl == "ours-mimic" else "ce-leace"]()
+        mine = apply(model, X[:2000], y[:2000], a[:2000])
+        theirs = peer[1](peer[0](X, y, a), X[:2000], y[:2000], a[:2000])
+        tol = 5e-2 if dtype == "float32" else 1e-2  # shrinkage/regularisation differ slightly
+        err = float(np.abs(mine - theirs).max() / np.abs(theirs).max())
+        benchmark.extra_info["max_rel_diff_vs_peer"] = err
+        assert err < tol
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("d", [64, 768, 4096], ids=lambda d: f"d{d}")
+@pytest.mark.parametrize("impl", ["matmul", "ours-transform", "ours-all-blocks"])
+def test_apply(benchmark, impl, d, dtype):
+    X, y, a = _data(d, dtype)
+    key = ("model", d, dtype)
+    if key not in _CACHE:
+        _CACHE[key] = GaussianSteering(reference=0, covariance="shared", coupling="whitened").fit(
+            X, y, sensitive_features=a)
+    st = _CACHE[key]
+    benchmark.group = f"steering-apply[d={d}, {dtype}]"
+    benchmark.extra_info.update(impl=impl, d=d, rows=X.shape[0], dtype=dtype, threads=_threads())
+    A = st.linear_[1, 1].astype(X.dtype)
+    b = st.offset_[1, 1].astype(X.dtype)
+    if impl == "matmul":
+        def run():
+            out = X @ A.T
+            out += b
+            return out
+    elif impl == "ours-transform":
+        def run():
+            return st.transform(X, y, sensitive_features=a)
+    else:
+        lin = st.linear_.reshape(4, d, d).copy()
+        lin[:2] = lin[2:]  # give the reference blocks real maps too
+        off = st.offset_.reshape(4, d)
+        codes = (a * 2 + y).astype(np.intp)
+
+        def run():
+            return apply_blocks(X, codes, 4, lin, off, np.zeros(4, dtype=bool))
+    out = benchmark.pedantic(run, rounds=5 if d <= 768 else 2, iterations=1, warmup_rounds=1)
+    assert out.shape == X.shape and out.dtype == X.dtype

@@ -207,10 +207,18 @@ class _Groups:
     def index(self):
         import pandas as pd
 
-        labels = self.labels
         if len(self.names) == 1:
-            return pd.Index(labels, name=self.names[0])
-        return pd.MultiIndex.from_tuples(labels, names=self.names)
+            return pd.Index(self.labels, name=self.names[0])
+        if self._keys is not None:
+            return pd.MultiIndex.from_tuples(self.labels, names=self.names)
+        # dense mixed-radix codes: split them per column and build the index from codes
+        codes, key = [], self.present.astype(np.int64)
+        for size in reversed(self._sizes):
+            key, r = np.divmod(key, size)
+            codes.append(r)
+        levels = [[_scalar(v) for v in labels] for labels in self._column_labels]
+        index = pd.MultiIndex(levels=levels, codes=codes[::-1], names=self.names, verify_integrity=False)
+        return index.remove_unused_levels()
 
     def compact_codes(self):
         """Codes renumbered 0..n_groups-1 in the order of ``present``."""

@@ -216,3 +216,22 @@ def test_ks_examples():
     assert ks_distance([0, 1], [2, 3]) == 1.0
     # weights that make the two samples the same distribution
     assert ks_distance([0.0, 1.0], [0.0, 0.0, 1.0], u_weights=[2, 1]) == 0.0
+
+
+def test_thread_count_does_not_change_distances():
+    import fairfast
+
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(0, 100, 150_000).astype(float), rng.normal(50, 20, 130_000)
+    wx, wy = rng.random(150_000), rng.integers(1, 3, 130_000)
+    results = []
+    for threads in (1, 2):
+        with fairfast.thread_limit(threads):
+            results.append(
+                [
+                    wasserstein_distance(x, y, p=p, u_weights=wx, v_weights=wy if p > 1 else None)
+                    for p in (1, 2, 2.5)
+                ]
+                + [ks_distance(x, y), ks_distance(x, y, u_weights=wx, v_weights=wy)]
+            )
+    assert results[0] == results[1]

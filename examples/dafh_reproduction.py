@@ -73,20 +73,20 @@ def parity_gaps(y, yhat, a):
     return max(rates) - min(rates), (max(tprs) - min(tprs)) if tprs else float("nan")
 
 
-def make(method, seed):
+def make(method, seed, selection="individual"):
     if method == "pooled":
         return PooledClassifier()
     if method == "trivial":
         return TrivialPartitionClassifier()
     if method.startswith("kmeans"):
         return KMeansPartitionClassifier(int(method[-1]), random_state=seed)
-    return DAFHClassifier(int(method[-1]), validation_fraction=0.15 / 0.85, random_state=seed)
+    return DAFHClassifier(int(method[-1]), validation_fraction=0.15 / 0.85, selection=selection, random_state=seed)
 
 
-def run_one(name, method, seed, X, y, a, n_bootstrap=1000):
+def run_one(name, method, seed, X, y, a, n_bootstrap=1000, selection="individual"):
     idx = np.arange(y.shape[0])
     fit_idx, test_idx = train_test_split(idx, test_size=0.15, stratify=y, random_state=seed)
-    clf = make(method, seed)
+    clf = make(method, seed, selection)
     start = time.perf_counter()
     if method == "trivial":
         clf.fit(X[fit_idx], y[fit_idx], sensitive_features=a[fit_idx])
@@ -154,6 +154,8 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--selection", default="individual", choices=["individual", "pairwise", "group"],
+                        help="DAFH model-selection estimator (default: individual)")
     parser.add_argument("--output", default=None, help="also write the markdown table here")
     parser.add_argument("--csv", default=None, help="write the per-seed results here")
     args = parser.parse_args(argv)
@@ -163,7 +165,7 @@ def main(argv=None):
         X, y, a = load(name)
         for method in args.methods:
             for seed in range(args.seeds):
-                r = run_one(name, method, seed, X, y, a, n_bootstrap=args.bootstrap)
+                r = run_one(name, method, seed, X, y, a, n_bootstrap=args.bootstrap, selection=args.selection)
                 results.append(r)
                 print(
                     f"{name:15s} {method:8s} seed={seed} fwh={r['fwh_individual']:.4f} acc={r['accuracy']:.4f} "

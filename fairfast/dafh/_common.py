@@ -64,16 +64,17 @@ def fit_logistic(X, y, C):
     return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
 
 
-def selection_key(y, predictions, groups):
-    """(individual fairness without harm, accuracy) of an evaluated model.
+def selection_key(y, predictions, groups, estimator="individual"):
+    """(fairness without harm, accuracy) of an evaluated model, compared lexicographically.
 
-    ``predictions`` holds the pooled model in column 0 and ``h_k`` in column ``k + 1``.
+    ``predictions`` holds the pooled model in column 0 and ``h_k`` in column ``k + 1``;
+    ``estimator`` is that of :func:`fairfast.metrics.probability_without_harm`.
     """
     from ..metrics import probability_without_harm
 
     n = predictions.shape[0]
     acc = float(np.mean(predictions[np.arange(n), groups + 1] == y))
     fwh = probability_without_harm(
-        y, predictions[:, 1:], groups, pooled_predictions=predictions[:, 0], estimator="individual"
+        y, predictions[:, 1:], groups, pooled_predictions=predictions[:, 0], estimator=estimator
     )
     return fwh, acc

@@ -100,6 +100,18 @@ def test_reproducible_and_picklable(synthetic):
     np.testing.assert_array_equal(c.predict_proba(Xt), a.predict_proba(Xt))
 
 
+@pytest.mark.parametrize("selection", ["pairwise", "group"])
+def test_other_selection_estimators(synthetic, selection):
+    X, y, Xt, yt, _ = synthetic
+    clf = DAFHClassifier(2, max_epochs=8, min_epochs=2, selection=selection, random_state=0).fit(X[:1500], y[:1500])
+    h = clf.history_
+    # the kept epoch is the best candidate by (estimator on the validation rows, accuracy)
+    assert clf.best_epoch_ >= 2
+    assert h["val_accuracy"][clf.best_epoch_ - 1] == pytest.approx(
+        max(a for f, a in zip(h["val_fwh"][1:], h["val_accuracy"][1:]) if f == max(h["val_fwh"][1:]))
+    )
+
+
 def test_without_early_stopping_keeps_the_last_epoch(synthetic):
     X, y, *_ = synthetic
     clf = DAFHClassifier(2, max_epochs=4, early_stopping=False, random_state=0).fit(X[:500], y[:500])
@@ -124,6 +136,7 @@ def test_fit_takes_no_sensitive_features(synthetic):
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \(0, 1\)"),
         ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
+        ({"selection": "accuracy"}, "selection must be one of 'individual', 'pairwise', 'group'"),
         ({"group_prior": [1.0, 0.0]}, "group_prior must hold n_groups=2 positive finite shares"),
     ],
 )

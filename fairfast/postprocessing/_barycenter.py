@@ -332,7 +332,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
                 f"sensitive_features has groups with fewer than min_group_size={self.min_group_size} "
                 f"calibration rows: {too_small[:5]}; merge them (merge_small_groups=True) or lower min_group_size"
             )
-        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size)]
+        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size) if labels[g] is not _OTHER]
         if small and len(columns) > 1:  # joint groups of several attributes
             warnings.warn(
                 f"{len(small)} joint group(s) have fewer than small_group_size={self.small_group_size} calibration rows "

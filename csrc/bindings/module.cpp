@@ -7,6 +7,7 @@ void register_config(py::module_& m);
 void register_transport(py::module_& m);
 void register_barycenter(py::module_& m);
 void register_metrics(py::module_& m);
+void register_thresholds(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
@@ -18,4 +19,6 @@ PYBIND11_MODULE(_core, m) {
   register_barycenter(barycenter);
   auto metrics = m.def_submodule("metrics", "Group metrics, bootstrap and cherry-picking kernels");
   register_metrics(metrics);
+  auto thresholds = m.def_submodule("thresholds", "Group-threshold search kernels");
+  register_thresholds(thresholds);
 }

@@ -6,5 +6,6 @@
 """
 
 from ._barycenter import WassersteinBarycenter
+from ._thresholds import GroupThresholds
 
-__all__ = ["WassersteinBarycenter"]
+__all__ = ["GroupThresholds", "WassersteinBarycenter"]

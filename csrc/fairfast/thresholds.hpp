@@ -1,0 +1,222 @@
+// Group-threshold search (fairfast.postprocessing.GroupThresholds). Pure C++17.
+//
+// Each group's monotone rules form a polyline over the group's score blocks sorted by
+// decreasing score: breakpoint k (k = 0..B) accepts the k best blocks; between k and
+// k + 1 a fraction q of block k (the boundary tie block) is accepted at random. Along
+// the polyline the constrained metric is a ratio of two linear functions of q,
+//   metric(k, q) = (num[k] + q (num[k+1] - num[k])) / (den[k] + q (den[k+1] - den[k])),
+// (rates: den constant; predictive parity: num = true positives, den = selections),
+// and the utility gain[k] + q (gain[k+1] - gain[k]) is linear in q. Both are monotone
+// in q on a segment, so the best utility among the rules whose metric lies in a window
+// is reached at a breakpoint inside the window or where the polyline crosses a window
+// end. search_windows() evaluates the per-group upper envelope of utility on a sorted
+// grid of metric values, slides a window of width `tol` over the grid, and returns the
+// window with the largest summed utility plus each group's operating point in it.
+//
+// Serial on purpose: the work is linear in the number of breakpoints after the sort
+// (done by NumPy), memory-bound, and the groups are few.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <vector>
+
+namespace fairfast::thresholds {
+
+struct Choice {
+  std::int64_t k = -1;  // block index (breakpoint when q == 0)
+  double q = 0.0;       // accepted fraction of block k
+  double value = -std::numeric_limits<double>::infinity();
+};
+
+struct WindowResult {
+  std::int64_t lo = -1, hi = -1;  // grid indices of the chosen window (-1: no feasible window)
+  double total = -std::numeric_limits<double>::infinity();
+};
+
+namespace detail {
+
+constexpr double neg_inf = -std::numeric_limits<double>::infinity();
+
+// q in [0, 1] at which segment k's metric equals c (c strictly between its endpoints).
+inline double crossing(double c, double n0, double d0, double n1, double d1) {
+  const double dn = n1 - n0, dd = d1 - d0;
+  const double denom = dn - c * dd;
+  if (denom == 0.0) return 0.0;
+  double q = (c * d0 - n0) / denom;
+  return q < 0.0 ? 0.0 : (q > 1.0 ? 1.0 : q);
+}
+
+// First index in [lo, hi) with grid[i] >= v (upper = false) or > v (upper = true),
+// searched by galloping from `hint`: linear overall when successive queries move
+// monotonically (rate curves), logarithmic otherwise.
+inline std::int64_t gallop(const double* grid, std::int64_t lo, std::int64_t hi, std::int64_t hint, double v,
+                           bool upper) {
+  auto before = [&](std::int64_t i) { return upper ? grid[i] <= v : grid[i] < v; };  // i is left of the answer
+  if (hint < lo) hint = lo;
+  if (hint > hi) hint = hi;
+  std::int64_t a, b;  // answer in (a, b]: before(a) holds (or a = lo - 1), before(b) fails (or b = hi)
+  if (hint < hi && before(hint)) {
+    std::int64_t step = 1;
+    a = hint;
+    b = hint + 1;
+    while (b < hi && before(b)) {
+      a = b;
+      step <<= 1;
+      b = std::min(hi, b + step);
+    }
+  } else {
+    std::int64_t step = 1;
+    b = hint;
+    a = hint - 1;
+    while (a >= lo && !before(a)) {
+      b = a;
+      step <<= 1;
+      a = std::max(lo - 1, a - step);
+    }
+  }
+  while (b - a > 1) {
+    const std::int64_t mid = a + (b - a) / 2;
+    if (before(mid))
+      a = mid;
+    else
+      b = mid;
+  }
+  return b;
+}
+
+// Visit every (grid index, k, q, gain) where group [b, e) reaches a grid value inside
+// grid[ilo..ihi] (inclusive): breakpoints (q = 0) and strict crossings of segments.
+template <class F>
+void visit(const double* num, const double* den, const double* gain, std::int64_t b, std::int64_t e,
+           const double* grid, std::int64_t ilo, std::int64_t ihi, F&& f) {
+  const std::int64_t end = ihi + 1;
+  std::int64_t hint = ilo;
+  for (std::int64_t k = b; k < e; ++k) {
+    if (!(den[k] > 0.0)) continue;
+    const double m = num[k] / den[k];
+    const std::int64_t i = gallop(grid, ilo, end, hint, m, false);
+    hint = i;
+    if (i < end && grid[i] == m) f(i, k - b, 0.0, gain[k]);
+  }
+  hint = ilo;
+  for (std::int64_t k = b; k + 1 < e; ++k) {
+    if (!(den[k] > 0.0)) continue;
+    const double m0 = num[k] / den[k], m1 = num[k + 1] / den[k + 1];
+    const double lo = std::min(m0, m1), hi = std::max(m0, m1);
+    if (!(lo < hi)) continue;
+    std::int64_t i = gallop(grid, ilo, end, hint, lo, true);
+    hint = i;
+    for (; i < end && grid[i] < hi; ++i) {
+      const double q = crossing(grid[i], num[k], den[k], num[k + 1], den[k + 1]);
+      f(i, k - b, q, gain[k] + q * (gain[k + 1] - gain[k]));
+    }
+  }
+}
+
+}  // namespace detail
+
+// num, den, gain: concatenated breakpoint arrays; offsets[g]..offsets[g+1] is group g.
+// grid: sorted, distinct metric values (m of them). A window starts at grid[i] and holds
+// every grid value <= grid[i] + tol (+ slack for rounding). choices receives n_groups
+// entries.
+inline WindowResult search_windows(const double* num, const double* den, const double* gain,
+                                   const std::int64_t* offsets, std::int64_t n_groups, const double* grid,
+                                   std::int64_t m, double tol, Choice* choices) {
+  WindowResult res;
+  if (m <= 0 || n_groups <= 0) return res;
+  // Window ends (two pointers): hi_of[i] is the last grid index inside window i.
+  std::vector<std::int64_t> hi_of(static_cast<std::size_t>(m));
+  {
+    std::int64_t j = 0;
+    for (std::int64_t i = 0; i < m; ++i) {
+      const double r = grid[i] + tol;
+      const double slack = tol > 0.0 ? 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(r)) : 0.0;
+      if (j < i) j = i;
+      while (j + 1 < m && grid[j + 1] <= r + slack) ++j;
+      hi_of[static_cast<std::size_t>(i)] = j;
+    }
+  }
+  std::vector<double> total(static_cast<std::size_t>(m), 0.0);
+  std::vector<double> env(static_cast<std::size_t>(m));
+  std::deque<std::int64_t> dq;
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    std::fill(env.begin(), env.end(), detail::neg_inf);
+    detail::visit(num, den, gain, offsets[g], offsets[g + 1], grid, 0, m - 1,
+                  [&](std::int64_t i, std::int64_t, double, double v) {
+                    if (v > env[static_cast<std::size_t>(i)]) env[static_cast<std::size_t>(i)] = v;
+                  });
+    if (tol == 0.0) {  // windows of one grid value
+      for (std::int64_t i = 0; i < m; ++i) total[static_cast<std::size_t>(i)] += env[static_cast<std::size_t>(i)];
+      continue;
+    }
+    // Sliding-window maximum of env over [i, hi_of[i]] (both ends non-decreasing).
+    dq.clear();
+    std::int64_t next = 0;
+    for (std::int64_t i = 0; i < m; ++i) {
+      const std::int64_t j = hi_of[static_cast<std::size_t>(i)];
+      for (; next <= j; ++next) {
+        while (!dq.empty() && env[static_cast<std::size_t>(dq.back())] <= env[static_cast<std::size_t>(next)])
+          dq.pop_back();
+        dq.push_back(next);
+      }
+      while (dq.front() < i) dq.pop_front();
+      total[static_cast<std::size_t>(i)] += env[static_cast<std::size_t>(dq.front())];
+    }
+  }
+  for (std::int64_t i = 0; i < m; ++i)
+    if (total[static_cast<std::size_t>(i)] > res.total) {
+      res.total = total[static_cast<std::size_t>(i)];
+      res.lo = i;
+    }
+  if (res.lo < 0) return res;  // every window misses some group
+  res.hi = hi_of[static_cast<std::size_t>(res.lo)];
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    Choice best;
+    detail::visit(num, den, gain, offsets[g], offsets[g + 1], grid, res.lo, res.hi,
+                  [&](std::int64_t, std::int64_t k, double q, double v) {
+                    if (v > best.value) best = Choice{k, q, v};
+                  });
+    choices[g] = best;
+  }
+  return res;
+}
+
+// Convex hull (counter-clockwise vertex indices, local to each group) of the points
+// (x[k], y[k]) of each group; points are sorted by (x, y) within a group (ROC points by
+// decreasing threshold are). Andrew's monotone chain; collinear points are dropped.
+inline void convex_hulls(const double* x, const double* y, const std::int64_t* offsets, std::int64_t n_groups,
+                         std::vector<std::int64_t>& vertices, std::vector<std::int64_t>& vertex_offsets) {
+  vertices.clear();
+  vertex_offsets.assign(1, 0);
+  std::vector<std::int64_t> h;
+  auto cross = [&](std::int64_t o, std::int64_t a, std::int64_t b) {
+    return (x[a] - x[o]) * (y[b] - y[o]) - (y[a] - y[o]) * (x[b] - x[o]);
+  };
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    const std::int64_t b = offsets[g], e = offsets[g + 1];
+    h.clear();
+    if (e - b <= 2) {
+      for (std::int64_t k = b; k < e; ++k) h.push_back(k);
+    } else {
+      for (std::int64_t k = b; k < e; ++k) {  // lower hull
+        while (h.size() >= 2 && cross(h[h.size() - 2], h.back(), k) <= 0.0) h.pop_back();
+        h.push_back(k);
+      }
+      const std::size_t lower = h.size() + 1;
+      for (std::int64_t k = e - 2; k >= b; --k) {  // upper hull
+        while (h.size() >= lower && cross(h[h.size() - 2], h.back(), k) <= 0.0) h.pop_back();
+        h.push_back(k);
+      }
+      h.pop_back();  // the first point again
+    }
+    for (std::int64_t v : h) vertices.push_back(v - b);
+    vertex_offsets.push_back(static_cast<std::int64_t>(vertices.size()));
+  }
+}
+
+}  // namespace fairfast::thresholds

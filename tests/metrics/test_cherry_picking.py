@@ -185,3 +185,26 @@ def test_errors():
         cherry_picking_statistics([1.0, 2.0], [0, 1, 1])
     with pytest.raises(ValueError, match="reference_scores must be finite"):
         cherry_picking_statistics([1.0, np.nan], [0, 1])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), min_size=2, max_size=40))
+def test_symmetries_hypothesis(rows):
+    s = np.array([r[0] for r in rows], dtype=float)
+    d = np.array([r[1] for r in rows], dtype=float)
+    if d.sum() in (0, len(d)):
+        assert cherry_picking_statistics(s, d).by_group["cherry_picking_index"].iloc[0] == 0
+        return
+    cpi = cherry_picking_statistics(s, d).by_group["cherry_picking_index"].iloc[0]
+    assert 0 <= cpi <= 1
+    # swapping accepted and rejected, or reversing the score, mirrors the index
+    assert cherry_picking_statistics(s, 1 - d).by_group["cherry_picking_index"].iloc[0] == pytest.approx(1 - cpi)
+    assert cherry_picking_statistics(-s, d).by_group["cherry_picking_index"].iloc[0] == pytest.approx(1 - cpi)
+    # a threshold rule on the same scores never has excess selections or regret
+    t = np.sort(s)[len(s) // 2]
+    row = cherry_picking_statistics(s, (s >= t).astype(float)).by_group.iloc[0]
+    assert row["excess_selections"] == 0 and row["merit_regret"] == 0

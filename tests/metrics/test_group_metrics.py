@@ -252,3 +252,24 @@ def test_raw_column_counting_path_equals_generic_path(label_dtype, group_dtype):
     p3 = np.where(p.astype(bool), 2, 7).astype(np.int64)
     pd.testing.assert_frame_equal(fm.group_metrics(y3, p3, pos_label=2, sensitive_features={"a": a, "b": b}),
                                   fast, check_exact=True)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 3), st.floats(0.1, 3.0)),
+                min_size=1, max_size=50), st.randoms(use_true_random=False))
+def test_permutation_and_split_invariance_hypothesis(rows, rnd):
+    y, p, g, w = (np.array(c) for c in zip(*rows))
+    df = fm.group_metrics(y, p, sensitive_features=g, sample_weight=w, metrics=["count", "accuracy", "tpr"])
+    perm = np.array(rnd.sample(range(len(y)), len(y)))
+    again = fm.group_metrics(y[perm], p[perm], sensitive_features=g[perm], sample_weight=w[perm],
+                             metrics=["count", "accuracy", "tpr"])
+    pd.testing.assert_frame_equal(df, again, atol=1e-12)
+    for label in df.index:  # one call over all groups equals one call per group
+        m = g == label
+        alone = fm.group_metrics(y[m], p[m], sensitive_features=g[m], sample_weight=w[m],
+                                 metrics=["count", "accuracy", "tpr"])
+        pd.testing.assert_series_equal(df.loc[label], alone.iloc[0], atol=1e-12, check_names=False)

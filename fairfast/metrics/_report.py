@@ -144,6 +144,44 @@ class GroupReport:
 
     # -- aggregates -------------------------------------------------------------------
 
+    def by_feature(self, name):
+        """Built-in metrics by the values of one sensitive column, marginalising the
+        intersections (from the same one-pass sums: no new pass over the data).
+
+        Parameters
+        ----------
+        name : str
+            One of the sensitive column names (``by_group.index.names``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> from fairfast.metrics import GroupReport
+        >>> r = GroupReport([1, 0, 1, 0], [1, 0, 0, 0],
+        ...                 sensitive_features={"sex": ["f", "f", "m", "m"], "age": [1, 2, 1, 2]},
+        ...                 metrics=["count", "selection_rate"])
+        >>> r.by_feature("age")
+             count  selection_rate
+        age
+        1        2             0.5
+        2        2             0.0
+        """
+        import pandas as pd
+
+        names = list(self.by_group.index.names)
+        if name not in names:
+            raise ValueError(f"name must be one of the sensitive columns {names}, got {name!r}")
+        keys = self.by_group.index.get_level_values(name) if len(names) > 1 else self.by_group.index
+        codes, uniques = pd.factorize(keys, sort=True)
+        sums = np.zeros((len(uniques), self._sums.shape[1]))
+        np.add.at(sums, codes, self._sums)
+        values = metrics_from_sums(sums, self._builtin, self._inputs.n_bins, self.zero_division)
+        data = {self._display[m]: (values[m].astype(np.int64) if m == "count" else values[m]) for m in self._builtin}
+        return pd.DataFrame(data, index=pd.Index(uniques, name=name), columns=list(data))
+
     def _numeric(self):
         cols = [c for c in self.by_group.columns if c != "count"]
         return self.by_group[cols].apply(lambda c: c.map(lambda v: v if np.isscalar(v) else np.nan)).astype(float)

@@ -136,14 +136,20 @@ def test_threshold_and_custom_callables():
 
 
 def test_thread_count_does_not_change_results():
+    # above 2**21 rows per thread the one-pass kernels use a second thread
     rng = np.random.default_rng(5)
-    n = 300_000
-    y, p, a, b, w, s = _data(rng, n, weighted=True)
-    with fairfast.thread_limit(1):
-        one = fm.group_metrics(y, p, sensitive_features=b, scores=s, sample_weight=w)
-    with fairfast.thread_limit(2):
-        two = fm.group_metrics(y, p, sensitive_features=b, scores=s, sample_weight=w)
-    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    n = 4_500_000
+    y = rng.integers(0, 2, n, dtype=np.uint8)
+    p = rng.integers(0, 2, n, dtype=np.uint8)
+    b = rng.integers(0, 7, n).astype(np.int32)
+    w = rng.random(n)
+    s = rng.random(n, dtype=np.float32)
+    for kw in ({"scores": s, "sample_weight": w}, {}):  # generic kernel, raw-column kernel
+        with fairfast.thread_limit(1):
+            one = fm.group_metrics(y, p, sensitive_features=b, **kw)
+        with fairfast.thread_limit(2):
+            two = fm.group_metrics(y, p, sensitive_features=b, **kw)
+        pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
 def test_errors_name_the_argument():

@@ -57,11 +57,12 @@ def test_custom_callable_in_report():
 def test_bootstrap_is_thread_invariant_and_seeded(scores):
     y, p, a, s, w = _data(2, n=20_000)
     kw = {"scores": s} if scores else {}
+    reps = 200 if scores else 1000  # enough work for a second thread in both schemes
     with fairfast.thread_limit(1):
-        one = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(200, random_state=7)
+        one = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(reps, random_state=7)
     with fairfast.thread_limit(2):
-        two = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(200, random_state=7)
-    other = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(200, random_state=8)
+        two = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(reps, random_state=7)
+    other = fm.GroupReport(y, p, sensitive_features=a, **kw).bootstrap(reps, random_state=8)
     assert one.scheme == ("index" if scores else "multinomial")
     for k in one.replicates:
         np.testing.assert_array_equal(one.replicates[k], two.replicates[k])

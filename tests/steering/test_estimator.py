@@ -182,3 +182,27 @@ def test_api_conventions_and_errors():
         GaussianSteering(program="all_subgroups").fit(X, y, sensitive_features=a)
     with pytest.raises(ValueError, match="shrinkage must be None"):
         GaussianSteering(shrinkage="lw").fit(X, y, sensitive_features=a)
+
+
+@pytest.mark.parametrize("d", [3, 300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_apply_blocks_matches_a_row_loop(d, dtype):
+    from fairfast.steering._apply import apply_blocks
+
+    rng = np.random.default_rng(d)
+    n = 40_000 if d == 3 else 3000
+    codes = rng.integers(0, 5, n).astype(np.intp)
+    codes[: n // 3] = 2  # a long run of one code (multiplied in place) then mixed chunks
+    X = rng.normal(size=(n, d)).astype(dtype)
+    lin = rng.normal(size=(5, d, d))
+    off = rng.normal(size=(5, d))
+    ident = np.array([False, True, False, False, True])
+    out = apply_blocks(X, codes, 5, lin, off, ident)
+    assert out.dtype == dtype
+    X64 = X.astype(np.float64)
+    expect = X64.copy()
+    for c in np.flatnonzero(~ident):  # reference: a boolean mask per code, float64
+        rows = codes == c
+        expect[rows] = X64[rows] @ lin[c].T + off[c]
+    np.testing.assert_allclose(out, expect, rtol=1e-3 if dtype == np.float32 else 1e-10,
+                               atol=1e-3 if dtype == np.float32 else 1e-10)

@@ -22,7 +22,9 @@ Every result is checked against fairfast's before timing. ``bootstrap`` times a
 the equalized odds difference (multinomial scheme), and a 100-replicate row-level
 (index scheme) bootstrap of the weighted report for reference.
 
-Sizes: 1e6 and 1e7 (``--bench-metrics-sizes`` is not an option: edit ``SIZES``).
+Sizes: 1e6 and 1e7 (``SIZES``), always both in one run. The ``n_rows`` parameter is
+deliberately not called ``n``, which ``benchmarks/conftest.py`` parametrizes for the other
+kernels.
 """
 
 import os

@@ -343,6 +343,8 @@ class GroupReport:
                    if b is not None and c in b.overall.index and c != "count" else (None, None)))
             for c in self.by_group.columns]
         table = pd.DataFrame(cols, index=self.by_group.columns)
+        if len(cols) > 6:  # many groups: one row per group reads better
+            table = table.T
         names = ", ".join(str(n) for n in self._inputs.groups.names)
         lines = [f"Group report: {len(self.by_group)} groups of {names}, {self._inputs.n} rows"]
         if b is not None:

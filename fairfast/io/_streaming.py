@@ -364,6 +364,7 @@ def transform_file(
                 raise ValueError(
                     f"{os.fspath(input)!r} already has column(s) {clash}; choose another suffix or use in_place"
                 )
+        written = score_cols if in_place else [c + suffix for c in score_cols]
         score_idx = [reader.names.index(c) for c in score_cols]
         sens_idx = [reader.names.index(c) for c in sens_cols]
         bar = _Progress(reader.total, progress, "fairfast transform")
@@ -390,12 +391,15 @@ def transform_file(
                     else:
                         arrays.extend(new)
                     if writer is None:
-                        writer = _open_writer(out_kind, tmp, _output_schema(batch.schema, arrays, out_names))
+                        schema = _output_schema(batch.schema, arrays, out_names)
+                        writer = _open_writer(out_kind, tmp, schema, written=written)
                     writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=writer.schema))
                     row += n
                     bar.update(n)
                 if writer is None:  # no rows: still write a valid, empty file
-                    writer = _open_writer(out_kind, tmp, _empty_schema(reader, score_cols, out_names, in_place))
+                    writer = _open_writer(
+                        out_kind, tmp, _empty_schema(reader, score_cols, out_names, in_place), written=written
+                    )
             finally:
                 if writer is not None:
                     writer.close()
@@ -446,11 +450,19 @@ class _CSVOut:
         self._writer.close()
 
 
-def _open_writer(kind, path, schema):
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+def parquet_writer(path, schema, written=()):
+    """A ``ParquetWriter`` with pyarrow's defaults, except no dictionary encoding for the
+    `written` (transformed score) columns: continuous scores rarely repeat, and trying a
+    dictionary first costs more than the transform itself."""
+    import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(path, schema)
+    dictionary = [name for name in schema.names if name not in set(written)]
+    return pq.ParquetWriter(path, schema, use_dictionary=dictionary)
+
+
+def _open_writer(kind, path, schema, written=()):
+    if kind == "parquet":
+        return parquet_writer(path, schema, written)
     return _CSVOut(path, schema)
 
 

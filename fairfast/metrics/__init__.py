@@ -9,7 +9,7 @@
   :func:`equalized_odds_ratio`, ...; :func:`bootstrap_disparity` for their intervals.
 - :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
 - Fairness without harm of decoupled classifiers: :func:`group_risk_matrix`,
-  :func:`without_harm_report`, :func:`probability_without_harm`, :func:`mcnemar_pvalues`.
+  :func:`without_harm_report`, :func:`probability_without_harm`, :func:`mcnemar_pvalue`.
 """
 
 from ._bootstrap import bootstrap_disparity

@@ -85,6 +85,85 @@ py::tuple convex_hulls(const carray<double>& x, const carray<double>& y, const c
   return py::make_tuple(v, vo);
 }
 
+py::tuple group_curves(const carray<double>& scores, const carray<std::uint8_t>& labels,
+                       const carray<std::int32_t>& codes, std::int32_t n_groups) {
+  fairfast::bind::require_1d(scores, "scores");
+  fairfast::bind::require_same_length(scores, "scores", labels, "labels");
+  fairfast::bind::require_same_length(scores, "scores", codes, "codes");
+  if (n_groups < 1) throw py::value_error("n_groups must be >= 1");
+  const py::ssize_t n = scores.shape(0);
+  carray<double> values(n);
+  carray<std::int64_t> offsets(2 * static_cast<py::ssize_t>(n_groups) + 1);
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = th::partition_labels(scores.data(), labels.data(), codes.data(), static_cast<std::size_t>(n), n_groups,
+                              offsets.mutable_data(), values.mutable_data());
+  }
+  if (!ok) throw py::index_error("codes holds a group code outside [0, n_groups)");
+  return py::make_tuple(values, offsets);
+}
+
+py::tuple merge_counts(const carray<double>& values, const carray<std::int64_t>& offsets) {
+  fairfast::bind::require_1d(values, "values");
+  if (offsets.ndim() != 1 || offsets.shape(0) < 3 || offsets.shape(0) % 2 == 0)
+    throw py::value_error("offsets must hold 2 * n_groups + 1 entries");
+  const std::int64_t* o = offsets.data();
+  const py::ssize_t nb = offsets.shape(0) - 1;
+  if (o[0] != 0 || o[nb] != values.shape(0)) throw py::value_error("offsets must start at 0 and end at len(values)");
+  for (py::ssize_t b = 0; b < nb; ++b)
+    if (o[b + 1] < o[b]) throw py::value_error("offsets must be non-decreasing");
+  const double* v = values.data();
+  for (py::ssize_t b = 0; b < nb; ++b)
+    for (std::int64_t i = o[b] + 1; i < o[b + 1]; ++i)
+      if (!(v[i - 1] <= v[i])) throw py::value_error("every bucket of values must be sorted ascending (no NaN)");
+  const std::int32_t n_groups = static_cast<std::int32_t>(nb / 2);
+  const py::ssize_t n = values.shape(0);
+  std::vector<double> blocks(static_cast<std::size_t>(n));
+  carray<std::int64_t> block_offsets(n_groups + 1);
+  std::vector<double> sel(static_cast<std::size_t>(n + n_groups)), pos(static_cast<std::size_t>(n + n_groups));
+  {
+    py::gil_scoped_release release;
+    th::merge_counts(v, o, n_groups, blocks.data(), block_offsets.mutable_data(), sel.data(), pos.data());
+  }
+  const py::ssize_t total = static_cast<py::ssize_t>(block_offsets.data()[n_groups]);
+  carray<double> b_out(total), s_out(total + n_groups), p_out(total + n_groups);
+  std::copy(blocks.begin(), blocks.begin() + total, b_out.mutable_data());
+  std::copy(sel.begin(), sel.begin() + total + n_groups, s_out.mutable_data());
+  std::copy(pos.begin(), pos.begin() + total + n_groups, p_out.mutable_data());
+  return py::make_tuple(b_out, block_offsets, s_out, p_out);
+}
+
+py::object apply_rules(const carray<double>& scores, const carray<std::int32_t>& codes, const carray<double>& t,
+                       const carray<double>& q, const carray<double>& w, bool decide, std::uint64_t seed,
+                       std::uint64_t stream, std::uint64_t row_offset) {
+  fairfast::bind::require_1d(scores, "scores");
+  fairfast::bind::require_same_length(scores, "scores", codes, "codes");
+  if (t.ndim() != 2 || q.ndim() != 2 || w.ndim() != 2 || q.shape(0) != t.shape(0) || w.shape(0) != t.shape(0) ||
+      q.shape(1) != t.shape(1) || w.shape(1) != t.shape(1) || t.shape(0) < 1 || t.shape(1) < 1)
+    throw py::value_error("thresholds, tie fractions and weights must be 2-D arrays of one shape (n_groups, n_mix)");
+  const py::ssize_t n = scores.shape(0);
+  const std::int32_t n_groups = static_cast<std::int32_t>(t.shape(0));
+  const std::int32_t* c = codes.data();
+  for (py::ssize_t i = 0; i < n; ++i)
+    if (c[i] < 0 || c[i] >= n_groups) throw py::index_error("codes holds a group code outside [0, n_groups)");
+  const fairfast::CounterRng rng(seed, stream);
+  if (decide) {
+    carray<std::int64_t> out(n);
+    std::int64_t* o = out.mutable_data();
+    py::gil_scoped_release release;
+    th::apply_rules(scores.data(), c, static_cast<std::size_t>(n), t.data(), q.data(), w.data(), t.shape(1), &rng,
+                    row_offset, nullptr, o);
+    return std::move(out);
+  }
+  carray<double> out(n);
+  double* o = out.mutable_data();
+  py::gil_scoped_release release;
+  th::apply_rules(scores.data(), c, static_cast<std::size_t>(n), t.data(), q.data(), w.data(), t.shape(1), &rng,
+                  row_offset, o, nullptr);
+  return std::move(out);
+}
+
 }  // namespace
 
 void register_thresholds(py::module_& m) {
@@ -95,4 +174,14 @@ void register_thresholds(py::module_& m) {
   m.def("convex_hulls", &convex_hulls, py::arg("x").noconvert(), py::arg("y").noconvert(),
         py::arg("offsets").noconvert(),
         "Convex hull vertex indices (local to each group, counter-clockwise) and their offsets.");
+  m.def("group_curves", &group_curves, py::arg("scores").noconvert(), py::arg("labels").noconvert(),
+        py::arg("codes").noconvert(), py::arg("n_groups"),
+        "Scores scattered into buckets (group, 0/1 label) in row order, and the 2 n_groups + 1 bucket offsets.");
+  m.def("merge_counts", &merge_counts, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
+        "From ascending-sorted (group, label) buckets: distinct scores per group (decreasing), their offsets,\n"
+        "and the accepted count and accepted positives at every breakpoint (group g from offsets[g] + g).");
+  m.def("apply_rules", &apply_rules, py::arg("scores").noconvert(), py::arg("codes").noconvert(),
+        py::arg("thresholds").noconvert(), py::arg("tie_fractions").noconvert(), py::arg("weights").noconvert(),
+        py::arg("decide"), py::arg("seed"), py::arg("stream"), py::arg("row_offset"),
+        "Acceptance probabilities (decide=False) or 0/1 decisions from counter-based uniforms (decide=True).");
 }

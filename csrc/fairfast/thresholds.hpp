@@ -25,6 +25,9 @@
 #include <limits>
 #include <vector>
 
+#include "common.hpp"
+#include "random.hpp"
+
 namespace fairfast::thresholds {
 
 struct Choice {
@@ -216,6 +219,89 @@ inline void convex_hulls(const double* x, const double* y, const std::int64_t* o
     }
     for (std::int64_t v : h) vertices.push_back(v - b);
     vertex_offsets.push_back(static_cast<std::int64_t>(vertices.size()));
+  }
+}
+
+// Scatter scores into 2 * n_groups buckets (bucket 2 g + label), keeping row order.
+// counts: 2 * n_groups entries, filled here; out: n values. Returns false when a code
+// is outside [0, n_groups).
+inline bool partition_labels(const double* scores, const std::uint8_t* labels, const std::int32_t* codes,
+                             std::size_t n, std::int32_t n_groups, std::int64_t* offsets, double* out) {
+  const std::size_t nb = 2 * static_cast<std::size_t>(n_groups);
+  std::vector<std::int64_t> count(nb, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int32_t g = codes[i];
+    if (g < 0 || g >= n_groups) return false;
+    ++count[2 * static_cast<std::size_t>(g) + (labels[i] ? 1 : 0)];
+  }
+  offsets[0] = 0;
+  for (std::size_t b = 0; b < nb; ++b) offsets[b + 1] = offsets[b] + count[b];
+  std::vector<std::int64_t> pos(offsets, offsets + nb);
+  for (std::size_t i = 0; i < n; ++i)
+    out[pos[2 * static_cast<std::size_t>(codes[i]) + (labels[i] ? 1 : 0)]++] = scores[i];
+  return true;
+}
+
+// Per group, merge its ascending-sorted negative and positive buckets from the top:
+// distinct scores in decreasing order and, at every breakpoint, the number of accepted
+// members and accepted positives. Group g's blocks are written from block_offsets[g]
+// (= breakpoint offset minus g); its B + 1 breakpoints from block_offsets[g] + g.
+inline void merge_counts(const double* values, const std::int64_t* offsets, std::int32_t n_groups,
+                         double* block_scores, std::int64_t* block_offsets, double* selected, double* positives) {
+  std::int64_t nb = 0;
+  block_offsets[0] = 0;
+  for (std::int32_t g = 0; g < n_groups; ++g) {
+    const double* neg = values + offsets[2 * g];
+    const double* pos = values + offsets[2 * g + 1];
+    std::int64_t i = offsets[2 * g + 1] - offsets[2 * g];      // remaining negatives (from the top)
+    std::int64_t j = offsets[2 * g + 2] - offsets[2 * g + 1];  // remaining positives
+    double* sel = selected + nb + g;
+    double* tp = positives + nb + g;
+    double cs = 0.0, cp = 0.0;
+    std::int64_t b = 0;
+    sel[0] = tp[0] = 0.0;
+    while (i > 0 || j > 0) {
+      const double v = (j == 0 || (i > 0 && neg[i - 1] > pos[j - 1])) ? neg[i - 1] : pos[j - 1];
+      while (i > 0 && neg[i - 1] == v) {
+        --i;
+        cs += 1.0;
+      }
+      while (j > 0 && pos[j - 1] == v) {
+        --j;
+        cs += 1.0;
+        cp += 1.0;
+      }
+      block_scores[nb + b] = v;
+      ++b;
+      sel[b] = cs;
+      tp[b] = cp;
+    }
+    nb += b;
+    block_offsets[g + 1] = nb;
+  }
+}
+
+// Acceptance probability of each row under per-group mixtures of threshold rules
+// (t, q, w: n_groups x n_mix, row-major); with decide, 1 when a counter-based uniform
+// of (seed, stream, row_offset + i) falls below it.
+inline void apply_rules(const double* scores, const std::int32_t* codes, std::size_t n, const double* t,
+                        const double* q, const double* w, std::int64_t n_mix, const CounterRng* rng,
+                        std::uint64_t row_offset, double* proba, std::int64_t* decision) {
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads_for(n))
+#endif
+  for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
+    const std::size_t i = static_cast<std::size_t>(ii);
+    const double s = scores[i];
+    const std::size_t base = static_cast<std::size_t>(codes[i]) * static_cast<std::size_t>(n_mix);
+    double p = 0.0;
+    for (std::int64_t c = 0; c < n_mix; ++c) {
+      const double tc = t[base + c];
+      p += w[base + c] * (s > tc ? 1.0 : (s == tc ? q[base + c] : 0.0));
+    }
+    p = p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p);
+    if (proba) proba[i] = p;
+    if (decision) decision[i] = rng->uniform(row_offset + static_cast<std::uint64_t>(i)) < p ? 1 : 0;
   }
 }
 

@@ -397,9 +397,13 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             nums.append(np.ascontiguousarray(num, dtype=np.float64))
             dens.append(np.ascontiguousarray(den, dtype=np.float64))
             gains.append(gp * c.positives + gn * c.false_positives)
-            ok = den > 0
-            m = num[ok] / den[ok]
-            ranges.append((float(m.min()), float(m.max()), m))
+            if kind == "predictive_parity":
+                ok = den > 0  # PPV is undefined while nothing is selected
+                m = num[ok] / den[ok]
+                ranges.append((float(m.min()), float(m.max()), m))
+            else:
+                m = num / den  # non-decreasing
+                ranges.append((0.0, 1.0, m))
         feasible = True
         if kind == "predictive_parity":
             gap = max(r[0] for r in ranges) - min(r[1] for r in ranges)
@@ -583,15 +587,11 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _codes(self, sensitive_features, n):
         return map_groups(sensitive_features, self.groups_, n)
 
-    def _acceptance(self, scores, codes):
-        p = np.zeros(scores.shape[0])
-        for j in range(self.thresholds_.shape[1]):
-            t = self.thresholds_[codes, j]
-            q = self.tie_fractions_[codes, j]
-            w = self.mixture_weights_[codes, j]
-            p += w * ((scores > t) + q * (scores == t))
-        np.clip(p, 0.0, 1.0, out=p)
-        return p
+    def _apply(self, scores, codes, decide=False, seed=0, row_offset=0):
+        from .._core import thresholds as _kern
+
+        return _kern.apply_rules(scores, np.ascontiguousarray(codes, dtype=np.int32), self.thresholds_,
+                                 self.tie_fractions_, self.mixture_weights_, decide, seed, RANDOM_STREAM, row_offset)
 
     def predict_proba(self, X, *, sensitive_features):
         """Probability of a positive decision (expected over the randomisation).
@@ -610,8 +610,11 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "thresholds_")
         scores = self._scores(X)
-        p = self._acceptance(scores, self._codes(sensitive_features, scores.shape[0]))
-        return np.column_stack([1.0 - p, p])
+        p = self._apply(scores, self._codes(sensitive_features, scores.shape[0]))
+        out = np.empty((p.size, 2))
+        np.subtract(1.0, p, out=out[:, 0])
+        out[:, 1] = p
+        return out
 
     def predict(self, X, *, sensitive_features, random_state=None, row_offset=0):
         """Decisions 0/1; randomised only where the rule randomises.
@@ -633,16 +636,12 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of int64, shape (n,)
         """
-        from .._core import transport as _tr
-
         check_is_fitted(self, "thresholds_")
         row_offset = check_row_offset(row_offset)
         seed = self.seed_ if random_state is None else check_seed(random_state)
         scores = self._scores(X)
         n = scores.shape[0]
-        p = self._acceptance(scores, self._codes(sensitive_features, n))
-        u = _tr.counter_uniform(n, seed, RANDOM_STREAM, row_offset)
-        return (u < p).astype(np.int64)
+        return self._apply(scores, self._codes(sensitive_features, n), decide=True, seed=seed, row_offset=row_offset)
 
     # ------------------------------------------------------------------- plot
     def plot(self, curve="roc", ax=None):

@@ -82,6 +82,23 @@ def _weighted_curve(s, y, w):
     return GroupCurve(ss[starts], n_sel, n_pos)
 
 
+def _binary_curves(scores, y, codes, n_groups):
+    """0/1 labels, no weights: scatter rows into (group, label) buckets (compiled),
+    sort every bucket with NumPy (values sort much faster than argsort), then merge
+    each group's two buckets from the top into counts at every distinct score."""
+    from .._core import thresholds as _kern
+    from .._sorting import sort_segments
+
+    values, offsets = _kern.group_curves(scores, y.view(np.uint8), codes, n_groups)
+    sort_segments(values, offsets)
+    blocks, block_offsets, selected, positives = _kern.merge_counts(values, offsets)
+    curves = []
+    for g in range(n_groups):
+        b0, b1 = block_offsets[g], block_offsets[g + 1]
+        curves.append(GroupCurve(blocks[b0:b1], selected[b0 + g:b1 + g + 1], positives[b0 + g:b1 + g + 1]))
+    return curves
+
+
 def build_curves(scores, y, codes, n_groups, sample_weight=None):
     """One :class:`GroupCurve` per group code.
 
@@ -93,6 +110,9 @@ def build_curves(scores, y, codes, n_groups, sample_weight=None):
     sample_weight : float64 ndarray or None
     """
     binary = sample_weight is None and bool(np.all((y == 0.0) | (y == 1.0)))
+    if binary:
+        return _binary_curves(scores, np.ascontiguousarray(y == 1.0), np.ascontiguousarray(codes, dtype=np.int32),
+                              n_groups)
     if n_groups <= _MASK_GROUPS:
         parts = [np.flatnonzero(codes == g) if n_groups > 1 else None for g in range(n_groups)]
     else:
@@ -104,10 +124,6 @@ def build_curves(scores, y, codes, n_groups, sample_weight=None):
     for idx in parts:
         s = scores if idx is None else scores[idx]
         yy = y if idx is None else y[idx]
-        if binary:
-            curves.append(_counts_curve(s, yy == 1.0))
-        else:
-            w = np.ones(s.size) if sample_weight is None else (
-                sample_weight if idx is None else sample_weight[idx])
-            curves.append(_weighted_curve(s, yy, w))
+        w = np.ones(s.size) if sample_weight is None else (sample_weight if idx is None else sample_weight[idx])
+        curves.append(_weighted_curve(s, yy, w))
     return curves

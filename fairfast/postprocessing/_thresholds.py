@@ -676,8 +676,136 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ax.legend(title="group")
         return ax
 
+    # ------------------------------------------------------------ model files
+    _CURVE_KEYS = ("selection_rate", "true_positive_rate", "false_positive_rate", "positive_predictive_value")
+    _POINT_KEYS = ("selection_rate", "true_positive_rate", "false_positive_rate", "positive_predictive_value",
+                   "utility")
+
+    def _get_state(self):
+        """The fitted rule as JSON-able metadata and a dict of arrays (no pickle).
+
+        Only models fitted on scores (``estimator=None``) can be written: a model file
+        never holds a scikit-learn estimator.
+
+        Returns
+        -------
+        meta : dict
+            ``params``, ``seed``, ``groups`` (lists for intersections, with
+            ``groups_are_tuples``), ``constraint``, ``tolerance``, ``utility``,
+            ``violation``.
+        arrays : dict of str to ndarray
+            ``thresholds``, ``tie_fractions``, ``mixture_weights`` (n_groups, n_mix),
+            ``n_components``, ``operating_points`` (n_groups, 5) and the plotted curves
+            (``curve.<metric>`` concatenated, ``curve_offsets``).
+        """
+        check_is_fitted(self, "thresholds_")
+        if self.estimator is not None:
+            raise ValueError("only a GroupThresholds fitted on scores (estimator=None) can be written to a model "
+                             "file: model files never hold a scikit-learn estimator; fit it on the estimator's "
+                             "scores instead")
+        params = self.get_params()
+        params.pop("estimator")
+        if params["cost_matrix"] is not None:
+            params["cost_matrix"] = np.asarray(params["cost_matrix"], dtype=float).tolist()
+        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
+            params["random_state"] = None  # a generator: seed holds what was drawn
+        elif params["random_state"] is not None:
+            params["random_state"] = int(params["random_state"])
+        params["tolerance"] = float(params["tolerance"])
+        multi = bool(self.groups_) and isinstance(self.groups_[0], tuple)
+        meta = {
+            "params": params,
+            "seed": int(self.seed_),
+            "groups": [list(g) if isinstance(g, tuple) else g for g in self.groups_],
+            "groups_are_tuples": multi,
+            "constraint": self.constraint_,
+            "tolerance": float(self.tolerance_),
+            "utility": float(self.utility_),
+            "violation": None if np.isnan(self.violation_) else float(self.violation_),
+        }
+        op = self.operating_points_
+        arrays = {
+            "thresholds": self.thresholds_,
+            "tie_fractions": self.tie_fractions_,
+            "mixture_weights": self.mixture_weights_,
+            "n_components": self.n_components_,
+            "operating_points": np.ascontiguousarray(op[list(self._POINT_KEYS)].to_numpy(dtype=np.float64)),
+        }
+        sizes = [self.curves_[g]["selection_rate"].size for g in self.groups_]
+        arrays["curve_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        for key in self._CURVE_KEYS:
+            arrays[f"curve.{key}"] = np.concatenate([self.curves_[g][key] for g in self.groups_])
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        import pandas as pd
+
+        try:
+            est = cls(**meta["params"])
+            kind, _, _ = est._check_params()
+            tuples = bool(meta["groups_are_tuples"])
+            groups = [tuple(g) if tuples else g for g in meta["groups"]]
+            t = np.asarray(arrays["thresholds"], dtype=np.float64)
+            q = np.asarray(arrays["tie_fractions"], dtype=np.float64)
+            w = np.asarray(arrays["mixture_weights"], dtype=np.float64)
+            ncomp = np.asarray(arrays["n_components"])
+            points = np.asarray(arrays["operating_points"], dtype=np.float64)
+            offsets = np.asarray(arrays["curve_offsets"])
+            curves = [np.asarray(arrays[f"curve.{k}"], dtype=np.float64) for k in cls._CURVE_KEYS]
+            seed = int(meta["seed"])
+            constraint = meta["constraint"]
+            tolerance, utility = float(meta["tolerance"]), float(meta["utility"])
+            violation = np.nan if meta["violation"] is None else float(meta["violation"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        G = len(groups)
+        if G < 1 or t.ndim != 2 or t.shape[0] != G or t.shape[1] < 1 or q.shape != t.shape or w.shape != t.shape:
+            raise ValueError("model state is inconsistent: thresholds, tie_fractions and mixture_weights must have "
+                             "shape (n_groups, n_mix)")
+        if np.isnan(t).any() or not ((q >= 0) & (q <= 1)).all() or not (w >= 0).all() or \
+                not (np.abs(w.sum(axis=1) - 1) <= 1e-9).all():
+            raise ValueError("model state is inconsistent: thresholds must not be NaN, tie fractions must lie in "
+                             "[0, 1] and each group's mixture weights must be >= 0 and sum to 1")
+        if ncomp.shape != (G,) or points.shape != (G, len(cls._POINT_KEYS)):
+            raise ValueError("model state is inconsistent: n_components or operating_points has the wrong shape")
+        if offsets.shape != (G + 1,) or offsets[0] != 0 or (np.diff(offsets) < 0).any() or \
+                any(c.shape != (int(offsets[-1]),) for c in curves):
+            raise ValueError("model state is inconsistent: curve arrays do not match curve_offsets")
+        if constraint != kind or not 0 <= seed < 2**64:
+            raise ValueError("model state is inconsistent: constraint or seed does not match the parameters")
+        est.estimator_ = None
+        est.groups_ = groups
+        est.seed_ = seed
+        est.classes_ = np.array([0, 1])
+        est.thresholds_ = np.ascontiguousarray(t)
+        est.tie_fractions_ = np.ascontiguousarray(q)
+        est.mixture_weights_ = np.ascontiguousarray(w)
+        est.n_components_ = ncomp.astype(np.int64)
+        est.constraint_ = constraint
+        est.tolerance_ = tolerance
+        est.utility_ = utility
+        est.violation_ = violation
+        index = pd.Index(list(groups), name="group", tupleize_cols=False)
+        est.operating_points_ = pd.DataFrame(points, index=index, columns=list(cls._POINT_KEYS))
+        est.curves_ = {
+            g: {k: c[offsets[i]:offsets[i + 1]].copy() for k, c in zip(cls._CURVE_KEYS, curves)}
+            for i, g in enumerate(groups)
+        }
+        return est
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.non_deterministic = False
         return tags
+
+
+def _register():
+    from ..io import register_estimator
+
+    register_estimator(GroupThresholds)
+
+
+_register()

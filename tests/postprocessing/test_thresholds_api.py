@@ -236,3 +236,44 @@ def test_kernel_rechecks():
     t = np.zeros((2, 1))
     with pytest.raises(IndexError, match="codes"):
         kern.apply_rules(f, np.array([0, 5, 0], np.int32), t, t, t, False, 0, 7, 0)
+
+
+# ------------------------------------------------------------------ model files
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds", "predictive_parity"])
+def test_model_file_roundtrip(tmp_path, constraint):
+    from fairfast import io
+
+    s, y, a = _data(3000, seed=1)
+    b = np.random.default_rng(3).integers(0, 2, s.size)
+    sf = pd.DataFrame({"a": np.where(a == 1, "x", "y"), "b": b})
+    gt = GroupThresholds(constraint=constraint, tolerance=0.02, random_state=4).fit(s, y, sensitive_features=sf)
+    assert "GroupThresholds" in io.registered_estimators()
+    io.save(gt, tmp_path / "m.ffm")
+    back = io.load(tmp_path / "m.ffm")
+    assert back.groups_ == gt.groups_ and back.get_params() == gt.get_params()
+    for name in ("thresholds_", "tie_fractions_", "mixture_weights_", "n_components_"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(gt, name))
+    pd.testing.assert_frame_equal(back.operating_points_, gt.operating_points_)
+    np.testing.assert_array_equal(back.predict(s, sensitive_features=sf), gt.predict(s, sensitive_features=sf))
+    assert back.utility_ == gt.utility_ and back.violation_ == gt.violation_
+    np.testing.assert_array_equal(back.curves_[gt.groups_[0]]["true_positive_rate"],
+                                  gt.curves_[gt.groups_[0]]["true_positive_rate"])
+
+
+def test_model_file_refuses_estimator_and_bad_state():
+    X, y, a = _features(500)
+    gt = GroupThresholds(LogisticRegression()).fit(X, y, sensitive_features=a)
+    with pytest.raises(ValueError, match="estimator=None"):
+        gt._get_state()
+    s, y, a = _data(500)
+    meta, arrays = GroupThresholds().fit(s, y, sensitive_features=a)._get_state()
+    bad = dict(arrays, mixture_weights=arrays["mixture_weights"] * 0.5)
+    with pytest.raises(ValueError, match="mixture weights"):
+        GroupThresholds._from_state(meta, bad)
+    bad = dict(arrays, thresholds=arrays["thresholds"][:1])
+    with pytest.raises(ValueError, match="shape"):
+        GroupThresholds._from_state(meta, bad)
+    with pytest.raises(ValueError, match="incomplete or malformed"):
+        GroupThresholds._from_state({k: v for k, v in meta.items() if k != "seed"}, arrays)
+    with pytest.raises(ValueError, match="constraint"):
+        GroupThresholds._from_state(dict(meta, constraint="equalized_odds"), arrays)

@@ -26,8 +26,9 @@ Both dtypes are measured (float32 is PyTorch's usual choice).
 Before timing, the two implementations are checked against each other in float64:
 the objective and gradients of one mini-batch (relative difference < 1e-9), and the
 parameters after one full epoch from the same start (relative difference < 1e-6).
-The ratio is printed at the end of the module (``torch / fairfast``); speed is never
-asserted.
+The ratios ``torch / fairfast`` of the medians and of the minima over 7 rounds are
+printed at the end of the module; speed is never asserted. On a shared machine the
+minimum is the steadier figure.
 """
 
 import time
@@ -209,12 +210,15 @@ def _print_ratios():
     for dtype in ("float32", "float64"):
         ours, theirs = _MEDIANS.get(("fairfast", dtype)), _MEDIANS.get(("torch", dtype))
         if ours and theirs:
-            print(f"\n{GROUP} {dtype}: fairfast {ours * 1e3:.1f} ms, torch {theirs * 1e3:.1f} ms "
-                  f"per epoch -> torch / fairfast = {theirs / ours:.2f}x ({THREADS} thread)")
+            print(f"\n{GROUP} {dtype} ({THREADS} thread): median fairfast {ours[0] * 1e3:.1f} ms, torch "
+                  f"{theirs[0] * 1e3:.1f} ms per epoch -> torch / fairfast = {theirs[0] / ours[0]:.2f}x; "
+                  f"min {ours[1] * 1e3:.1f} vs {theirs[1] * 1e3:.1f} ms -> {theirs[1] / ours[1]:.2f}x")
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+# impl varies fastest, so the two implementations of one dtype run back to back (a
+# shared machine's load drifts less between them)
 @pytest.mark.parametrize("impl", ["fairfast", "torch"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_dafh_epoch(benchmark, adult, agreement, impl, dtype):
     benchmark.group = GROUP
     if impl == "fairfast":
@@ -236,5 +240,5 @@ def test_dafh_epoch(benchmark, adult, agreement, impl, dtype):
          "features": int(adult["X"].shape[1]), "K": K, "batch_size": BATCH, "hidden": HIDDEN,
          "warmup_seconds": warm, **threads, **agreement}
     )
-    benchmark.pedantic(epoch, setup=setup, rounds=5, iterations=1)
-    _MEDIANS[(impl, np.dtype(dtype).name)] = benchmark.stats.stats.median
+    benchmark.pedantic(epoch, setup=setup, rounds=7, iterations=1)
+    _MEDIANS[(impl, np.dtype(dtype).name)] = (benchmark.stats.stats.median, benchmark.stats.stats.min)

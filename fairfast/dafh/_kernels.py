@@ -33,6 +33,8 @@ from numba import types
 __all__ = ["batch_objective_gradient", "forward", "theta_size", "train_epoch"]
 
 _TINY = 1e-300
+#: layers with fewer outputs than this (the K logits) loop over their inputs innermost
+_NARROW = 8
 
 
 def theta_size(sizes):
@@ -139,6 +141,24 @@ def _batch_objective_gradient(
                     w = W[nz_idx[t, q]]
                     for h in range(n_out):
                         out[h] += xj * w[h]
+            elif n_out < _NARROW:
+                # narrow layer: one dot product per output, four partial sums
+                for h in range(n_out):
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    j = 0
+                    while j + 4 <= n_in:
+                        s0 += a[prev_col + j] * W[j, h]
+                        s1 += a[prev_col + j + 1] * W[j + 1, h]
+                        s2 += a[prev_col + j + 2] * W[j + 2, h]
+                        s3 += a[prev_col + j + 3] * W[j + 3, h]
+                        j += 4
+                    while j < n_in:
+                        s0 += a[prev_col + j] * W[j, h]
+                        j += 1
+                    out[h] += (s0 + s1) + (s2 + s3)
             else:
                 for j in range(n_in):
                     aj = a[prev_col + j]
@@ -242,20 +262,35 @@ def _batch_objective_gradient(
                         g[h] += xj * dz[h]
             else:
                 prev_col = col - n_in
-                a = act[t]
-                for j in range(n_in):
-                    aj = a[prev_col + j]
+                a = act[t, prev_col : prev_col + n_in]
+                nx = nxt[:n_in]
+                if n_out < _NARROW:
+                    # narrow layer (the K logits): long loops over the inputs instead
+                    # of n_in loops of n_out iterations
+                    nx[:] = 0.0
+                    for h in range(n_out):
+                        dh = dz[h]
+                        if dh != 0.0:
+                            for j in range(n_in):
+                                G[j, h] += a[j] * dh
+                                nx[j] += W[j, h] * dh
                     # ReLU: the derivative is 1 where the activation is positive
-                    if aj > 0.0:
-                        g = G[j]
-                        w = W[j]
-                        acc = 0.0
-                        for h in range(n_out):
-                            g[h] += aj * dz[h]
-                            acc += w[h] * dz[h]
-                        nxt[j] = acc
-                    else:
-                        nxt[j] = 0.0
+                    for j in range(n_in):
+                        if a[j] <= 0.0:
+                            nx[j] = 0.0
+                else:
+                    for j in range(n_in):
+                        aj = a[j]
+                        if aj > 0.0:
+                            g = G[j]
+                            w = W[j]
+                            acc = 0.0
+                            for h in range(n_out):
+                                g[h] += aj * dz[h]
+                                acc += w[h] * dz[h]
+                            nx[j] = acc
+                        else:
+                            nx[j] = 0.0
                 tmp = cur
                 cur = nxt
                 nxt = tmp
@@ -359,6 +394,24 @@ def _forward(X, theta, beta, sizes, pi, score):
                     w = W[nz_idx[q]]
                     for h in range(n_out):
                         out[h] += xj * w[h]
+            elif n_out < _NARROW:
+                # narrow layer: one dot product per output, four partial sums
+                for h in range(n_out):
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    j = 0
+                    while j + 4 <= n_in:
+                        s0 += a[prev_col + j] * W[j, h]
+                        s1 += a[prev_col + j + 1] * W[j + 1, h]
+                        s2 += a[prev_col + j + 2] * W[j + 2, h]
+                        s3 += a[prev_col + j + 3] * W[j + 3, h]
+                        j += 4
+                    while j < n_in:
+                        s0 += a[prev_col + j] * W[j, h]
+                        j += 1
+                    out[h] += (s0 + s1) + (s2 + s3)
             else:
                 for j in range(n_in):
                     aj = a[prev_col + j]

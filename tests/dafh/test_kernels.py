@@ -54,12 +54,14 @@ def random_problem(rng, K, hidden, n=12, d=3, dtype=np.float64):
     return X, y, theta, beta, sizes
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_gradient_matches_finite_differences(seed):
-    # Case 1: central differences, float64, relative tolerance 1e-6.
+    # Case 1: central differences, float64, relative tolerance 1e-6. The hidden sizes
+    # cover both loop orders of a layer after the first (narrow: fewer than 8 outputs,
+    # as the K logits; wide: 9 outputs).
     rng = np.random.default_rng(seed)
     K = int(rng.integers(1, 5))
-    hidden = [(), (4,), (5, 3)][seed % 3]
+    hidden = [(), (4,), (5, 3), (5, 9)][seed % 4]
     gamma = float(rng.uniform(0.5, 3.0))
     lam = float(rng.uniform(0.0, 2.0))
     X, y, theta, beta, sizes = random_problem(rng, K, hidden)

@@ -46,7 +46,7 @@ def as_float_array(x, name, *, dtype=None, ndim=1, allow_2d_column=False, check_
         raise ValueError(f"{name} must have at least {min_rows} rows, got {arr.shape[0]}")
     if check_finite and arr.size and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
-        raise ValueError(f"{name} must be finite; found {arr.ravel()[bad]!r} at position {bad}")
+        raise ValueError(f"{name} must be finite; found {arr.ravel()[bad].item()!r} at position {bad}")
     return arr
 
 
@@ -88,8 +88,8 @@ def check_fraction(value, name):
 def check_row_offset(row_offset):
     if isinstance(row_offset, bool) or not isinstance(row_offset, numbers.Integral):
         raise TypeError(f"row_offset must be a non-negative int, got {_kind(row_offset)}")
-    if row_offset < 0:
-        raise ValueError(f"row_offset must be a non-negative int, got {row_offset}")
+    if not 0 <= row_offset < 2**63:
+        raise ValueError(f"row_offset must be a non-negative int below 2**63, got {row_offset}")
     return int(row_offset)
 
 

@@ -15,6 +15,21 @@ using fairfast::bind::carray;
 
 namespace {
 
+// Each group's bucket bounds must be non-decreasing within [0, n_g], or a search could
+// leave the group. O(n): cheap next to any transform worth calling.
+void require_valid_index(const carray<std::uint32_t>& start, const carray<std::int64_t>& offsets) {
+  const std::uint32_t* s = start.data();
+  const std::int64_t* o = offsets.data();
+  const py::ssize_t k = offsets.shape(0) - 1;
+  for (py::ssize_t g = 0; g < k; ++g) {
+    const std::uint64_t len = static_cast<std::uint64_t>(o[g + 1] - o[g]);
+    const std::uint32_t* sg = s + o[g] + g;
+    if (sg[0] != 0 || sg[len] != len) throw py::value_error("start is not a valid index for these values");
+    for (std::uint64_t b = 0; b < len; ++b)
+      if (sg[b + 1] < sg[b] || sg[b + 1] > len) throw py::value_error("start is not a valid index for these values");
+  }
+}
+
 void require_jitter(double jitter) {
   if (!(jitter >= 0.0) || !std::isfinite(jitter)) throw py::value_error("jitter must be finite and >= 0");
 }
@@ -75,6 +90,7 @@ std::size_t tie_keys(const carray<T>& values, const carray<std::int64_t>& offset
   bind::require_length(x, "scores", n);
   bind::require_length(codes, "codes", n);
   require_jitter(jitter);
+  require_valid_index(start, offsets);
   std::uint32_t* r = nullptr;
   carray<std::uint32_t> keep;
   if (!rows.is_none()) {
@@ -161,15 +177,9 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
   bind::require_same_length(x, "scores", codes, "codes");
   if (!(epsilon >= 0.0 && epsilon <= 1.0)) throw py::value_error("epsilon must lie in [0, 1]");
   require_jitter(jitter);
-  // The index must point inside each group, or a search could run off the table.
+  require_valid_index(start, offsets);
   const std::uint32_t* s = start.data();
   const std::int64_t* o = offsets.data();
-  for (std::int32_t g = 0; g < k; ++g) {
-    const std::int64_t len = o[g + 1] - o[g];
-    const std::uint32_t* sg = s + o[g] + g;
-    if (sg[0] != 0 || sg[len] != static_cast<std::uint64_t>(len))
-      throw py::value_error("start is not a valid index for these values");
-  }
   const py::ssize_t n = x.shape(0);
   carray<T> result;
   if (out.is_none()) {

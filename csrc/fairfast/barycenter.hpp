@@ -223,6 +223,17 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
       const int tn = std::max(1, nt);
       const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
       for (std::int64_t j = j0; j < j1; ++j) out[j] = 0.0;
+      // The value is a convex combination of the groups' quantiles: it is clamped to
+      // their range, so rounding in sum(p_k q_k) can never step outside it (scores in
+      // [0, 1] stay there; equal quantiles give exactly that value).
+      std::vector<double> qmin(static_cast<std::size_t>(j1 - j0), HUGE_VAL), qmax(qmin.size(), -HUGE_VAL);
+      auto add = [&](std::int64_t j, double pg, double q) {
+        out[j] += pg * q;
+        if (pg > 0.0) {
+          qmin[static_cast<std::size_t>(j - j0)] = std::min(qmin[static_cast<std::size_t>(j - j0)], q);
+          qmax[static_cast<std::size_t>(j - j0)] = std::max(qmax[static_cast<std::size_t>(j - j0)], q);
+        }
+      };
       for (std::int32_t g = 0; g < k; ++g) {
         const T* xg = values + offsets[g];
         const std::int64_t ng = offsets[g + 1] - offsets[g];
@@ -238,11 +249,11 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
               cns += den;
             }
             const std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(c) - 1, 0, ng - 1);
-            out[j] += pg * static_cast<double>(xg[i]);
+            add(j, pg, static_cast<double>(xg[i]));
           }
         } else if (!cumw) {
           if (ng == 1) {
-            for (std::int64_t j = j0; j < j1; ++j) out[j] += pg * static_cast<double>(xg[0]);
+            for (std::int64_t j = j0; j < j1; ++j) add(j, pg, static_cast<double>(xg[0]));
             continue;
           }
           const u128 step = static_cast<u128>(ng - 1), den = static_cast<u128>(ns);
@@ -262,14 +273,16 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
               const double frac = static_cast<double>(a - ins) / static_cast<double>(ns);
               q = static_cast<double>(xg[ii]) + frac * (static_cast<double>(xg[ii + 1]) - xg[ii]);
             }
-            out[j] += pg * q;
+            add(j, pg, q);
           }
         } else {
           const double total = views[s].total();
           for (std::int64_t j = j0; j < j1; ++j)
-            out[j] += pg * quantile_at(xg, views[g], views[s].mass(static_cast<std::size_t>(j)) / total, mode);
+            add(j, pg, quantile_at(xg, views[g], views[s].mass(static_cast<std::size_t>(j)) / total, mode));
         }
       }
+      for (std::int64_t j = j0; j < j1; ++j)
+        out[j] = std::clamp(out[j], qmin[static_cast<std::size_t>(j - j0)], qmax[static_cast<std::size_t>(j - j0)]);
     }
   }
 }
@@ -325,9 +338,8 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
   const int nt = threads_for(n, 16384);
   int bad = 0;
   // Rank of t among group g's calibration values in (value, tie key) order.
-  auto rank = [&](const detail::GroupTables<T>& gt, T t, std::size_t i) -> std::uint32_t {
-    const std::uint32_t b = gt.index.bucket(static_cast<double>(t));
-    const std::uint32_t a = gt.start[b], e = gt.start[b + 1];
+  auto rank_in = [&](const detail::GroupTables<T>& gt, T t, std::size_t i, std::uint32_t a,
+                     std::uint32_t e) -> std::uint32_t {
     const T* xs = gt.values;
     std::uint32_t j;
     if (e - a <= window && a + window <= gt.size) {
@@ -349,6 +361,10 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       j = static_cast<std::uint32_t>(std::upper_bound(kb + l, kb + j, key) - kb);
     }
     return j;
+  };
+  auto rank = [&](const detail::GroupTables<T>& gt, T t, std::size_t i) -> std::uint32_t {
+    const std::uint32_t b = gt.index.bucket(static_cast<double>(t));
+    return rank_in(gt, t, i, gt.start[b], gt.start[b + 1]);
   };
   auto one = [&](std::size_t i, int& status) {
     const std::int32_t c = codes[i];
@@ -376,7 +392,60 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
   const std::size_t n_fit = static_cast<std::size_t>(m.offsets[k]);
   const std::size_t table_bytes = n_fit * (sizeof(T) + sizeof(std::uint32_t) + sizeof(double));
   constexpr std::size_t slice_bytes = std::size_t(1) << 18;
-  if (table_bytes > (std::size_t(16) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32)) {
+  const bool sliced = table_bytes > (std::size_t(16) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32);
+  if (!sliced && table_bytes > (std::size_t(1) << 18)) {
+    // Software pipeline: the bucket bounds of row i + 2D and the values/table lines of
+    // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
+    // lookups of different rows overlap instead of forming one dependent chain per row.
+    constexpr std::size_t D = 16, R = 4 * D;
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+#endif
+    {
+      const int tid = thread_id();
+      const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(nt);
+      const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(nt);
+      std::uint32_t rb[R], ra[R], re[R];
+      T rt[R];
+      const detail::GroupTables<T>* rg[R];
+      for (std::size_t i = lo; i < hi + 2 * D; ++i) {
+        if (i < hi) {  // stage A: bucket of row i
+          const std::size_t r = i % R;
+          const std::int32_t c = codes[i];
+          T t = x[i];
+          if (c < 0 || c >= k || !std::isfinite(t)) {
+            bad |= (c < 0 || c >= k) ? 1 : 2;
+            rg[r] = nullptr;
+          } else {
+            if (jitter > 0.0)
+              t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
+            rg[r] = &groups[static_cast<std::size_t>(c)];
+            rt[r] = t;
+            rb[r] = rg[r]->index.bucket(static_cast<double>(t));
+            __builtin_prefetch(rg[r]->start + rb[r]);
+          }
+        }
+        if (i >= lo + D && i - D < hi) {  // stage B: bucket bounds of row i - D
+          const std::size_t r = (i - D) % R;
+          if (rg[r]) {
+            ra[r] = rg[r]->start[rb[r]];
+            re[r] = rg[r]->start[rb[r] + 1];
+            __builtin_prefetch(rg[r]->values + ra[r]);
+            __builtin_prefetch(rg[r]->table + ra[r]);
+          }
+        }
+        if (i >= lo + 2 * D) {  // stage C: row i - 2D
+          const std::size_t row = i - 2 * D;
+          const std::size_t r = row % R;
+          if (rg[r]) {
+            const double fair = rg[r]->table[rank_in(*rg[r], rt[r], row, ra[r], re[r])];
+            out[row] = epsilon == 0.0 ? static_cast<T>(fair)
+                                      : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(x[row]));
+          }
+        }
+      }
+    }
+  } else if (sliced) {
     std::vector<std::uint32_t> slices(static_cast<std::size_t>(k)), first_slice(static_cast<std::size_t>(k) + 1, 0);
     for (std::int32_t g = 0; g < k; ++g) {
       const std::size_t bytes = static_cast<std::size_t>(groups[g].size) * (sizeof(T) + 12);

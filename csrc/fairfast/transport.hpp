@@ -102,10 +102,16 @@ inline double linear_position(const SampleView& s, std::size_t i) {
   return s.mass(i) / (s.total() - s.weight(s.n - 1));
 }
 
+// The "linear" convention needs mass before the last point; without any (all the
+// weight on the largest value) the law is a point mass and both conventions agree.
+inline bool linear_degenerate(const SampleView& s) {
+  return s.n == 1 || (s.cumw && !(s.total() - s.weight(s.n - 1) > 0.0));
+}
+
 template <class T>
 double ecdf_at(const T* x, const SampleView& s, const BucketIndex& idx, T t, Interpolation mode) {
   const std::size_t n = s.n;
-  if (mode == Interpolation::step || n == 1) return s.mass(count_le(x, idx, t)) / s.total();
+  if (mode == Interpolation::step || linear_degenerate(s)) return s.mass(count_le(x, idx, t)) / s.total();
   if (t < x[0]) return 0.0;
   if (t >= x[n - 1]) return 1.0;
   const std::size_t i = count_le(x, idx, t) - 1;  // x[i] <= t < x[i + 1]
@@ -119,6 +125,7 @@ double ecdf_at(const T* x, const SampleView& s, const BucketIndex& idx, T t, Int
 template <class T>
 double quantile_at(const T* x, const SampleView& s, double q, Interpolation mode) {
   const std::size_t n = s.n;
+  if (mode == Interpolation::linear && linear_degenerate(s)) return static_cast<double>(x[n - 1]);
   if (mode == Interpolation::step || n == 1) {
     const double total = s.total();
     std::size_t lo = 0, hi = n - 1;  // smallest i with mass(i + 1) / total >= q

@@ -123,6 +123,6 @@ def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
             if "finite" not in str(exc):
                 raise
             bad = int(np.flatnonzero(~np.isfinite(z))[0])
-            raise ValueError(f"scores must be finite; found {z[bad]!r} at position {bad}") from None
+            raise ValueError(f"scores must be finite; found {z[bad].item()!r} at position {bad}") from None
         if n_tasks > 1:
             out[:, t] = res

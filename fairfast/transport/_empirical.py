@@ -64,7 +64,7 @@ class EmpiricalDistribution:
         return self.sorted_.shape[0]
 
     def _queries(self, x, name):
-        return as_float_array(x, name, dtype=self.sorted_.dtype, ndim=np.ndim(x) or 1).reshape(-1)
+        return as_float_array(np.atleast_1d(x), name, dtype=self.sorted_.dtype, ndim=max(np.ndim(x), 1)).reshape(-1)
 
     def cdf(self, x, *, interpolation="step"):
         """Evaluate the CDF at `x` (any shape; the result has the same shape)."""
@@ -78,7 +78,7 @@ class EmpiricalDistribution:
         """Evaluate the quantile function at levels `q` in [0, 1]."""
         mode = _MODES[check_choice(interpolation, "interpolation", tuple(_MODES))]
         shape = np.shape(q)
-        levels = as_float_array(q, "q", dtype=np.float64, ndim=np.ndim(q) or 1).reshape(-1)
+        levels = as_float_array(np.atleast_1d(q), "q", dtype=np.float64, ndim=max(np.ndim(q), 1)).reshape(-1)
         if levels.size and (levels.min() < 0.0 or levels.max() > 1.0):
             raise ValueError("q must lie in [0, 1]")
         out = _core.transport.quantile(self.sorted_, self.cumulative_weight_, levels, mode)

@@ -82,7 +82,9 @@ class _Reader:
             import pyarrow.parquet as pq
 
             try:
-                self._file = pq.ParquetFile(path)
+                # pre_buffer=False: pyarrow's pre-buffering keeps the column chunks it has
+                # read cached until the file is closed, so memory grows with the file
+                self._file = pq.ParquetFile(path, pre_buffer=False)
             except (pa.ArrowInvalid, OSError) as exc:
                 raise ValueError(f"cannot read {os.fspath(path)!r} as Parquet: {exc}") from None
             self.names = self._file.schema_arrow.names

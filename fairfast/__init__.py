@@ -3,9 +3,15 @@
 Sub-packages are imported on first use, so ``import fairfast`` stays cheap:
 
 - :mod:`fairfast.transport` -- 1-D optimal transport (CDFs, quantiles, distances).
-- :mod:`fairfast.postprocessing` -- Wasserstein-barycenter post-processing.
-- :mod:`fairfast.metrics` -- fairness measures.
+- :mod:`fairfast.postprocessing` -- Wasserstein-barycenter post-processing and group
+  thresholds that never cherry-pick.
+- :mod:`fairfast.metrics` -- group metrics, disparities, audits, bootstrap intervals.
+- :mod:`fairfast.steering` -- optimal steering of representations to ideal distributions.
+- :mod:`fairfast.dafh` -- demographic-agnostic fairness without harm.
+- :mod:`fairfast.performative` -- performative policy learning with ex-post fairness.
 - :mod:`fairfast.datasets` -- Adult, COMPAS and German credit, shipped with the package.
+- :mod:`fairfast.io`, :mod:`fairfast.dask`, :mod:`fairfast.bench` -- model files and
+  streamed scoring, Dask, the scale benchmarks.
 """
 
 import importlib as _importlib
@@ -15,9 +21,12 @@ from ._config import get_num_threads, set_num_threads, show_config, thread_limit
 __version__ = "0.1.0"
 
 _SUBMODULES = {
+    "bench",
     "cli",
     "dafh",
+    "dask",
     "datasets",
+    "io",
     "metrics",
     "performative",
     "postprocessing",
@@ -27,12 +36,24 @@ _SUBMODULES = {
 
 __all__ = [
     "__version__",
+    "load",
     "get_num_threads",
     "set_num_threads",
     "show_config",
     "thread_limit",
     *sorted(_SUBMODULES),
 ]
+
+
+def load(path):
+    """Load a fitted fairfast model from a model file (see :func:`fairfast.io.load`).
+
+    Loading never executes code from the file; a damaged, tampered or newer-format
+    file raises ``ValueError``.
+    """
+    from .io import load as _load
+
+    return _load(path)
 
 
 def __getattr__(name):

@@ -102,7 +102,12 @@ def _frame_parts(frame, score_cols, sens_cols):
 
 
 def _transform_partition(frame, model, score_cols, sens_cols, out_cols, offsets, partition_info=None):
-    offset = 0 if partition_info is None else int(offsets[partition_info["number"]])
+    if partition_info is None:
+        if len(frame) and len(offsets) > 1:  # never guess a row offset
+            raise RuntimeError("dask did not pass partition_info: the partition's row offset is unknown")
+        offset = 0
+    else:
+        offset = int(offsets[partition_info["number"]])
     z, sens = _frame_parts(frame, score_cols, sens_cols)
     fair = np.asarray(model.transform(z, sensitive_features=sens, row_offset=offset)).reshape(len(frame), -1)
     return frame.assign(**{c: fair[:, j] for j, c in enumerate(out_cols)})
@@ -144,7 +149,9 @@ def transform(model, collection, *, sensitive=None, scores=None, suffix="_fair",
     Returns
     -------
     dask.dataframe.DataFrame or dask.array.Array
-        Lazy result. Partition ``i`` is transformed with ``row_offset`` equal to the
+        Lazy result. For a dataframe, the partition lengths are computed right away
+        (one pass over the collection: persist it first if it is expensive to compute);
+        array chunk sizes are read from the array (computed when unknown). Partition ``i`` is transformed with ``row_offset`` equal to the
         number of rows of the partitions before it, so ``result.compute()`` equals
         ``model.transform`` of the computed inputs exactly.
 
@@ -354,7 +361,10 @@ def fit(collection, *, scores=None, sensitive=None, estimator=None, method="auto
         (per-group CDF error below ``1 / n_quantiles``, see the module docstring);
         ``"auto"`` is exact up to `max_exact_rows` rows.
     n_quantiles : int, default=1024
-        ``M``, atoms per group and partition for ``"sketch"``.
+        ``M``, atoms per group and partition for ``"sketch"``. The estimator sees at
+        least ``min(N_g, M)`` atoms for a group of ``N_g`` rows, so keep ``M`` above
+        its ``min_group_size`` (and ``small_group_size``, if any) to avoid spurious
+        small-group errors or warnings.
     max_exact_rows : int, default=20_000_000
         Row count above which ``"auto"`` sketches.
 

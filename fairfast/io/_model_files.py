@@ -169,7 +169,7 @@ def save(estimator, path, *, metadata=None):
 
     Examples
     --------
-    >>> import os, tempfile
+    >>> import tempfile
     >>> import numpy as np
     >>> from fairfast.io import load, save
     >>> from fairfast.postprocessing import WassersteinBarycenter
@@ -177,9 +177,9 @@ def save(estimator, path, *, metadata=None):
     >>> s = rng.integers(0, 2, 500)
     >>> z = rng.normal(size=500) + s
     >>> model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features=s)
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.ffm")
-    >>> save(model, path)
-    >>> again = load(path)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     save(model, f"{d}/model.ffm")
+    ...     again = load(f"{d}/model.ffm")
     >>> bool(np.array_equal(again.transform(z, sensitive_features=s), model.transform(z, sensitive_features=s)))
     True
     """

@@ -433,3 +433,15 @@ def test_pickle_and_joblib_round_trip(tmp_path, fitted):
     save(model, tmp_path / "m.ffm")
     again = pickle.loads(pickle.dumps(load(tmp_path / "m.ffm")))
     assert again.transform(z, sensitive_features=s, row_offset=5).tobytes() == expected.tobytes()
+
+
+def test_importing_fairfast_io_and_dask_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fairfast.io, fairfast.dask; "
+        "print(sorted(m for m in ('pyarrow', 'sklearn', 'pandas', 'dask', 'scipy', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

@@ -41,13 +41,16 @@ py::tuple search_windows(const carray<double>& num, const carray<double>& den, c
   fairfast::bind::require_1d(grid, "grid");
   require_curve_offsets(offsets, num.shape(0));
   if (!(tol >= 0.0) || !std::isfinite(tol)) throw py::value_error("tol must be finite and >= 0");
-  require_finite(num, "num");
-  require_finite(den, "den");
-  require_finite(gain, "gain");
-  require_finite(grid, "grid");
+  {
+    const double *a = num.data(), *b = den.data(), *c = gain.data();
+    double acc = 0.0;  // NaN/inf anywhere makes the sum non-finite
+    for (py::ssize_t i = 0; i < num.shape(0); ++i) acc += a[i] * 0.0 + b[i] * 0.0 + c[i] * 0.0;
+    if (!std::isfinite(acc)) throw py::value_error("num, den and gain must be finite; found NaN or inf");
+  }
   const double* gr = grid.data();
+  if (grid.shape(0) > 0 && !std::isfinite(gr[0])) throw py::value_error("grid must be finite");
   for (py::ssize_t i = 1; i < grid.shape(0); ++i)
-    if (!(gr[i - 1] < gr[i])) throw py::value_error("grid must be strictly increasing");
+    if (!(gr[i - 1] < gr[i]) || !std::isfinite(gr[i])) throw py::value_error("grid must be strictly increasing and finite");
   const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
   std::vector<th::Choice> choices(static_cast<std::size_t>(n_groups));
   th::WindowResult res;
@@ -119,18 +122,14 @@ py::tuple merge_counts(const carray<double>& values, const carray<std::int64_t>&
       if (!(v[i - 1] <= v[i])) throw py::value_error("every bucket of values must be sorted ascending (no NaN)");
   const std::int32_t n_groups = static_cast<std::int32_t>(nb / 2);
   const py::ssize_t n = values.shape(0);
-  std::vector<double> blocks(static_cast<std::size_t>(n));
+  // Outputs sized for the worst case (every score distinct); the caller slices them.
+  carray<double> b_out(n), s_out(n + n_groups), p_out(n + n_groups);
   carray<std::int64_t> block_offsets(n_groups + 1);
-  std::vector<double> sel(static_cast<std::size_t>(n + n_groups)), pos(static_cast<std::size_t>(n + n_groups));
   {
     py::gil_scoped_release release;
-    th::merge_counts(v, o, n_groups, blocks.data(), block_offsets.mutable_data(), sel.data(), pos.data());
+    th::merge_counts(v, o, n_groups, b_out.mutable_data(), block_offsets.mutable_data(), s_out.mutable_data(),
+                     p_out.mutable_data());
   }
-  const py::ssize_t total = static_cast<py::ssize_t>(block_offsets.data()[n_groups]);
-  carray<double> b_out(total), s_out(total + n_groups), p_out(total + n_groups);
-  std::copy(blocks.begin(), blocks.begin() + total, b_out.mutable_data());
-  std::copy(sel.begin(), sel.begin() + total + n_groups, s_out.mutable_data());
-  std::copy(pos.begin(), pos.begin() + total + n_groups, p_out.mutable_data());
   return py::make_tuple(b_out, block_offsets, s_out, p_out);
 }
 
@@ -164,6 +163,42 @@ py::object apply_rules(const carray<double>& scores, const carray<std::int32_t>&
   return std::move(out);
 }
 
+py::tuple sweep_rates(const carray<double>& selected, const carray<double>& positives,
+                      const carray<std::int64_t>& offsets, int kind, double gp, double gn) {
+  fairfast::bind::require_1d(selected, "selected");
+  fairfast::bind::require_same_length(selected, "selected", positives, "positives");
+  require_curve_offsets(offsets, selected.shape(0));
+  if (kind < 0 || kind > 2) throw py::value_error("kind must be 0 (selection rate), 1 (TPR) or 2 (FPR)");
+  if (!std::isfinite(gp) || !std::isfinite(gn)) throw py::value_error("gp and gn must be finite");
+  const double *s = selected.data(), *p = positives.data();
+  const std::int64_t* o = offsets.data();
+  const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    for (std::int64_t k = o[g] + 1; k < o[g + 1]; ++k)
+      if (!(s[k] >= s[k - 1]) || !(p[k] >= p[k - 1]) || !(s[k] - p[k] >= s[k - 1] - p[k - 1]) || !std::isfinite(s[k]))
+        throw py::value_error("selected, positives and selected - positives must be finite and non-decreasing "
+                              "within each group");
+    const std::int64_t last = o[g + 1] - 1;
+    const double den = kind == 0 ? s[last] : (kind == 1 ? p[last] : s[last] - p[last]);
+    if (!(den > 0.0) || s[o[g]] != 0.0 || p[o[g]] != 0.0)
+      throw py::value_error("every group must start at 0 and have a positive total for the rate");
+  }
+  std::vector<th::Choice> choices(static_cast<std::size_t>(n_groups));
+  double total;
+  {
+    py::gil_scoped_release release;
+    total = th::sweep_rates(s, p, o, n_groups, kind, gp, gn, choices.data());
+  }
+  carray<std::int64_t> k(n_groups);
+  carray<double> q(n_groups), value(n_groups);
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    k.mutable_data()[g] = choices[static_cast<std::size_t>(g)].k;
+    q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
+    value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
+  }
+  return py::make_tuple(total, k, q, value);
+}
+
 }  // namespace
 
 void register_thresholds(py::module_& m) {
@@ -184,4 +219,8 @@ void register_thresholds(py::module_& m) {
         py::arg("thresholds").noconvert(), py::arg("tie_fractions").noconvert(), py::arg("weights").noconvert(),
         py::arg("decide"), py::arg("seed"), py::arg("stream"), py::arg("row_offset"),
         "Acceptance probabilities (decide=False) or 0/1 decisions from counter-based uniforms (decide=True).");
+  m.def("sweep_rates", &sweep_rates, py::arg("selected").noconvert(), py::arg("positives").noconvert(),
+        py::arg("offsets").noconvert(), py::arg("kind"), py::arg("gp"), py::arg("gn"),
+        "Exact tolerance-0 optimum of a rate constraint (kind 0: selection rate, 1: TPR, 2: FPR) from breakpoint\n"
+        "counts. Returns (total, k, q, value).");
 }

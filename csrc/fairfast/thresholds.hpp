@@ -132,9 +132,10 @@ inline WindowResult search_windows(const double* num, const double* den, const d
                                    std::int64_t m, double tol, Choice* choices) {
   WindowResult res;
   if (m <= 0 || n_groups <= 0) return res;
-  // Window ends (two pointers): hi_of[i] is the last grid index inside window i.
-  std::vector<std::int64_t> hi_of(static_cast<std::size_t>(m));
-  {
+  // Window ends (two pointers): hi_of[i] is the last grid index inside window i
+  // (not needed for tol == 0: windows of one grid value).
+  std::vector<std::int64_t> hi_of(tol > 0.0 ? static_cast<std::size_t>(m) : 0);
+  if (tol > 0.0) {
     std::int64_t j = 0;
     for (std::int64_t i = 0; i < m; ++i) {
       const double r = grid[i] + tol;
@@ -177,7 +178,7 @@ inline WindowResult search_windows(const double* num, const double* den, const d
       res.lo = i;
     }
   if (res.lo < 0) return res;  // every window misses some group
-  res.hi = hi_of[static_cast<std::size_t>(res.lo)];
+  res.hi = tol > 0.0 ? hi_of[static_cast<std::size_t>(res.lo)] : res.lo;
   for (std::int64_t g = 0; g < n_groups; ++g) {
     Choice best;
     detail::visit(num, den, gain, offsets[g], offsets[g + 1], grid, res.lo, res.hi,
@@ -303,6 +304,78 @@ inline void apply_rules(const double* scores, const std::int32_t* codes, std::si
     if (proba) proba[i] = p;
     if (decision) decision[i] = rng->uniform(row_offset + static_cast<std::uint64_t>(i)) < p ? 1 : 0;
   }
+}
+
+// Exact tolerance-0 search for a rate constraint straight from the breakpoint counts
+// (the layout merge_counts writes: group g's B_g + 1 breakpoints from offsets[g]).
+// kind 0: selection rate, 1: true positive rate, 2: false positive rate. The utility of
+// breakpoint k is gp * positives[k] + gn * (selected[k] - positives[k]). One merge walk
+// over the union of the groups' (non-decreasing) rate values: at each common rate r a
+// group contributes the best breakpoint with rate r, or the point of the segment that
+// crosses r. Same result as search_windows on the union grid with tol = 0, without
+// materialising the grid. choices receives n_groups entries.
+inline double sweep_rates(const double* selected, const double* positives, const std::int64_t* offsets,
+                          std::int64_t n_groups, int kind, double gp, double gn, Choice* choices) {
+  struct G {
+    std::int64_t b, e;  // breakpoint range [b, e)
+    double den;
+    std::int64_t k;  // first breakpoint with rate >= r
+  };
+  std::vector<G> gs(static_cast<std::size_t>(n_groups));
+  auto num = [&](std::int64_t k) {
+    return kind == 0 ? selected[k] : (kind == 1 ? positives[k] : selected[k] - positives[k]);
+  };
+  for (std::int64_t g = 0; g < n_groups; ++g) {
+    const std::int64_t b = offsets[g], e = offsets[g + 1];
+    gs[static_cast<std::size_t>(g)] = G{b, e, num(e - 1), b};
+  }
+  auto rate = [&](const G& x, std::int64_t k) { return num(k) / x.den; };
+  auto util = [&](std::int64_t k) { return gp * positives[k] + gn * (selected[k] - positives[k]); };
+  double r = std::numeric_limits<double>::infinity();
+  for (const G& x : gs) r = std::min(r, rate(x, x.b));
+  double best = detail::neg_inf;
+  std::vector<Choice> cur(static_cast<std::size_t>(n_groups));
+  while (true) {
+    double total = 0.0, next = std::numeric_limits<double>::infinity();
+    for (std::size_t g = 0; g < gs.size(); ++g) {
+      G& x = gs[g];
+      while (x.k < x.e && rate(x, x.k) < r) ++x.k;
+      Choice c;
+      if (x.k == x.e) {  // r above the group's range: infeasible (cannot happen for rates)
+        total = detail::neg_inf;
+        continue;
+      }
+      const double mk = rate(x, x.k);
+      if (mk == r) {
+        std::int64_t j = x.k;
+        for (; j < x.e && rate(x, j) == r; ++j) {
+          const double v = util(j);
+          if (v > c.value) c = Choice{j - x.b, 0.0, v};
+        }
+        if (j < x.e) next = std::min(next, rate(x, j));
+      } else if (x.k > x.b) {
+        const double m0 = rate(x, x.k - 1);
+        double q = (r - m0) / (mk - m0);
+        q = q < 0.0 ? 0.0 : (q > 1.0 ? 1.0 : q);
+        const double u0 = util(x.k - 1);
+        c = Choice{x.k - 1 - x.b, q, u0 + q * (util(x.k) - u0)};
+        next = std::min(next, mk);
+      } else {  // r below the group's range
+        total = detail::neg_inf;
+        next = std::min(next, mk);
+        continue;
+      }
+      total += c.value;
+      cur[g] = c;
+    }
+    if (total > best) {
+      best = total;
+      std::copy(cur.begin(), cur.end(), choices);
+    }
+    if (!(next < std::numeric_limits<double>::infinity())) break;
+    r = next;
+  }
+  return best;
 }
 
 }  // namespace fairfast::thresholds

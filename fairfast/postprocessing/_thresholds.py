@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._groups import encode_groups, map_groups
 from .._validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
-from ._thresholds_curves import build_curves
+from ._thresholds_curves import build_curves, pack
 
 __all__ = [
     "GroupThresholds",
@@ -42,6 +42,7 @@ _METRIC_NAMES = {
     "predictive_parity": "positive_predictive_value",
 }
 _PLOT_POINTS = 2000
+_RATE_KIND = {"demographic_parity": 0, "true_positive_rate_parity": 1, "false_positive_rate_parity": 2}
 
 
 class InfeasibleConstraintError(ValueError):
@@ -341,14 +342,14 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.groups_ = labels
         self.seed_ = check_seed(self.random_state)
         self.classes_ = np.array([0, 1])
-        curves = build_curves(scores, yy, codes, len(labels), w)
+        curves, packed = build_curves(scores, yy, codes, len(labels), w)
         self._check_groups(curves, kind)
         gp, gn, const = self._gains(curves, cost)
         tol_used, feasible = tol, True
         if kind == "equalized_odds":
             comps = self._fit_equalized_odds(curves, gp, gn, tol)
         else:
-            comps, tol_used, feasible = self._fit_window(curves, kind, gp, gn, tol)
+            comps, tol_used, feasible = self._fit_window(curves, packed, kind, gp, gn, tol)
         self._set_rule(curves, comps)
         self.tolerance_ = tol_used
         self.constraint_ = kind
@@ -388,8 +389,13 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return c.false_positives, np.full(c.selected.size, c.n_negative)
         return c.positives, c.selected  # predictive parity
 
-    def _fit_window(self, curves, kind, gp, gn, tol):
+    def _fit_window(self, curves, packed, kind, gp, gn, tol):
         from .._core import thresholds as _kern
+
+        if tol == 0 and kind in _RATE_KIND:  # exact merge walk, no grid materialised
+            sel, pos, bp = packed if packed is not None else pack(curves)
+            total, k, q, value = _kern.sweep_rates(sel, pos, bp, _RATE_KIND[kind], float(gp), float(gn))
+            return [[(int(k[g]), float(q[g]), 1.0)] for g in range(len(curves))], tol, True
 
         nums, dens, gains, ranges = [], [], [], []
         for c in curves:

@@ -3,7 +3,7 @@ breakpoint (every distinct score), after one sort per group."""
 
 import numpy as np
 
-__all__ = ["GroupCurve", "build_curves"]
+__all__ = ["GroupCurve", "build_curves", "pack"]
 
 _MASK_GROUPS = 16  # up to this many groups, boolean masks beat a stable partition
 
@@ -17,7 +17,7 @@ class GroupCurve:
     ``n``, ``n_positive`` and ``n_negative`` are the group's totals.
     """
 
-    __slots__ = ("scores", "selected", "positives", "n", "n_positive", "n_negative")
+    __slots__ = ("scores", "selected", "positives", "n", "n_positive", "n_negative", "_fp")
 
     def __init__(self, scores, selected, positives):
         self.scores = scores
@@ -26,10 +26,13 @@ class GroupCurve:
         self.n = float(selected[-1])
         self.n_positive = float(positives[-1])
         self.n_negative = self.n - self.n_positive
+        self._fp = None
 
     @property
     def false_positives(self):
-        return self.selected - self.positives
+        if self._fp is None:
+            self._fp = self.selected - self.positives
+        return self._fp
 
     def threshold(self, k, q):
         """Rule (t, tie) of position (k, q): accept s > t, and s == t with probability tie."""
@@ -96,11 +99,19 @@ def _binary_curves(scores, y, codes, n_groups):
     for g in range(n_groups):
         b0, b1 = block_offsets[g], block_offsets[g + 1]
         curves.append(GroupCurve(blocks[b0:b1], selected[b0 + g:b1 + g + 1], positives[b0 + g:b1 + g + 1]))
-    return curves
+    bp = block_offsets + np.arange(n_groups + 1)
+    return curves, (selected[:bp[-1]], positives[:bp[-1]], bp)
+
+
+def pack(curves):
+    """Concatenated breakpoint arrays (selected, positives) and their offsets."""
+    bp = np.zeros(len(curves) + 1, dtype=np.int64)
+    bp[1:] = np.cumsum([c.selected.size for c in curves])
+    return (np.concatenate([c.selected for c in curves]), np.concatenate([c.positives for c in curves]), bp)
 
 
 def build_curves(scores, y, codes, n_groups, sample_weight=None):
-    """One :class:`GroupCurve` per group code.
+    """One :class:`GroupCurve` per group code, and the packed arrays (see :func:`pack`).
 
     Parameters
     ----------
@@ -126,4 +137,4 @@ def build_curves(scores, y, codes, n_groups, sample_weight=None):
         yy = y if idx is None else y[idx]
         w = np.ones(s.size) if sample_weight is None else (sample_weight if idx is None else sample_weight[idx])
         curves.append(_weighted_curve(s, yy, w))
-    return curves
+    return curves, None

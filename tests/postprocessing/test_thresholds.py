@@ -276,3 +276,30 @@ class _Identity(BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return True
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(4))
+def test_merge_walk_equals_grid_search(kind, seed):
+    """The tolerance-0 merge walk (sweep_rates) and the grid search agree exactly."""
+    from fairfast._core import thresholds as kern
+    from fairfast.postprocessing._thresholds_curves import build_curves, pack
+
+    rng = np.random.default_rng(seed)
+    n, G = 3000, 3
+    codes = rng.integers(0, G, n).astype(np.int32)
+    s = rng.integers(0, 40, n) / 40.0 if seed % 2 else rng.uniform(size=n)
+    y = (rng.uniform(size=n) < s).astype(float)
+    curves, packed = build_curves(s, y, codes, G)
+    sel, pos, bp = packed
+    gp, gn = 1.0 / n, -1.0 / n
+    total, k, q, value = kern.sweep_rates(sel, pos, bp, kind, gp, gn)
+    num = [sel, pos, sel - pos][kind]
+    den = np.concatenate([np.full(c.selected.size, [c.n, c.n_positive, c.n_negative][kind]) for c in curves])
+    grid = np.unique(num / den)
+    lo, hi, total2, k2, q2, value2 = kern.search_windows(num, den, gp * pos + gn * (sel - pos), bp, grid, 0.0)
+    assert total == pytest.approx(total2, abs=1e-15)
+    np.testing.assert_allclose(value, value2, atol=1e-15)
+    sel2, pos2, bp2 = pack(curves)
+    np.testing.assert_array_equal(sel2, sel)
+    np.testing.assert_array_equal(bp2, bp)

@@ -13,33 +13,42 @@ Fit
 memory (identical to an in-memory fit on the concatenated data). ``method="sketch"``
 never collects the rows: each partition sends, for every group :math:`g` present in
 it with :math:`n` rows, the sorted scores cut into :math:`M` blocks of consecutive ranks
-(block :math:`j` holds ranks :math:`(\lceil (j-1)n/M \rceil, \lceil jn/M \rceil]`) summarised
-by one atom at the block's largest score, weighted by the block's row count (at most
-:math:`M` atoms, or all rows if :math:`n \le M`). The client concatenates the atoms of
-all partitions (merging adds no error) and fits the estimator on them with the counts
-as ``sample_weight``.
+(block :math:`j` holds ranks :math:`(\lceil (j-1)n/M \rceil, \lceil jn/M \rceil]`, so
+:math:`b_j \le \lceil n/M \rceil` rows) summarised by one atom, the block's median (the
+row of rank :math:`\lceil b_j/2 \rceil` in the block), weighted by the block's row count.
+A partition sends at most :math:`M` atoms per group (all rows, with weight 1, if
+:math:`n \le M`). The client concatenates the atoms of all partitions (merging adds no
+error) and fits the estimator on them with the counts as ``sample_weight``.
 
 **Error bound.** For a partition and group, the rows :math:`\le x` form a prefix of the
-sorted scores. Every block wholly inside the prefix is counted by the atoms; the one
-block that straddles :math:`x` is not (its atom, the block maximum, is :math:`> x`), and
-at most :math:`\lceil n/M \rceil - 1 < n/M` of its rows are :math:`\le x`. So the atoms
-undercount the rows :math:`\le x` by at least 0 and less than :math:`n/M`.
-Summing over the partitions, the merged
-weighted CDF :math:`\tilde F_g` of the atoms and the true CDF :math:`F_g` of the
-:math:`N_g` rows of group :math:`g` satisfy
+sorted scores. Blocks wholly inside the prefix are counted by the atoms, blocks wholly
+outside are not, and at most one block straddles :math:`x`. If its atom is
+:math:`\le x`, at least :math:`\lceil b/2 \rceil` of its :math:`b` rows are :math:`\le x`
+and all :math:`b` are counted: an overcount of at most :math:`\lfloor b/2 \rfloor`; if its
+atom is :math:`> x`, at most :math:`\lceil b/2 \rceil - 1 \le \lfloor b/2 \rfloor` rows are
+:math:`\le x` and none is counted. So the count error is at most
+:math:`\lfloor \lceil n/M \rceil / 2 \rfloor \le n/(2M) + 1/2`, which is also
+:math:`< n/M` since blocks are only formed when :math:`n > M`. Summing over the
+partitions, the merged weighted CDF :math:`\tilde F_g` of the atoms and the true CDF
+:math:`F_g` of the :math:`N_g` rows of group :math:`g` satisfy
 
 .. math::
 
-    0 \le F_g(x) - \tilde F_g(x) < \frac{1}{M} \quad \text{for all } x,
+    \sup_x \big| F_g(x) - \tilde F_g(x) \big|
+    \le \frac{1}{2M} + \frac{P_g}{2 N_g} \quad\text{and}\quad < \frac{1}{M},
 
-i.e. a Kolmogorov-Smirnov (rank) error below :math:`1/M`, for any number of partitions
-and any partitioning. The group frequencies (and hence the barycentric weights) are
+where :math:`P_g` is the number of partitions holding more than :math:`M` rows of the
+group: a Kolmogorov-Smirnov (rank) error of about :math:`1/(2M)`, and below :math:`1/M`
+for any number of partitions and any partitioning. The group frequencies (and hence the barycentric weights) are
 exact. Since the barycenter map composes a group's CDF with the groups' quantile
 functions, a sketched model maps each score to the exact model's output at a rank
 moved by less than :math:`1/M` in the source group's CDF and in each quantile function,
 and the transformed groups' distributions stay within :math:`2/M + 2/\min_g N_g` (KS) of
-each other on the calibration data (the exact model: :math:`1/\min_g N_g`). Several sensitive columns are summarised
-per intersection, which keeps the bound for every stage of a multi-attribute model.
+each other on the calibration data (the exact model: :math:`1/\min_g N_g`). The bound is
+on ranks, not values: where a group's scores are sparse (the tails), a sketched output
+can differ from the exact one by the gap between neighbouring quantiles. Several
+sensitive columns are summarised per intersection, which keeps the bound for every
+stage of a multi-attribute model.
 Memory on the client: at most :math:`M` atoms per group and partition.
 """
 
@@ -249,8 +258,8 @@ def summarize_partition(scores, sensitive, n_quantiles):
     dict
         Group key (a tuple of labels, one per sensitive column) to
         ``(values, counts)``: the atoms (float64, sorted) and their row counts (int64).
-        The counts sum to the group's rows; the atoms' weighted CDF is below the
-        group's empirical CDF by less than ``1/M``.
+        The counts sum to the group's rows, and the atoms' weighted CDF is within
+        ``1/M`` of the group's empirical CDF.
 
     Examples
     --------
@@ -259,7 +268,7 @@ def summarize_partition(scores, sensitive, n_quantiles):
     >>> summary = summarize_partition(np.arange(10.0), np.zeros(10, dtype=int), 4)
     >>> values, counts = summary[(0,)]
     >>> values.tolist(), counts.tolist()
-    ([2.0, 4.0, 7.0, 9.0], [3, 2, 3, 2])
+    ([1.0, 3.0, 6.0, 8.0], [3, 2, 3, 2])
     """
     from .._groups import encode_groups
     from .._validation import as_float_array
@@ -279,7 +288,8 @@ def summarize_partition(scores, sensitive, n_quantiles):
             j = np.arange(1, m + 1, dtype=np.int64)
             ends = -((-j * n) // m)  # ceil(j n / M), exact in integers
             starts = np.concatenate([[0], ends[:-1]])
-            atoms, counts = values[ends - 1], ends - starts
+            counts = ends - starts
+            atoms = values[starts + (counts - 1) // 2]  # each block's (lower) median
         summary[_key(label)] = (atoms, counts.astype(np.int64))
     return summary
 

@@ -32,6 +32,10 @@ Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<doubl
   bind::require_nonempty(n, "sorted");
   if (static_cast<std::uint64_t>(n) >= (std::uint64_t(1) << 32))
     throw py::value_error("samples of 2**32 or more values are not supported");
+  // The searches assume sorted values (NaN would break the order too).
+  const T* v = sorted.data();
+  for (py::ssize_t i = 1; i < n; ++i)
+    if (!(v[i - 1] <= v[i])) throw py::value_error("sorted must be sorted ascending and free of NaN");
   Sample s;
   s.view.n = static_cast<std::size_t>(n);
   s.view.cumw = bind::optional_f64(cumw, "cumw", n, keep);
@@ -43,26 +47,29 @@ Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<doubl
   return s;
 }
 
+// out[i] = f(i) for i < n, in parallel without the GIL.
+template <class F>
+carray<double> evaluate(py::ssize_t n, F f) {
+  carray<double> out(n);
+  double* o = out.mutable_data();
+  py::gil_scoped_release release;
+  const int nt = threads_for(static_cast<std::size_t>(n), 8192);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+  for (py::ssize_t i = 0; i < n; ++i) o[i] = f(i);
+  return out;
+}
+
 template <class T>
 carray<double> ecdf(const carray<T>& sorted, const py::object& cumw, const carray<T>& queries, int mode) {
   const Interpolation im = to_mode(mode);
   bind::require_1d(queries, "queries");
   carray<double> keep;
-  Sample s = make_sample(sorted, cumw, keep, true);
-  const py::ssize_t n = queries.shape(0);
-  carray<double> out(n);
+  const Sample s = make_sample(sorted, cumw, keep, true);
   const T* x = sorted.data();
   const T* q = queries.data();
-  double* o = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (py::ssize_t i = 0; i < n; ++i) o[i] = ecdf_at(x, s.view, s.index, q[i], im);
-  }
-  return out;
+  return evaluate(queries.shape(0), [&](py::ssize_t i) { return ecdf_at(x, s.view, s.index, q[i], im); });
 }
 
 template <class T>
@@ -70,21 +77,10 @@ carray<double> quantile(const carray<T>& sorted, const py::object& cumw, const c
   const Interpolation im = to_mode(mode);
   bind::require_1d(levels, "q");
   carray<double> keep;
-  Sample s = make_sample(sorted, cumw, keep, false);
-  const py::ssize_t n = levels.shape(0);
-  carray<double> out(n);
+  const Sample s = make_sample(sorted, cumw, keep, false);
   const T* x = sorted.data();
   const double* q = levels.data();
-  double* o = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (py::ssize_t i = 0; i < n; ++i) o[i] = quantile_at(x, s.view, q[i], im);
-  }
-  return out;
+  return evaluate(levels.shape(0), [&](py::ssize_t i) { return quantile_at(x, s.view, q[i], im); });
 }
 
 template <class T>
@@ -92,23 +88,13 @@ carray<double> randomized_cdf(const carray<T>& sorted, const py::object& cumw, c
                               std::uint64_t seed, std::uint64_t row_offset) {
   bind::require_1d(queries, "queries");
   carray<double> keep;
-  Sample s = make_sample(sorted, cumw, keep, true);
-  const py::ssize_t n = queries.shape(0);
-  carray<double> out(n);
+  const Sample s = make_sample(sorted, cumw, keep, true);
   const T* x = sorted.data();
   const T* q = queries.data();
-  double* o = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    const CounterRng rng(seed, stream_randomized_cdf);
-    const int nt = threads_for(static_cast<std::size_t>(n), 8192);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (py::ssize_t i = 0; i < n; ++i)
-      o[i] = randomized_cdf_at(x, s.view, s.index, q[i], rng.uniform(row_offset + static_cast<std::uint64_t>(i)));
-  }
-  return out;
+  const CounterRng rng(seed, stream_randomized_cdf);
+  return evaluate(queries.shape(0), [&](py::ssize_t i) {
+    return randomized_cdf_at(x, s.view, s.index, q[i], rng.uniform(row_offset + static_cast<std::uint64_t>(i)));
+  });
 }
 
 template <class T>

@@ -366,23 +366,28 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     const std::uint32_t b = gt.index.bucket(static_cast<double>(t));
     return rank_in(gt, t, i, gt.start[b], gt.start[b + 1]);
   };
-  auto one = [&](std::size_t i, int& status) {
-    const std::int32_t c = codes[i];
-    T t = x[i];
+  // Validates row i (group code c, score xi) and applies the jitter; nullptr when invalid.
+  auto query = [&](std::size_t i, std::int32_t c, T xi, int& status, T& t) -> const detail::GroupTables<T>* {
     if (c < 0 || c >= k) {
       status |= 1;
-      return;
+      return nullptr;
     }
-    if (!std::isfinite(t)) {
+    if (!std::isfinite(xi)) {
       status |= 2;
-      return;
+      return nullptr;
     }
-    if (jitter > 0.0)
-      t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
-    const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
-    const double fair = gt.table[rank(gt, t, i)];
+    t = jitter > 0.0 ? static_cast<T>(static_cast<double>(xi) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0))
+                     : xi;
+    return &groups[static_cast<std::size_t>(c)];
+  };
+  auto emit = [&](std::size_t i, T xi, const detail::GroupTables<T>& gt, std::uint32_t j) {
+    const double fair = gt.table[j];
     out[i] = epsilon == 0.0 ? static_cast<T>(fair)
-                            : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(x[i]));
+                            : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(xi));
+  };
+  auto process = [&](std::size_t i, std::int32_t c, T xi, int& status) {
+    T t;
+    if (const detail::GroupTables<T>* gt = query(i, c, xi, status, t)) emit(i, xi, *gt, rank(*gt, t, i));
   };
 
   // Tables far larger than the caches make every row pay three cache misses. Then the
@@ -411,17 +416,9 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       for (std::size_t i = lo; i < hi + 2 * D; ++i) {
         if (i < hi) {  // stage A: bucket of row i
           const std::size_t r = i % R;
-          const std::int32_t c = codes[i];
-          T t = x[i];
-          if (c < 0 || c >= k || !std::isfinite(t)) {
-            bad |= (c < 0 || c >= k) ? 1 : 2;
-            rg[r] = nullptr;
-          } else {
-            if (jitter > 0.0)
-              t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
-            rg[r] = &groups[static_cast<std::size_t>(c)];
-            rt[r] = t;
-            rb[r] = rg[r]->index.bucket(static_cast<double>(t));
+          rg[r] = query(i, codes[i], x[i], bad, rt[r]);
+          if (rg[r]) {
+            rb[r] = rg[r]->index.bucket(static_cast<double>(rt[r]));
             __builtin_prefetch(rg[r]->start + rb[r]);
           }
         }
@@ -437,11 +434,7 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
         if (i >= lo + 2 * D) {  // stage C: row i - 2D
           const std::size_t row = i - 2 * D;
           const std::size_t r = row % R;
-          if (rg[r]) {
-            const double fair = rg[r]->table[rank_in(*rg[r], rt[r], row, ra[r], re[r])];
-            out[row] = epsilon == 0.0 ? static_cast<T>(fair)
-                                      : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(x[row]));
-          }
+          if (rg[r]) emit(row, x[row], *rg[r], rank_in(*rg[r], rt[r], row, ra[r], re[r]));
         }
       }
     }
@@ -488,29 +481,14 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
 #endif
     for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(n); ++q) {
       const Item& it = sorted[static_cast<std::size_t>(q)];
-      const std::size_t i = it.row;
-      const std::int32_t c = it.code;
-      T t = it.x;
-      if (c < 0 || c >= k) {
-        bad |= 1;
-        continue;
-      }
-      if (!std::isfinite(t)) {
-        bad |= 2;
-        continue;
-      }
-      if (jitter > 0.0)
-        t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
-      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
-      const double fair = gt.table[rank(gt, t, i)];
-      out[i] = epsilon == 0.0 ? static_cast<T>(fair)
-                              : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(it.x));
+      process(it.row, it.code, it.x, bad);
     }
   } else {
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
 #endif
-    for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) one(static_cast<std::size_t>(ii), bad);
+    for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii)
+      process(static_cast<std::size_t>(ii), codes[ii], x[ii], bad);
   }
   if (bad & 1) return Status::group_out_of_range;
   return (bad & 2) ? Status::bad_value : Status::ok;

@@ -104,7 +104,8 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     over the hull vertices :math:`H_a` (FPR :math:`x`, TPR :math:`y`, utility
     :math:`U` of each breakpoint), solved with HiGHS (``scipy.optimize.linprog``).
     Each group's point is then written as a mixture of at most three thresholds (a
-    basic solution of a three-row LP). The acceptance probability of a mixture is a
+    basic solution of a three-row LP that keeps the point and minimises
+    :math:`\sum_j \mu_j |S_j - S_P|`, :math:`S` the accepted mass). The acceptance probability of a mixture is a
     non-decreasing step function of the score -- monotone in expectation -- but
     members between the mixed thresholds are accepted at random, which the
     cherry-picking statistics count (their soft-decision index is positive inside that
@@ -377,7 +378,9 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if not (pos > 0 and neg > 0):
                 raise ValueError("objective='balanced_accuracy' needs both positive and negative labels in y")
             return 0.5 / pos, -0.5 / neg, 0.5
-        return (cost[1, 0] - cost[1, 1]) / total, (cost[0, 0] - cost[0, 1]) / total, -(pos * cost[1, 0] + neg * cost[0, 0]) / total
+        gp = (cost[1, 0] - cost[1, 1]) / total  # a positive accepted: FN cost saved, TP cost paid
+        gn = (cost[0, 0] - cost[0, 1]) / total  # a negative accepted: TN cost saved, FP cost paid
+        return gp, gn, -(pos * cost[1, 0] + neg * cost[0, 0]) / total
 
     @staticmethod
     def _metric(c, kind):
@@ -501,17 +504,25 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         for g, h in enumerate(hulls):
             lam = res.x[pos:pos + h.size]
             pos += h.size
-            comps.append(self._decompose(h, xs[g][h], ys[g][h], us[g][h], lam))
+            comps.append(self._decompose(h, xs[g][h], ys[g][h], curves[g].selected[h], lam))
         return comps
 
     @staticmethod
-    def _decompose(h, x, y, u, lam):
-        """The group's point as a mixture of at most three hull vertices (a basic
-        solution of the three-row LP that keeps the point and maximises utility)."""
+    def _decompose(h, x, y, sel, lam):
+        r"""The group's point as a mixture of at most three hull vertices.
+
+        Every mixture reaching the point has the same utility (utility is linear in
+        (FPR, TPR)); among them we take the one whose components' accepted masses
+        :math:`S_j` are closest to the point's own :math:`S_P`, minimising
+        :math:`\sum_j \mu_j |S_j - S_P|` -- a linear proxy for staying close to a
+        single threshold. A basic solution of this three-row LP has at most three
+        components.
+        """
         from scipy.optimize import linprog
 
-        px, py = float(lam @ x), float(lam @ y)
-        res = linprog(-u, A_eq=np.vstack([np.ones_like(x), x, y]), b_eq=[1.0, px, py], bounds=(0, None),
+        px, py, ps = float(lam @ x), float(lam @ y), float(lam @ sel)
+        cost = np.abs(sel - ps) / max(float(sel.max()), 1.0)
+        res = linprog(cost, A_eq=np.vstack([np.ones_like(x), x, y]), b_eq=[1.0, px, py], bounds=(0, None),
                       method="highs-ds")
         mu = res.x if res.status == 0 else lam
         mu = np.where(mu > 1e-12, mu, 0.0)
@@ -674,8 +685,9 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                   else ("selection_rate", "positive_predictive_value"))
         for lab in self.groups_:
             line, = ax.plot(self.curves_[lab][xk], self.curves_[lab][yk], label=str(lab), lw=1)
-            op = self.operating_points_.loc[[lab]] if not isinstance(lab, tuple) else self.operating_points_.loc[[lab]]
-            ax.plot(op[xk], op[yk], "o", color=line.get_color(), ms=7)
+            i = self.groups_.index(lab)
+            ax.plot(self.operating_points_[xk].iloc[i], self.operating_points_[yk].iloc[i], "o",
+                    color=line.get_color(), ms=7)
         ax.set_xlabel(xk.replace("_", " "))
         ax.set_ylabel(yk.replace("_", " "))
         ax.set_title(f"{self.constraint}: chosen operating points")

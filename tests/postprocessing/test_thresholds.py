@@ -1,7 +1,6 @@
 """GroupThresholds: spec cases 5-6 (cherry_picking.md), exactness against brute force,
 monotonicity (cherry-picking statistics), fairlearn agreement, API."""
 
-import pickle
 import warnings
 
 import numpy as np

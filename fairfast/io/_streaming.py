@@ -106,9 +106,11 @@ class _Reader:
 
     def schema(self):
         if self.kind == "parquet":
+            import pyarrow as pa
+
             schema = self._file.schema_arrow
             if self.columns is not None:
-                schema = __import__("pyarrow").schema([schema.field(c) for c in self.columns], schema.metadata)
+                schema = pa.schema([schema.field(c) for c in self.columns], schema.metadata)
             return schema
         return None  # known from the first batch
 
@@ -123,7 +125,9 @@ class _Reader:
         if self.string_columns:
             for c in self.names:
                 types.setdefault(c, pa.string())
-        block = int(min(1 << 28, max(1 << 16, self.batch_size * self._row_bytes)))
+        # pyarrow's CSV blocks are in bytes: aim at batch_size rows (rows about as long as
+        # the header), at least 1 MiB so that long rows still fit in a block
+        block = int(min(1 << 28, max(1 << 20, self.batch_size * self._row_bytes)))
         try:
             reader = pacsv.open_csv(
                 self.path,

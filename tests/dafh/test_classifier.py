@@ -173,7 +173,8 @@ def test_pooled_is_logistic_regression(synthetic):
     X, y, Xt, *_ = synthetic
     clf = PooledClassifier().fit(X, y)
     ref = LogisticRegression(max_iter=2000).fit((X - clf.mean_) / clf.scale_, y)
-    np.testing.assert_allclose(clf.decision_function(Xt), ref.decision_function((Xt - clf.mean_) / clf.scale_), rtol=1e-6)
+    expected = ref.decision_function((Xt - clf.mean_) / clf.scale_)
+    np.testing.assert_allclose(clf.decision_function(Xt), expected, rtol=1e-6)
     assert np.all(clf.assign_groups(Xt) == 0)
     each = clf.predict_each(Xt)
     np.testing.assert_array_equal(each[:, 0], each[:, 1])

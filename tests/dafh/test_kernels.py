@@ -213,7 +213,8 @@ def test_train_epoch_ascends_the_objective():
     sizes = np.asarray(sizes, dtype=np.int64)
     log_prior = np.log(np.full(2, 0.5))
     F_before, _, _ = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=1.0, lam=1.0)
-    state = {k: np.zeros_like(v) for k, v in [("m_theta", theta), ("v_theta", theta), ("m_beta", beta), ("v_beta", beta)]}
+    state = {"m_theta": np.zeros_like(theta), "v_theta": np.zeros_like(theta)}
+    state.update(m_beta=np.zeros_like(beta), v_beta=np.zeros_like(beta))
     state["step"] = 0
     perm = np.arange(200, dtype=np.int64)
     for _ in range(5):

@@ -174,11 +174,13 @@ py::tuple sweep_rates(const carray<double>& selected, const carray<double>& posi
   const std::int64_t* o = offsets.data();
   const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
   for (std::int64_t g = 0; g < n_groups; ++g) {
-    for (std::int64_t k = o[g] + 1; k < o[g + 1]; ++k)
-      if (!(s[k] >= s[k - 1]) || !(p[k] >= p[k - 1]) || !(s[k] - p[k] >= s[k - 1] - p[k - 1]) || !std::isfinite(s[k]))
+    const std::int64_t last = o[g + 1] - 1;
+    const double slack = 1e-9 * (std::fabs(s[last]) + 1.0);  // rounding of weighted running sums
+    for (std::int64_t k = o[g] + 1; k <= last; ++k)
+      if (!std::isfinite(s[k]) || !std::isfinite(p[k]) || s[k] < s[k - 1] - slack || p[k] < p[k - 1] - slack ||
+          (s[k] - p[k]) < (s[k - 1] - p[k - 1]) - slack)
         throw py::value_error("selected, positives and selected - positives must be finite and non-decreasing "
                               "within each group");
-    const std::int64_t last = o[g + 1] - 1;
     const double den = kind == 0 ? s[last] : (kind == 1 ? p[last] : s[last] - p[last]);
     if (!(den > 0.0) || s[o[g]] != 0.0 || p[o[g]] != 0.0)
       throw py::value_error("every group must start at 0 and have a positive total for the rate");

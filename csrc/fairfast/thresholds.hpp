@@ -313,7 +313,8 @@ inline void apply_rules(const double* scores, const std::int32_t* codes, std::si
 // over the union of the groups' (non-decreasing) rate values: at each common rate r a
 // group contributes the best breakpoint with rate r, or the point of the segment that
 // crosses r. Same result as search_windows on the union grid with tol = 0, without
-// materialising the grid. choices receives n_groups entries.
+// materialising the grid. The next common rate is always larger than r, so the walk
+// ends even if rounding makes a weighted rate dip. choices receives n_groups entries.
 inline double sweep_rates(const double* selected, const double* positives, const std::int64_t* offsets,
                           std::int64_t n_groups, int kind, double gp, double gn, Choice* choices) {
   struct G {
@@ -348,7 +349,10 @@ inline double sweep_rates(const double* selected, const double* positives, const
       const double mk = rate(x, x.k);
       if (mk == r) {
         std::int64_t j = x.k;
-        for (; j < x.e && rate(x, j) == r; ++j) {
+        for (; j < x.e; ++j) {  // the run at r (values <= r: rounding dips of weighted sums)
+          const double mj = rate(x, j);
+          if (mj > r) break;
+          if (mj < r) continue;
           const double v = util(j);
           if (v > c.value) c = Choice{j - x.b, 0.0, v};
         }

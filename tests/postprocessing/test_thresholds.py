@@ -302,3 +302,20 @@ def test_merge_walk_equals_grid_search(kind, seed):
     sel2, pos2, bp2 = pack(curves)
     np.testing.assert_array_equal(sel2, sel)
     np.testing.assert_array_equal(bp2, bp)
+
+
+@pytest.mark.parametrize("kind", RATE_CONSTRAINTS)
+def test_weighted_soft_labels_exact_rates(kind):
+    """Float weights and soft labels (running sums with rounding) still give equal rates."""
+    rng = np.random.default_rng(12)
+    n = 5000
+    a = rng.integers(0, 3, n)
+    s = rng.uniform(size=n)
+    y = np.clip(s + rng.normal(scale=0.1, size=n), 0, 1)
+    w = rng.uniform(0.1, 3.0, n)
+    gt = GroupThresholds(constraint=kind).fit(s, y, sensitive_features=a, sample_weight=w)
+    assert gt.violation_ < 1e-9
+    d = gt.predict_proba(s, sensitive_features=a)[:, 1]
+    sel = [np.sum(w[a == g] * d[a == g]) / np.sum(w[a == g]) for g in range(3)]
+    if kind == "demographic_parity":
+        assert max(sel) - min(sel) < 1e-9

@@ -222,67 +222,75 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
       const int t = thread_id();
       const int tn = std::max(1, nt);
       const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
-      for (std::int64_t j = j0; j < j1; ++j) out[j] = 0.0;
-      // The value is a convex combination of the groups' quantiles: it is clamped to
-      // their range, so rounding in sum(p_k q_k) can never step outside it (scores in
-      // [0, 1] stay there; equal quantiles give exactly that value).
-      std::vector<double> qmin(static_cast<std::size_t>(j1 - j0), HUGE_VAL), qmax(qmin.size(), -HUGE_VAL);
-      auto add = [&](std::int64_t j, double pg, double q) {
-        out[j] += pg * q;
-        if (pg > 0.0) {
-          qmin[static_cast<std::size_t>(j - j0)] = std::min(qmin[static_cast<std::size_t>(j - j0)], q);
-          qmax[static_cast<std::size_t>(j - j0)] = std::max(qmax[static_cast<std::size_t>(j - j0)], q);
-        }
-      };
+      // Per-group position along j, advanced incrementally (exact integer arithmetic):
+      // step: c = ceil(j n_g / n_s) with cden = c n_s; linear: i = floor(j (n_g - 1) / n_s)
+      // with iden = i n_s.
+      std::vector<u128> num(static_cast<std::size_t>(k)), pos(static_cast<std::size_t>(k)), den(static_cast<std::size_t>(k));
+      const u128 ds = static_cast<u128>(ns);
       for (std::int32_t g = 0; g < k; ++g) {
-        const T* xg = values + offsets[g];
         const std::int64_t ng = offsets[g + 1] - offsets[g];
-        const double pg = p[g];
-        if (!cumw && mode == Interpolation::step) {
-          const u128 step = static_cast<u128>(ng), den = static_cast<u128>(ns);
-          u128 a = u128(j0) * step;
-          u128 c = (a + den - 1) / den;  // ceil(a / ns)
-          u128 cns = c * den;
-          for (std::int64_t j = j0; j < j1; ++j, a += step) {
-            while (cns < a) {
-              ++c;
-              cns += den;
+        const u128 step = static_cast<u128>(mode == Interpolation::step ? ng : ng - 1);
+        num[g] = u128(j0) * step;
+        pos[g] = mode == Interpolation::step ? (num[g] + ds - 1) / ds : num[g] / ds;
+        den[g] = pos[g] * ds;
+      }
+      for (std::int64_t j = j0; j < j1; ++j) {
+        double acc = 0.0, qmin = HUGE_VAL, qmax = -HUGE_VAL;
+        for (std::int32_t g = 0; g < k; ++g) {
+          const T* xg = values + offsets[g];
+          const std::int64_t ng = offsets[g + 1] - offsets[g];
+          double q;
+          if (cumw) {
+            q = quantile_at(xg, views[g], views[s].mass(static_cast<std::size_t>(j)) / views[s].total(), mode);
+          } else if (mode == Interpolation::step) {
+            // smallest i with (i + 1) / n_g >= j / n_s, i.e. ceil(j n_g / n_s) - 1, clipped.
+            // With n_g <= n_s the position moves by at most one per j: no branch.
+            if (ng <= ns) {
+              const unsigned inc = den[g] < num[g];
+              pos[g] += inc;
+              den[g] += inc ? ds : u128(0);
+            } else {
+              while (den[g] < num[g]) {
+                ++pos[g];
+                den[g] += ds;
+              }
             }
-            const std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(c) - 1, 0, ng - 1);
-            add(j, pg, static_cast<double>(xg[i]));
-          }
-        } else if (!cumw) {
-          if (ng == 1) {
-            for (std::int64_t j = j0; j < j1; ++j) add(j, pg, static_cast<double>(xg[0]));
-            continue;
-          }
-          const u128 step = static_cast<u128>(ng - 1), den = static_cast<u128>(ns);
-          u128 a = u128(j0) * step;
-          u128 i = a / den;
-          u128 ins = i * den;
-          for (std::int64_t j = j0; j < j1; ++j, a += step) {
-            while (ins + den <= a) {
-              ++i;
-              ins += den;
+            const std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(pos[g]) - 1, 0, ng - 1);
+            q = static_cast<double>(xg[i]);
+            num[g] += static_cast<u128>(ng);
+          } else if (ng == 1) {
+            q = static_cast<double>(xg[0]);
+          } else {  // position j / n_s on the grid i / (n_g - 1)
+            if (ng <= ns) {
+              const unsigned inc = den[g] + ds <= num[g];
+              pos[g] += inc;
+              den[g] += inc ? ds : u128(0);
+            } else {
+              while (den[g] + ds <= num[g]) {
+                ++pos[g];
+                den[g] += ds;
+              }
             }
-            const std::int64_t ii = static_cast<std::int64_t>(i);
-            double q;
-            if (ii >= ng - 1) {
+            const std::int64_t i = static_cast<std::int64_t>(pos[g]);
+            if (i >= ng - 1) {
               q = static_cast<double>(xg[ng - 1]);
             } else {
-              const double frac = static_cast<double>(a - ins) / static_cast<double>(ns);
-              q = static_cast<double>(xg[ii]) + frac * (static_cast<double>(xg[ii + 1]) - xg[ii]);
+              const double frac = static_cast<double>(num[g] - den[g]) / static_cast<double>(ns);
+              q = static_cast<double>(xg[i]) + frac * (static_cast<double>(xg[i + 1]) - xg[i]);
             }
-            add(j, pg, q);
+            num[g] += static_cast<u128>(ng - 1);
           }
-        } else {
-          const double total = views[s].total();
-          for (std::int64_t j = j0; j < j1; ++j)
-            add(j, pg, quantile_at(xg, views[g], views[s].mass(static_cast<std::size_t>(j)) / total, mode));
+          acc += p[g] * q;
+          if (p[g] > 0.0) {
+            qmin = std::min(qmin, q);
+            qmax = std::max(qmax, q);
+          }
         }
+        // A convex combination of the groups' quantiles: clamped to their range, so
+        // rounding in sum(p_k q_k) never steps outside it (scores in [0, 1] stay there;
+        // equal quantiles give exactly that value).
+        out[j] = std::clamp(acc, qmin, qmax);
       }
-      for (std::int64_t j = j0; j < j1; ++j)
-        out[j] = std::clamp(out[j], qmin[static_cast<std::size_t>(j - j0)], qmax[static_cast<std::size_t>(j - j0)]);
     }
   }
 }

@@ -515,6 +515,15 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
 
     # -- model-file state (see fairfast.io) ------------------------------------------
 
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ..io import save
+
+        save(self, path)
+
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
 

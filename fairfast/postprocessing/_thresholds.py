@@ -81,10 +81,12 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     where the polyline crosses a window end. The compiled search evaluates each group's
     utility envelope on the sorted grid of all breakpoint metric values (and these
     values shifted by :math:`\pm` ``tolerance``), slides the window over it and keeps
-    the best total. For the rate constraints the summed utility is piecewise linear in
-    the window position with kinks only at grid values, so the result is the exact
-    optimum over monotone rules (no grid of rates as in fairlearn). Cost: one sort per
-    group plus :math:`O(B \log B)`.
+    the best total (with ``tolerance=0`` and a rate constraint, one merge walk over the
+    groups' breakpoint rates does the same without building the grid). For the rate
+    constraints the summed utility is piecewise linear in the window position with
+    kinks only at grid values, so the result is the exact optimum over monotone rules
+    (no grid of rates as in fairlearn). Cost: one sort per group plus
+    :math:`O(B \log B)`.
 
     **Equalized odds** (equal TPR *and* FPR) is different: two groups' ROC polylines
     generally meet only at (0, 0), (1, 1) and a few crossings, so threshold rules alone
@@ -346,11 +348,11 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         curves, packed = build_curves(scores, yy, codes, len(labels), w)
         self._check_groups(curves, kind)
         gp, gn, const = self._gains(curves, cost)
-        tol_used, feasible = tol, True
+        tol_used = tol
         if kind == "equalized_odds":
             comps = self._fit_equalized_odds(curves, gp, gn, tol)
         else:
-            comps, tol_used, feasible = self._fit_window(curves, packed, kind, gp, gn, tol)
+            comps, tol_used, _ = self._fit_window(curves, packed, kind, gp, gn, tol)
         self._set_rule(curves, comps)
         self.tolerance_ = tol_used
         self.constraint_ = kind

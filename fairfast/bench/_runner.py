@@ -253,7 +253,8 @@ def measure(kernel, impl, data, *, repeat=5, budget=5.0, threads=None, fresh_pro
         rec["threads"] = fairfast.get_num_threads()
         try:
             fn = implementation.prepare(data)
-            gc.collect()
+            if fresh_process:
+                gc.collect()  # cheap in a fresh process; a full collection of a big heap is not
             probe = MemoryProbe(fresh_process=fresh_process)
             probe.start()
             t0 = time.perf_counter()
@@ -280,7 +281,6 @@ def measure(kernel, impl, data, *, repeat=5, budget=5.0, threads=None, fresh_pro
         else:
             rounds = max(1, min(int(repeat), int(budget / max(probe_s, 1e-9))))
             times = []
-            gc.collect()
             enabled = gc.isenabled()
             gc.disable()
             try:

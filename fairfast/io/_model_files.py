@@ -52,6 +52,7 @@ _MAX_MANIFEST_BYTES = 64 << 20
 # only select among these entries.
 _REGISTRY = {
     "WassersteinBarycenter": ("fairfast.postprocessing", "WassersteinBarycenter"),
+    "GroupThresholds": ("fairfast.postprocessing", "GroupThresholds"),
 }
 
 

@@ -158,10 +158,12 @@ def test_audit_command_is_registered(files, capsys):
 
 def test_console_entry_point_runs_as_a_module(files):
     d = files[0]
+    # From the data directory, so that the installed package is imported rather than a
+    # source checkout that happens to be the working directory.
     result = subprocess.run(
         [sys.executable, "-m", "fairfast.cli", "transform", "--model", str(d / "nope.ffm"), "--data",
          str(d / "score.parquet"), "--out", str(d / "o.parquet")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=d,
     )
     assert result.returncode == 2
     assert "fairfast transform: error: cannot read model file" in result.stderr and "nope.ffm" in result.stderr

@@ -91,6 +91,8 @@ def register_estimator(cls=None, *, name=None):
         if not callable(getattr(cls, method, None)):
             raise TypeError(f"{cls.__name__} cannot be registered: it has no {method} method")
     current = _REGISTRY.get(key)
+    if isinstance(current, tuple) and current[1] == cls.__name__ and cls.__module__.startswith(current[0]):
+        current = None  # the lazy entry names this very class (it registers itself on import)
     if current is not None and _resolve(key) is not cls:
         raise ValueError(f"an estimator is already registered under the name {key!r}")
     _REGISTRY[key] = cls

@@ -435,7 +435,7 @@ def test_pickle_and_joblib_round_trip(tmp_path, fitted):
     assert again.transform(z, sensitive_features=s, row_offset=5).tobytes() == expected.tobytes()
 
 
-def test_importing_fairfast_io_and_dask_is_light():
+def test_importing_fairfast_io_and_dask_is_light(tmp_path):
     import subprocess
     import sys
 
@@ -443,5 +443,7 @@ def test_importing_fairfast_io_and_dask_is_light():
         "import sys, fairfast.io, fairfast.dask; "
         "print(sorted(m for m in ('pyarrow', 'sklearn', 'pandas', 'dask', 'scipy', 'numba') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    # cwd=tmp_path: import the installed package, not a checkout in the working directory
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                         cwd=tmp_path)
     assert out.stdout.strip() == "[]"

@@ -227,7 +227,9 @@ def measure(kernel, impl, data, *, repeat=5, budget=5.0, threads=None, fresh_pro
     Returns
     -------
     dict
-        ``status`` (``"ok"``, ``"disagree"`` or ``"error"``), ``times`` (seconds),
+        ``status`` (``"ok"``, ``"disagree"`` or ``"error"`` -- a failed call or a check
+        that could not run; a disagreeing or unchecked result is still timed),
+        ``times`` (seconds),
         ``rounds``, ``cold``, ``median_s``, ``min_s``, ``rows_per_s``,
         ``peak_mib`` (None when not measurable), ``memory_method``, ``rss_before_mib``,
         ``check`` (the agreement summary, or ``{"error": message}``), ``threads``,
@@ -269,9 +271,10 @@ def measure(kernel, impl, data, *, repeat=5, budget=5.0, threads=None, fresh_pro
         except DisagreementError as exc:
             rec["status"] = "disagree"
             rec["check"] = {"error": str(exc)}
-        except Exception as exc:  # e.g. a result of the wrong shape or type
-            rec["status"] = "disagree"
-            rec["check"] = {"error": f"the result could not be checked: {type(exc).__name__}: {exc}"}
+        except Exception as exc:  # e.g. a result of the wrong shape, or the reference failing
+            message = f"the result could not be checked: {type(exc).__name__}: {exc}"
+            rec.update(status="error", error=message)
+            rec["check"] = {"error": message}
         del result
         rec["memory_method"] = probe.method
         if probe_s >= budget:
@@ -525,6 +528,7 @@ def run_benchmarks(kernels=KERNELS, sizes=(10_000, 100_000, 1_000_000), *, n_gro
                 workdir = Path(tmp) / f"{kernel}-{n}"
                 if isolate:
                     save_workload(data, workdir)
+                    data = None  # the measurement processes load it; do not hold it twice
                 for impl in impls:
                     rec = {**base, "impl": impl.name, "kind": impl.kind, "note": impl.note,
                            "versions": impl.versions()}

@@ -301,3 +301,19 @@ def test_plot_without_matplotlib_fails_before_running(tmp_path, capsys, monkeypa
     assert main(["bench", "--plot", str(tmp_path / "b.png")]) == 2
     captured = capsys.readouterr()
     assert "--plot needs matplotlib" in captured.err and captured.out == ""
+
+
+def test_isolated_failures_are_reported(capsys):
+    # a measurement process that cannot finish in time is abandoned and reported, not fatal
+    status = main(["bench", "--kernels", "ks", "--sizes", "1000", "--timeout", "0.001"])
+    text = capsys.readouterr().out
+    assert status == 1
+    assert "ERROR ks fairfast n=1e3: timed out after 0.001 s" in text
+    assert "ERROR ks numpy n=1e3: timed out after 0.001 s" in text
+
+
+def test_unusable_result_is_an_error_not_a_disagreement(monkeypatch):
+    _replace(monkeypatch, "ks", "numpy", prepare=lambda data: (lambda: "not a number"))
+    rec = measure("ks", "numpy", make_workload("ks", 100), repeat=1, budget=1.0)
+    assert rec["status"] == "error" and rec["error"].startswith("the result could not be checked: ")
+    assert rec["rounds"] == 1

@@ -32,17 +32,22 @@ import time
 import numpy as np
 
 
+def _txt(value):
+    """Lower-case words of a categorical value; missing values read 'unknown'."""
+    return "unknown" if not isinstance(value, str) else value.replace("-", " ").lower()
+
+
 def sentences(frame):
     out = []
     for r in frame.itertuples(index=False):
         who = "man" if r.sex == "Male" else "woman"
         pron = "He" if r.sex == "Male" else "She"
         out.append(
-            f"A {r.age}-year-old {who}, {r.marital_status.replace('-', ' ').lower()}, "
-            f"{r.race.lower()}, from {r.native_country.replace('-', ' ')}. "
-            f"{pron} has a {r.education} education, works as {r.occupation.replace('-', ' ').lower()} "
-            f"in the {r.workclass.replace('-', ' ').lower()} sector, {r.hours_per_week} hours a week, "
-            f"and is the {r.relationship.replace('-', ' ').lower()} of the household."
+            f"A {r.age}-year-old {who}, {_txt(r.marital_status)}, "
+            f"{_txt(r.race)}, from {_txt(r.native_country)}. "
+            f"{pron} has a {_txt(r.education)} education, works as {_txt(r.occupation)} "
+            f"in the {_txt(r.workclass)} sector, {r.hours_per_week} hours a week, "
+            f"and is the {_txt(r.relationship)} of the household."
         )
     return out
 

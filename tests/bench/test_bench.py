@@ -278,7 +278,8 @@ def test_bad_options_are_parse_errors(argv, message, capsys):
     [
         (["--scores", "p"], "--scores needs --data"),
         (["--data", "{parquet}"], "--data needs --scores COL and --sensitive COL"),
-        (["--data", "{parquet}", "--scores", "p", "--sensitive", "sex", "--groups", "3"], "--groups applies to synthetic"),
+        (["--data", "{parquet}", "--scores", "p", "--sensitive", "sex", "--groups", "3"],
+         "--groups applies to synthetic"),
         (["--data", "{tmp}/none.parquet", "--scores", "p", "--sensitive", "sex"], "does not exist"),
         (["--data", "{tmp}/x.csv", "--scores", "p", "--sensitive", "sex"], "--data must be a Parquet file"),
         (["--data", "{parquet}", "--scores", "q", "--sensitive", "sex"], "--scores names column(s) ['q'] not in"),

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -44,9 +45,9 @@ inline Status count_groups(const std::int32_t* codes, std::size_t n, std::int32_
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
   {
-    const int t = thread_id();
+    const int t = thread_id(), tn = team_size();
     std::int64_t* h = local.data() + static_cast<std::size_t>(t) * k;
-    const std::size_t lo = n * t / nt, hi = n * (t + 1) / nt;
+    const std::size_t lo = n * t / tn, hi = n * (t + 1) / tn;
     for (std::size_t i = lo; i < hi; ++i) {
       const std::int32_t c = codes[i];
       if (c < 0 || c >= k) bad = 1;
@@ -219,8 +220,7 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
 #pragma omp parallel num_threads(nt)
 #endif
     {
-      const int t = thread_id();
-      const int tn = std::max(1, nt);
+      const int t = thread_id(), tn = team_size();
       const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
       // Per-group position along j, advanced incrementally (exact integer arithmetic):
       // step: c = ceil(j n_g / n_s) with cden = c n_s; linear: i = floor(j (n_g - 1) / n_s)
@@ -415,9 +415,9 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
     {
-      const int tid = thread_id();
-      const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(nt);
-      const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(nt);
+      const int tid = thread_id(), tn = team_size();
+      const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
+      const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
       std::uint32_t rb[R], ra[R], re[R];
       T rt[R];
       const detail::GroupTables<T>* rg[R];
@@ -460,8 +460,9 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       std::int32_t code;
       std::uint32_t row;
     };
-    std::vector<std::uint32_t> slice_of(n);
-    std::vector<Item> items(n), sorted(n);
+    // Uninitialised buffers: every entry is written before it is read.
+    std::unique_ptr<std::uint32_t[]> slice_of(new std::uint32_t[n]);
+    std::unique_ptr<Item[]> items(new Item[n]), sorted(new Item[n]);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif
@@ -478,12 +479,11 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       slice_of[i] = first_slice[c] + static_cast<std::uint32_t>(b * slices[c] / gt.index.m);
     }
     std::vector<std::size_t> hist;
-    const std::uint32_t* so = slice_of.data();
+    const std::uint32_t* so = slice_of.get();
     detail::stable_scatter(
-        items.data(), static_cast<std::nullptr_t*>(nullptr), sorted.data(), static_cast<std::nullptr_t*>(nullptr), n,
+        items.get(), static_cast<std::nullptr_t*>(nullptr), sorted.get(), static_cast<std::nullptr_t*>(nullptr), n,
         n_slices, [so](const Item&, std::size_t i) { return static_cast<std::size_t>(so[i]); }, nt, hist);
-    items.clear();
-    items.shrink_to_fit();
+    items.reset();
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4096) reduction(| : bad)
 #endif

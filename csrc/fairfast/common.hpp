@@ -37,6 +37,16 @@ inline int threads_for(std::size_t work, std::size_t grain = 32768) {
   return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_threads()), useful));
 }
 
+// Threads in the current team: what manual chunking must divide the work by. It can
+// be smaller than requested (a nested region runs with one thread, OMP_THREAD_LIMIT).
+inline int team_size() {
+#ifdef FAIRFAST_OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 inline int thread_id() {
 #ifdef FAIRFAST_OPENMP
   return omp_get_thread_num();

@@ -22,9 +22,9 @@ template <class Key, class Pay, class Digit>
 void stable_scatter(const Key* src_k, const Pay* src_p, Key* dst_k, Pay* dst_p, std::size_t n,
                     std::size_t nbuckets, Digit digit, int nt, std::vector<std::size_t>& hist) {
   hist.assign(static_cast<std::size_t>(nt) * nbuckets, 0);
-  auto chunk = [&](int t, std::size_t& lo, std::size_t& hi) {
-    lo = n * static_cast<std::size_t>(t) / nt;
-    hi = n * static_cast<std::size_t>(t + 1) / nt;
+  auto chunk = [&](int t, int tn, std::size_t& lo, std::size_t& hi) {
+    lo = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(tn);
+    hi = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(tn);
   };
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt)
@@ -32,7 +32,7 @@ void stable_scatter(const Key* src_k, const Pay* src_p, Key* dst_k, Pay* dst_p, 
   {
     const int t = thread_id();
     std::size_t lo, hi;
-    chunk(t, lo, hi);
+    chunk(t, team_size(), lo, hi);
     std::size_t* h = hist.data() + static_cast<std::size_t>(t) * nbuckets;
     for (std::size_t i = lo; i < hi; ++i) ++h[digit(src_k[i], i)];
 #ifdef FAIRFAST_OPENMP

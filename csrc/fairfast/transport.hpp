@@ -57,13 +57,18 @@ void build_bucket_index(const T* x, std::size_t n, std::uint32_t m, std::uint32_
   const BucketIndex bi = idx;
   const int nt = threads_for(n, 65536);
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel num_threads(nt)
 #endif
-  for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
-    const std::size_t i = static_cast<std::size_t>(ii);
-    const std::int64_t prev = i ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[i - 1]))) : -1;
-    const std::int64_t cur = bi.bucket(static_cast<double>(x[i]));
-    for (std::int64_t b = prev + 1; b <= cur; ++b) start[b] = static_cast<std::uint32_t>(i);
+  {
+    const int t = thread_id(), tn = team_size();
+    const std::size_t lo = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(tn);
+    const std::size_t hi = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(tn);
+    std::int64_t prev = lo ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[lo - 1]))) : -1;
+    for (std::size_t i = lo; i < hi; ++i) {
+      const std::int64_t cur = bi.bucket(static_cast<double>(x[i]));
+      for (std::int64_t b = prev + 1; b <= cur; ++b) start[b] = static_cast<std::uint32_t>(i);
+      prev = cur;
+    }
   }
   const std::int64_t last = n ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[n - 1]))) : -1;
   for (std::int64_t b = last + 1; b <= static_cast<std::int64_t>(idx.m); ++b)

@@ -108,6 +108,12 @@ def _fmt_rate(r):
     return f"{r:.3g}"
 
 
+def _fmt_ratio(r):
+    if r is None:
+        return "-"
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
 def _fmt_size(n):
     exp = int(round(math.log10(n))) if n > 0 else 0
     return f"1e{exp}" if 10**exp == n else str(n)
@@ -154,7 +160,7 @@ def format_table(report):
         if r.get("cold"):
             median += "*"
         peak = "-" if r.get("peak_mib") is None else f"{r['peak_mib']:.1f}"
-        ratio = "-" if r.get("ratio_vs_fairfast") is None else f"{r['ratio_vs_fairfast']:.2f}"
+        ratio = _fmt_ratio(r.get("ratio_vs_fairfast"))
         rows.append([r["kernel"], r["impl"], _fmt_size(r["n"]), median, _fmt_rate(r.get("rows_per_s")),
                      peak, ratio, _CHECK.get(r["status"], r["status"])])
     widths = [max(len(header[j]), *(len(row[j]) for row in rows)) if rows else len(header[j])

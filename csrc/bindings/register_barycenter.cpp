@@ -100,19 +100,9 @@ std::size_t tie_keys(const carray<T>& values, const carray<std::int64_t>& offset
     r = keep.mutable_data();
     for (py::ssize_t i = 0; i < n; ++i)
       if (r[i] >= static_cast<std::uint64_t>(n)) throw py::index_error("rows holds an index outside [0, n)");
-  } else {
-    // the pass over the input trusts the codes: check them here (cheap)
-    std::vector<std::int64_t> counts(static_cast<std::size_t>(k));
-    if (count_groups(codes.data(), static_cast<std::size_t>(n), k, counts.data()) != Status::ok)
-      throw py::index_error("codes holds a group code outside [0, n_groups)");
-    for (std::int32_t g = 0; g < k; ++g)
-      if (counts[g] != offsets.data()[g + 1] - offsets.data()[g])
-        throw py::value_error("codes do not match offsets");
   }
   bind::require_length(keys, "keys", n);
   if (!keys.writeable()) throw py::value_error("keys must be writeable");
-  for (py::ssize_t i = 0; i < n; ++i)
-    if (keys.data()[i] != 0) throw py::value_error("keys must be zero-filled");
   std::size_t tied;
   {
     py::gil_scoped_release release;
@@ -120,6 +110,7 @@ std::size_t tie_keys(const carray<T>& values, const carray<std::int64_t>& offset
                             codes.data(), static_cast<std::size_t>(n), seed, row_offset, jitter, r,
                             keys.mutable_data());
   }
+  if (tied == tie_keys_bad_code) throw py::index_error("codes holds a group code outside [0, n_groups)");
   return tied;
 }
 

@@ -108,7 +108,9 @@ void partition_by_group(const T* x, const std::int32_t* codes, std::size_t n, st
 // With rows (the row index at each sorted position; the weighted path), runs are sorted
 // by key carrying rows. Without rows, the rows of tied values are found again by a pass
 // over the input (x, codes; the jitter recomputed), located through the bucket index.
-// Returns the number of tied positions.
+// Returns the number of tied positions, or tie_keys_bad_code for a code outside [0, k).
+constexpr std::size_t tie_keys_bad_code = ~std::size_t(0);
+
 template <class T>
 std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::int32_t k,
                              const std::uint32_t* start, const double* lo, const double* scale,
@@ -141,6 +143,7 @@ std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::
     for (const auto& q : runs) run_len[q.first] = static_cast<std::uint32_t>(q.second - q.first);
     for (std::size_t r = 0; r < n; ++r) {
       const std::int32_t c = codes[r];
+      if (c < 0 || c >= k) return tie_keys_bad_code;
       T v = x[r];
       if (jitter > 0.0)
         v = static_cast<T>(static_cast<double>(v) + jitter * (2.0 * jit.uniform(row_offset + r) - 1.0));
@@ -222,15 +225,16 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
     {
       const int t = thread_id(), tn = team_size();
       const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
-      // Per-group position along j, advanced incrementally (exact integer arithmetic):
+      // Per-group position along j, advanced incrementally in exact integer arithmetic
+      // (64 bits suffice: every product is at most n_s n_g < 2**64 for groups below 2**32):
       // step: c = ceil(j n_g / n_s) with cden = c n_s; linear: i = floor(j (n_g - 1) / n_s)
       // with iden = i n_s.
-      std::vector<u128> num(static_cast<std::size_t>(k)), pos(static_cast<std::size_t>(k)), den(static_cast<std::size_t>(k));
-      const u128 ds = static_cast<u128>(ns);
+      std::vector<std::uint64_t> num(static_cast<std::size_t>(k)), pos(static_cast<std::size_t>(k)), den(static_cast<std::size_t>(k));
+      const std::uint64_t ds = static_cast<std::uint64_t>(ns);
       for (std::int32_t g = 0; g < k; ++g) {
         const std::int64_t ng = offsets[g + 1] - offsets[g];
-        const u128 step = static_cast<u128>(mode == Interpolation::step ? ng : ng - 1);
-        num[g] = u128(j0) * step;
+        const std::uint64_t step = static_cast<std::uint64_t>(mode == Interpolation::step ? ng : ng - 1);
+        num[g] = std::uint64_t(j0) * step;
         pos[g] = mode == Interpolation::step ? (num[g] + ds - 1) / ds : num[g] / ds;
         den[g] = pos[g] * ds;
       }
@@ -248,7 +252,7 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
             if (ng <= ns) {
               const unsigned inc = den[g] < num[g];
               pos[g] += inc;
-              den[g] += inc ? ds : u128(0);
+              den[g] += inc ? ds : std::uint64_t(0);
             } else {
               while (den[g] < num[g]) {
                 ++pos[g];
@@ -257,14 +261,14 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
             }
             const std::int64_t i = std::clamp<std::int64_t>(static_cast<std::int64_t>(pos[g]) - 1, 0, ng - 1);
             q = static_cast<double>(xg[i]);
-            num[g] += static_cast<u128>(ng);
+            num[g] += static_cast<std::uint64_t>(ng);
           } else if (ng == 1) {
             q = static_cast<double>(xg[0]);
           } else {  // position j / n_s on the grid i / (n_g - 1)
             if (ng <= ns) {
               const unsigned inc = den[g] + ds <= num[g];
               pos[g] += inc;
-              den[g] += inc ? ds : u128(0);
+              den[g] += inc ? ds : std::uint64_t(0);
             } else {
               while (den[g] + ds <= num[g]) {
                 ++pos[g];
@@ -278,7 +282,7 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
               const double frac = static_cast<double>(num[g] - den[g]) / static_cast<double>(ns);
               q = static_cast<double>(xg[i]) + frac * (static_cast<double>(xg[i + 1]) - xg[i]);
             }
-            num[g] += static_cast<u128>(ng - 1);
+            num[g] += static_cast<std::uint64_t>(ng - 1);
           }
           acc += p[g] * q;
           if (p[g] > 0.0) {

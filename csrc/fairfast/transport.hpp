@@ -43,9 +43,7 @@ struct BucketIndex {
   }
 };
 
-// Fills start[0..m] for the sorted x[0..n); returns lo and scale through idx. Each
-// start[b] is written by exactly one element (the first whose bucket is >= b), so the
-// loop runs in parallel.
+// Fills start[0..m] for the sorted x[0..n); returns lo and scale through idx.
 template <class T>
 void build_bucket_index(const T* x, std::size_t n, std::uint32_t m, std::uint32_t* start,
                         BucketIndex& idx) {
@@ -54,25 +52,10 @@ void build_bucket_index(const T* x, std::size_t n, std::uint32_t m, std::uint32_
   const double range = n ? static_cast<double>(x[n - 1]) - idx.lo : 0.0;
   idx.scale = (range > 0.0 && std::isfinite(range)) ? static_cast<double>(idx.m) / range : 0.0;
   idx.start = start;
-  const BucketIndex bi = idx;
-  const int nt = threads_for(n, 65536);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-  {
-    const int t = thread_id(), tn = team_size();
-    const std::size_t lo = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(tn);
-    const std::size_t hi = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(tn);
-    std::int64_t prev = lo ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[lo - 1]))) : -1;
-    for (std::size_t i = lo; i < hi; ++i) {
-      const std::int64_t cur = bi.bucket(static_cast<double>(x[i]));
-      for (std::int64_t b = prev + 1; b <= cur; ++b) start[b] = static_cast<std::uint32_t>(i);
-      prev = cur;
-    }
-  }
-  const std::int64_t last = n ? static_cast<std::int64_t>(bi.bucket(static_cast<double>(x[n - 1]))) : -1;
-  for (std::int64_t b = last + 1; b <= static_cast<std::int64_t>(idx.m); ++b)
-    start[b] = static_cast<std::uint32_t>(n);
+  // start = exclusive prefix sum of the bucket counts: no data-dependent branches.
+  std::fill(start, start + idx.m + 1, std::uint32_t(0));
+  for (std::size_t i = 0; i < n; ++i) ++start[idx.bucket(static_cast<double>(x[i])) + 1];
+  for (std::uint32_t b = 0; b < idx.m; ++b) start[b + 1] += start[b];
 }
 
 // Number of x[k] <= t (right) or < t (left), using the index to narrow the search.

@@ -197,7 +197,18 @@ def format_table(report):
 
 
 def write_json(report, path):
-    """Write the report as indented JSON (non-finite numbers as null)."""
+    """Write the report as indented JSON (non-finite numbers as null).
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from fairfast.bench import write_json
+    >>> path = os.path.join(tempfile.mkdtemp(), "bench.json")
+    >>> write_json({"schema": "fairfast-bench/1", "results": [{"rows_per_s": float("inf")}]}, path)
+    >>> with open(path) as f:
+    ...     json.load(f)["results"]
+    [{'rows_per_s': None}]
+    """
     def clean(x):
         if isinstance(x, float) and not math.isfinite(x):
             return None

@@ -462,6 +462,19 @@ def run_benchmarks(kernels=KERNELS, sizes=(10_000, 100_000, 1_000_000), *, n_gro
         ``schema``, ``created``, ``machine``, ``config``, ``results`` (one record per
         kernel, implementation and size; ``ratio_vs_fairfast`` is the median time over
         fairfast's), ``unavailable`` (peers not installed) and ``notes``.
+
+    Examples
+    --------
+    >>> from fairfast.bench import format_table, run_benchmarks
+    >>> report = run_benchmarks(["ks"], [1000], repeat=1, budget=0.1, isolate=False)
+    >>> [(r["impl"], r["status"], r["rows"]) for r in report["results"]]
+    [('fairfast', 'ok', 2000), ('numpy', 'ok', 2000)]
+    >>> print(format_table(report))  # doctest: +ELLIPSIS
+    fairfast ... benchmark: synthetic data, 2 groups, seed 0
+    ...
+    ks      fairfast  1e3  ...  1.00  ok
+    ks      numpy     1e3  ...  ok
+    ...
     """
     from ._report import machine_info
 

@@ -10,6 +10,8 @@ Commands:
   Parquet/CSV file in streamed batches, written atomically
   (:func:`fairfast.io.transform_file`).
 - ``fairfast audit``: a fairness report of a scored file (``fairfast.metrics``).
+- ``fairfast bench``: the scale benchmarks, on synthetic data or a Parquet file, peers
+  side by side when installed (``fairfast.bench``).
 
 Arguments are parsed here; the work is done by the library functions.
 """
@@ -183,6 +185,9 @@ def _build_parser():
     demo.set_defaults(func=_demo)
     _add_streaming_commands(sub)
     _add_audit_command(sub)
+    from .bench._cli import add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 

@@ -160,7 +160,7 @@ std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::
         tie_keys[off + a + fill[off + a]++] = ties.bits(row_offset + r);
     }
   }
-  const int rt = std::min<int>(max_threads(), static_cast<int>(runs.size()));
+  const int rt = std::min<int>(threads_for(tied, 65536), static_cast<int>(runs.size()));
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(std::max(1, rt)) schedule(dynamic, 1)
 #endif
@@ -187,7 +187,8 @@ template <class T>
 void build_group_indexes(const T* values, const std::int64_t* offsets, std::int32_t k,
                          std::uint32_t* start, double* lo, double* scale) {
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(std::min<int>(max_threads(), k)) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(std::min<int>(threads_for(static_cast<std::size_t>(offsets[k]), 65536), k)) \
+    schedule(dynamic, 1)
 #endif
   for (std::int32_t g = 0; g < k; ++g) {
     const std::size_t off = static_cast<std::size_t>(offsets[g]);
@@ -402,14 +403,15 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     if (const detail::GroupTables<T>* gt = query(i, c, xi, status, t)) emit(i, xi, *gt, rank(*gt, t, i));
   };
 
-  // Tables far larger than the caches make every row pay three cache misses. Then the
+  // Tables far larger than the caches (beyond ~100 MB; measured: the pipeline below wins
+  // at 20 MB, slicing at 200 MB) make every row pay three cache misses. Then the
   // rows are first grouped (stable counting sort of their indices) by coarse slices of
   // each group's value range, each slice's tables fitting in cache, and processed
   // slice by slice; the result does not depend on this order.
   const std::size_t n_fit = static_cast<std::size_t>(m.offsets[k]);
   const std::size_t table_bytes = n_fit * (sizeof(T) + sizeof(std::uint32_t) + sizeof(double));
   constexpr std::size_t slice_bytes = std::size_t(1) << 18;
-  const bool sliced = table_bytes > (std::size_t(16) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32);
+  const bool sliced = table_bytes > (std::size_t(96) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32);
   if (!sliced && table_bytes > (std::size_t(1) << 18)) {
     // Software pipeline: the bucket bounds of row i + 2D and the values/table lines of
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)

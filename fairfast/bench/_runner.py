@@ -370,7 +370,10 @@ def measure_isolated(kernel, impl, workload_dir, *, repeat=5, budget=5.0, thread
         spec_path.write_text(json.dumps(spec))
         cmd = [sys.executable, "-m", "fairfast.bench._worker", str(spec_path)]
         try:
-            proc = subprocess.run(cmd, env=_child_env(threads), capture_output=True, text=True, timeout=timeout)
+            # cwd: the workload's directory, so that a source checkout in the caller's
+            # working directory cannot shadow the installed package
+            proc = subprocess.run(cmd, env=_child_env(threads), capture_output=True, text=True, timeout=timeout,
+                                  cwd=str(Path(spec_path).parent))
         except subprocess.TimeoutExpired:
             return {"status": "error", "error": f"timed out after {timeout} s", "times": [], "rounds": 0}
         if proc.returncode != 0 or not out_path.exists():

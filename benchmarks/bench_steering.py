@@ -64,7 +64,7 @@ def _threads():
 
 
 def _rounds(d):
-    return 3 if d <= 768 else 1
+    return 3 if d <= 64 else 2 if d <= 768 else 1
 
 
 def _steering(coupling):

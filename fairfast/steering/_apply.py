@@ -48,12 +48,10 @@ def encode_labels(y, n, classes=None):
 def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None):
     """``out[r] = linear[c] @ X[r] + offset[c]`` for ``c = codes[r]``; one matmul per block.
 
-    Large ``d``: rows are sorted by code once and each block is one BLAS product (the
-    gather/scatter is cheap next to ``d`` flops per entry). Small ``d`` (<= 256), where
-    the product is memory-bound: the same is done per chunk of 16384 rows, so the
-    gathered rows stay in cache and the data is read and written once. Runs of one
-    code are multiplied in place without any gather. float32 input is transformed in
-    float32; blocks flagged ``identity`` are copied.
+    Rows are sorted by code once (one gather), each block is one BLAS product written
+    into a contiguous slice, and the result is scattered back once. When all rows
+    share a code the product is done in place, without the gather. float32 input is
+    transformed in float32; blocks flagged ``identity`` are copied.
     """
     if out is None:
         out = np.empty_like(X)
@@ -61,37 +59,26 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None):
     if n == 0:
         return out
     dt = X.dtype
-    lin_t = [None if identity[c] else np.ascontiguousarray(linear[c].T, dtype=dt) for c in range(n_codes)]
-    off = [None if identity[c] else np.asarray(offset[c], dtype=dt) for c in range(n_codes)]
 
     def product(src, c, dst):
-        if lin_t[c] is None:
+        if identity[c]:
             dst[...] = src
         else:
-            np.matmul(src, lin_t[c], out=dst)
-            dst += off[c]
+            np.matmul(src, np.asarray(linear[c], dtype=dt).T, out=dst)
+            dst += np.asarray(offset[c], dtype=dt)
 
-    chunk = 16384 if d <= 256 else n
-    buf_in = np.empty((min(chunk, n), d), dtype=dt)
-    buf_out = np.empty_like(buf_in)
-    for s in range(0, n, chunk):
-        e = min(s + chunk, n)
-        cc = codes[s:e]
-        first = cc[0]
-        if (cc == first).all():
-            product(X[s:e], first, out[s:e])
-            continue
-        order = np.argsort(cc, kind="stable")
-        counts = np.bincount(cc, minlength=n_codes)
-        m = e - s
-        gathered = np.take(X[s:e], order, axis=0, out=buf_in[:m])
-        result = buf_out[:m]
-        lo = 0
-        for c in np.flatnonzero(counts):
-            hi = lo + counts[c]
-            product(gathered[lo:hi], c, result[lo:hi])
-            lo = hi
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(m)
-        np.take(result, inverse, axis=0, out=out[s:e])
+    first = codes[0]
+    if (codes == first).all():
+        product(X, first, out)
+        return out
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=n_codes)
+    gathered = X[order]
+    result = np.empty_like(gathered)
+    lo = 0
+    for c in np.flatnonzero(counts):
+        hi = lo + counts[c]
+        product(gathered[lo:hi], c, result[lo:hi])
+        lo = hi
+    out[order] = result
     return out

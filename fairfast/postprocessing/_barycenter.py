@@ -291,7 +291,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         # conditional: attribute i inside each stratum of the attributes after it, the last globally
         return [(list(range(i + 1, r)) + [i], r - 1 - i) for i in range(r - 1)] + [([r - 1], 0)]
 
-    def _resolve_group_weights(self, labels, mass):
+    def _resolve_group_weights(self, labels):
         if self.group_weights is None:
             return None
         if isinstance(self.group_weights, dict):
@@ -341,7 +341,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
                 SmallGroupWarning,
                 stacklevel=3,
             )
-        return codes, labels
+        return codes, labels, counts
 
     def _map_stage(self, stage, cols, n):
         selected = [cols[c] for c in stage["columns"]]
@@ -406,8 +406,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         current = Z
         for s, (columns, n_strata) in enumerate(plan):
             merged = []
-            codes, labels = self._encode_stage(cols, columns, n, merged)
-            mass = np.bincount(codes, minlength=len(labels)).astype(np.float64)
+            codes, labels, counts = self._encode_stage(cols, columns, n, merged)
             if w is not None:
                 mass = np.bincount(codes, weights=w, minlength=len(labels))
                 zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
@@ -416,7 +415,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             state = fit_stage(
                 current, codes, labels, n_strata_columns=n_strata, sample_weight=w, seed=_stage_seed(self.seed_, s),
                 jitter=self.jitter, interpolation=self.interpolation,
-                group_weights=self._resolve_group_weights(labels, mass),
+                group_weights=self._resolve_group_weights(labels), counts=counts,
             )
             stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "merged": merged,
                      "state": state}
@@ -494,7 +493,8 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             final = np.empty((n, n_tasks), dtype=dtype)
         if not hasattr(self, "_index_built"):
             for stage in self.stages_:
-                stage["state"].setdefault("index", rebuild_index(stage["state"]))
+                if "index" not in stage["state"]:  # dropped when pickled
+                    stage["state"]["index"] = rebuild_index(stage["state"])
             self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):

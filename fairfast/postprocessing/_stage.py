@@ -40,22 +40,22 @@ def _block_weights(mass, blocks, user_weights):
     return p
 
 
-def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter, interpolation, group_weights=None):
+def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter, interpolation, group_weights=None,
+              counts=None):
     """Fit one stage; returns its arrays (see STAGE_ARRAYS) plus the derived index.
 
-    Z : (n, T) float32/float64; codes : (n,) int32 with every group present.
+    Z : (n, T) float32/float64; codes : (n,) int32 with every group present; counts :
+    the rows per group if already known.
     """
     n, n_tasks = Z.shape
     k = len(labels)
-    counts = np.bincount(codes, minlength=k).astype(np.int64)
+    counts = np.bincount(codes, minlength=k) if counts is None else counts
+    counts = np.asarray(counts, dtype=np.int64)
     w = sample_weight
     mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=k)
     blocks = _block_bounds(labels, n_strata_columns)
     weights = _block_weights(mass, blocks, group_weights)
-    dtype = Z.dtype
-    values = np.empty((n_tasks, n), dtype=dtype)
-    keys = np.zeros((n_tasks, n), dtype=np.uint64)
-    table = np.empty((n_tasks, n + k), dtype=np.float64)
+    values, keys, tables, index = [], [], [], []
     offsets = None
     for t in range(n_tasks):
         z = np.ascontiguousarray(Z[:, t])
@@ -67,35 +67,48 @@ def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter
             order = argsort_segments(v, offsets)
             v, rows = v[order], rows[order]
         start, lo, scale = _core.barycenter.index(v, offsets)
-        kt = keys[t]
+        kt = np.zeros(n, dtype=np.uint64)  # calloc'd: only tied positions get written
         _core.barycenter.tie_keys(v, offsets, start, lo, scale, z, codes, seed, 0, float(jitter), rows, kt)
         if w is not None:  # rows were reordered inside runs of ties, by tie key
             cumw = np.empty(n, dtype=np.float64)
             sorted_w = w[rows]
             for g in range(k):
                 np.cumsum(sorted_w[offsets[g] : offsets[g + 1]], out=cumw[offsets[g] : offsets[g + 1]])
-        values[t] = v
-        for a, b in zip(blocks[:-1], blocks[1:]):
+
+        def block_table(a, b):
             lo_row, hi_row = offsets[a], offsets[b]
-            local = offsets[a : b + 1] - lo_row
-            table[t, lo_row + a : hi_row + b] = _core.barycenter.tables(
+            return _core.barycenter.tables(
                 np.ascontiguousarray(v[lo_row:hi_row]),
                 None if cumw is None else np.ascontiguousarray(cumw[lo_row:hi_row]),
-                np.ascontiguousarray(local),
+                np.ascontiguousarray(offsets[a : b + 1] - lo_row),
                 np.ascontiguousarray(weights[a:b]),
                 MODES[interpolation],
             )
-    state = {
+
+        if blocks.size == 2:
+            tab = block_table(0, k)
+        else:
+            tab = np.empty(n + k, dtype=np.float64)
+            for a, b in zip(blocks[:-1], blocks[1:]):
+                tab[offsets[a] + a : offsets[b] + b] = block_table(a, b)
+        values.append(v)
+        keys.append(kt)
+        tables.append(tab)
+        index.append((start, lo, scale))
+
+    def stacked(arrays):  # one task: a view, no copy
+        return arrays[0][None, :] if len(arrays) == 1 else np.stack(arrays)
+
+    return {
         "offsets": offsets,
         "counts": counts,
         "weights": weights,
         "blocks": blocks,
-        "values": values,
-        "keys": keys,
-        "table": table,
+        "values": stacked(values),
+        "keys": stacked(keys),
+        "table": stacked(tables),
+        "index": index,
     }
-    state["index"] = rebuild_index(state)
-    return state
 
 
 def rebuild_index(state):

@@ -91,6 +91,75 @@ def _signatures_forward():
     return sigs
 
 
+@nb.njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _mlp_forward(theta, sizes, nz_idx, nz_val, cnt, a, pi_row):
+    # Group-classifier MLP of one row, from its cnt non-zero features (nz_idx, nz_val):
+    # post-activations of every layer into a (ReLU between layers, logits last), the
+    # softmax of the logits into pi_row.
+    n_layers = sizes.shape[0] - 1
+    K = sizes[n_layers]
+    w_off = 0
+    col = 0
+    prev_col = 0
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        b_off = w_off + n_in * n_out
+        W = theta[w_off:b_off].reshape((n_in, n_out))
+        out = a[col : col + n_out]
+        out[:] = theta[b_off : b_off + n_out]
+        if layer == 0:
+            for q in range(cnt):
+                xj = nz_val[q]
+                w = W[nz_idx[q]]
+                for h in range(n_out):
+                    out[h] += xj * w[h]
+        elif n_out < _NARROW:
+            # narrow layer: one dot product per output, four partial sums
+            for h in range(n_out):
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                j = 0
+                while j + 4 <= n_in:
+                    s0 += a[prev_col + j] * W[j, h]
+                    s1 += a[prev_col + j + 1] * W[j + 1, h]
+                    s2 += a[prev_col + j + 2] * W[j + 2, h]
+                    s3 += a[prev_col + j + 3] * W[j + 3, h]
+                    j += 4
+                while j < n_in:
+                    s0 += a[prev_col + j] * W[j, h]
+                    j += 1
+                out[h] += (s0 + s1) + (s2 + s3)
+        else:
+            for j in range(n_in):
+                aj = a[prev_col + j]
+                if aj != 0.0:
+                    w = W[j]
+                    for h in range(n_out):
+                        out[h] += aj * w[h]
+        if layer < n_layers - 1:
+            for h in range(n_out):
+                if out[h] < 0.0:
+                    out[h] = 0.0
+        prev_col = col
+        col += n_out
+        w_off = b_off + n_out
+    # softmax of the logits (last K columns)
+    zmax = a[prev_col]
+    for k in range(1, K):
+        if a[prev_col + k] > zmax:
+            zmax = a[prev_col + k]
+    zsum = 0.0
+    for k in range(K):
+        e = math.exp(a[prev_col + k] - zmax)
+        pi_row[k] = e
+        zsum += e
+    for k in range(K):
+        pi_row[k] = pi_row[k] / zsum
+
+
 @nb.njit(_signatures_batch(), cache=True, error_model="numpy", nogil=True)
 def _batch_objective_gradient(
     X, y, rows, start, stop, theta, beta, sizes, gamma, lam, log_prior,
@@ -125,66 +194,7 @@ def _batch_objective_gradient(
                 cnt += 1
         nz_cnt[t] = cnt
         a = act[t]
-        w_off = 0
-        col = 0
-        prev_col = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            b_off = w_off + n_in * n_out
-            W = theta[w_off:b_off].reshape((n_in, n_out))
-            out = a[col : col + n_out]
-            out[:] = theta[b_off : b_off + n_out]
-            if layer == 0:
-                for q in range(cnt):
-                    xj = nz_val[t, q]
-                    w = W[nz_idx[t, q]]
-                    for h in range(n_out):
-                        out[h] += xj * w[h]
-            elif n_out < _NARROW:
-                # narrow layer: one dot product per output, four partial sums
-                for h in range(n_out):
-                    s0 = 0.0
-                    s1 = 0.0
-                    s2 = 0.0
-                    s3 = 0.0
-                    j = 0
-                    while j + 4 <= n_in:
-                        s0 += a[prev_col + j] * W[j, h]
-                        s1 += a[prev_col + j + 1] * W[j + 1, h]
-                        s2 += a[prev_col + j + 2] * W[j + 2, h]
-                        s3 += a[prev_col + j + 3] * W[j + 3, h]
-                        j += 4
-                    while j < n_in:
-                        s0 += a[prev_col + j] * W[j, h]
-                        j += 1
-                    out[h] += (s0 + s1) + (s2 + s3)
-            else:
-                for j in range(n_in):
-                    aj = a[prev_col + j]
-                    if aj != 0.0:
-                        w = W[j]
-                        for h in range(n_out):
-                            out[h] += aj * w[h]
-            if layer < n_layers - 1:
-                for h in range(n_out):
-                    if out[h] < 0.0:
-                        out[h] = 0.0
-            prev_col = col
-            col += n_out
-            w_off = b_off + n_out
-        # softmax of the logits (last K columns)
-        zmax = a[prev_col]
-        for k in range(1, K):
-            if a[prev_col + k] > zmax:
-                zmax = a[prev_col + k]
-        zsum = 0.0
-        for k in range(K):
-            e = math.exp(a[prev_col + k] - zmax)
-            pi[t, k] = e
-            zsum += e
-        for k in range(K):
-            pi[t, k] = pi[t, k] / zsum
+        _mlp_forward(theta, sizes, nz_idx[t], nz_val[t], cnt, a, pi[t])
         # decoupled scores and smoothed losses
         yt = 2.0 * y[i] - 1.0
         for k in range(K):
@@ -378,65 +388,7 @@ def _forward(X, theta, beta, sizes, pi, score):
                 nz_idx[cnt] = j
                 nz_val[cnt] = xj
                 cnt += 1
-        w_off = 0
-        col = 0
-        prev_col = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            b_off = w_off + n_in * n_out
-            W = theta[w_off:b_off].reshape((n_in, n_out))
-            out = a[col : col + n_out]
-            out[:] = theta[b_off : b_off + n_out]
-            if layer == 0:
-                for q in range(cnt):
-                    xj = nz_val[q]
-                    w = W[nz_idx[q]]
-                    for h in range(n_out):
-                        out[h] += xj * w[h]
-            elif n_out < _NARROW:
-                # narrow layer: one dot product per output, four partial sums
-                for h in range(n_out):
-                    s0 = 0.0
-                    s1 = 0.0
-                    s2 = 0.0
-                    s3 = 0.0
-                    j = 0
-                    while j + 4 <= n_in:
-                        s0 += a[prev_col + j] * W[j, h]
-                        s1 += a[prev_col + j + 1] * W[j + 1, h]
-                        s2 += a[prev_col + j + 2] * W[j + 2, h]
-                        s3 += a[prev_col + j + 3] * W[j + 3, h]
-                        j += 4
-                    while j < n_in:
-                        s0 += a[prev_col + j] * W[j, h]
-                        j += 1
-                    out[h] += (s0 + s1) + (s2 + s3)
-            else:
-                for j in range(n_in):
-                    aj = a[prev_col + j]
-                    if aj != 0.0:
-                        w = W[j]
-                        for h in range(n_out):
-                            out[h] += aj * w[h]
-            if layer < n_layers - 1:
-                for h in range(n_out):
-                    if out[h] < 0.0:
-                        out[h] = 0.0
-            prev_col = col
-            col += n_out
-            w_off = b_off + n_out
-        zmax = a[prev_col]
-        for k in range(1, K):
-            if a[prev_col + k] > zmax:
-                zmax = a[prev_col + k]
-        zsum = 0.0
-        for k in range(K):
-            e = math.exp(a[prev_col + k] - zmax)
-            pi[i, k] = e
-            zsum += e
-        for k in range(K):
-            pi[i, k] = pi[i, k] / zsum
+        _mlp_forward(theta, sizes, nz_idx, nz_val, cnt, a, pi[i])
         for k in range(K):
             score[i, k] = beta[k, d]
         for q in range(cnt):

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 
+from ..cli import _positive_int
 from ._runner import CLI_NAMES, run_benchmarks
 
 __all__ = ["add_bench_parser", "main", "run_bench"]
@@ -52,16 +53,6 @@ def _sizes(text):
     if not all(parts):
         raise argparse.ArgumentTypeError(f"expected comma-separated sizes such as 1e4,1e5,1e6, got {text!r}")
     return sorted({_size(t) for t in parts})
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _groups(text):
@@ -205,17 +196,9 @@ def run_bench(args, file=None):
 
 def main(argv=None):
     """``python -m fairfast.bench``: the ``bench`` command on its own."""
-    parser = argparse.ArgumentParser(prog="fairfast")
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
+    from ..cli import main as cli_main  # same parser, same error handling
+
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] != "bench":
         argv = ["bench", *argv]
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"fairfast bench: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("fairfast bench: interrupted", file=sys.stderr)
-        return 130
+    return cli_main(argv)

@@ -121,12 +121,10 @@ def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
     n_tasks = Z.shape[1]
     for t in range(n_tasks):
         start, lo, scale = state["index"][t]
-        z = Z[:, t] if n_tasks == 1 else np.ascontiguousarray(Z[:, t])
-        if n_tasks == 1:
-            z = Z.reshape(-1)
-            target = out.reshape(-1)
+        if n_tasks == 1:  # write straight into out
+            z, target = Z.reshape(-1), out.reshape(-1)
         else:
-            target = None
+            z, target = np.ascontiguousarray(Z[:, t]), None
         try:
             res = _core.barycenter.transform(
                 state["values"][t], state["keys"][t], state["offsets"], start, lo, scale, state["table"][t],

@@ -354,7 +354,8 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         else:
             keys = np.empty(n, dtype=object)
             keys[:] = list(zip(*selected))
-        pooled = np.fromiter((k in set(merged) for k in keys), dtype=bool, count=n)
+        merged_set = set(merged)
+        pooled = np.fromiter((k in merged_set for k in keys), dtype=bool, count=n)
         codes = np.full(n, len(known), dtype=np.int32)
         if (~pooled).any():
             sub = [np.asarray(c)[~pooled] for c in selected]

@@ -8,6 +8,7 @@ void register_transport(py::module_& m);
 void register_barycenter(py::module_& m);
 void register_metrics(py::module_& m);
 void register_thresholds(py::module_& m);
+void register_steering(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
@@ -21,4 +22,6 @@ PYBIND11_MODULE(_core, m) {
   register_metrics(metrics);
   auto thresholds = m.def_submodule("thresholds", "Group-threshold search kernels");
   register_thresholds(thresholds);
+  auto steering = m.def_submodule("steering", "Blockwise affine maps of the steering estimators");
+  register_steering(steering);
 }

@@ -5,9 +5,16 @@ import numpy as np
 from .._groups import encode_groups, map_groups
 from .._validation import as_float_array
 
+# Up to this width the compiled kernel maps rows chunk by chunk in cache; wider maps
+# (d x d above 4 MiB in float32) go to one BLAS product per block, where the product
+# dwarfs the gather and scatter around it.
+KERNEL_MAX_FEATURES = 1024
 
-def check_X(X, name="X", n_features=None, positive=False):
-    X = as_float_array(X, name, ndim=2, min_rows=0)
+
+def check_X(X, name="X", n_features=None, positive=False, check_finite=True):
+    """`X` as a C-contiguous 2-D float array; ``check_finite=False`` leaves the finiteness
+    check to a later pass (``apply_blocks`` does it on the fly)."""
+    X = as_float_array(X, name, ndim=2, min_rows=0, check_finite=check_finite)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features but the estimator was fitted with {n_features}")
     if positive and X.size and not (X > 0).all():
@@ -45,13 +52,40 @@ def encode_labels(y, n, classes=None):
     return codes.astype(np.intp), list(classes)
 
 
-def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None):
-    """``out[r] = linear[c] @ X[r] + offset[c]`` for ``c = codes[r]``; one matmul per block.
+def require_finite(X, name="X"):
+    if X.size and not np.isfinite(X).all():
+        bad = int(np.flatnonzero(~np.isfinite(X.ravel()))[0])
+        raise ValueError(f"{name} must be finite; found {X.ravel()[bad].item()!r} at position {bad}")
 
-    Rows are sorted by code once (one gather), each block is one BLAS product written
-    into a contiguous slice, and the result is scattered back once. When all rows
-    share a code the product is done in place, without the gather. float32 input is
-    transformed in float32; blocks flagged ``identity`` are copied.
+
+_BLAS = {}
+
+
+def _blas_context():
+    """The cython_blas gemm capsules and a threadpool controller, made once per process."""
+    if not _BLAS:
+        from scipy.linalg import cython_blas
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS["gemm"] = {np.dtype(np.float32): cython_blas.__pyx_capi__["sgemm"],
+                         np.dtype(np.float64): cython_blas.__pyx_capi__["dgemm"]}
+        _BLAS["controller"] = ThreadpoolController()
+    return _BLAS
+
+
+def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"):
+    """``out[r] = linear[c] @ X[r] + offset[c]`` for ``c = codes[r]``; rows whose block is
+    flagged ``identity`` are copied. float32 input is transformed in float32.
+
+    Checks that ``X`` is finite (raising ``ValueError`` naming ``name``), so callers
+    validate ``X`` with ``check_finite=False`` and the data is read once.
+
+    Up to ``KERNEL_MAX_FEATURES`` columns the compiled kernel does the work: per chunk
+    of rows that fits in cache, a counting sort by block, one BLAS gemm per block and an
+    in-order write with the offset, so memory sees what a bare ``X @ A.T + b`` sees.
+    Its gemm is scipy's (``scipy.linalg.cython_blas``), run single-threaded inside the
+    kernel's own threads. Wider inputs are sorted by block once, multiplied block by
+    block with threaded BLAS, and scattered back.
     """
     if out is None:
         out = np.empty_like(X)
@@ -59,6 +93,22 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None):
     if n == 0:
         return out
     dt = X.dtype
+    if d <= KERNEL_MAX_FEATURES:
+        from .._core import steering as _kernels
+
+        blas = _blas_context()
+        lin = np.ascontiguousarray(linear, dtype=dt).reshape(n_codes, d, d)
+        off = np.ascontiguousarray(offset, dtype=dt).reshape(n_codes, d)
+        ident = np.ascontiguousarray(identity, dtype=np.uint8).reshape(n_codes)
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        try:
+            with blas["controller"].limit(limits=1, user_api="blas"):
+                _kernels.apply_affine_blocks(X, codes, lin, off, ident, out, blas["gemm"][dt])
+        except ValueError:
+            require_finite(X, name)  # the kernel's message has no position; this one does
+            raise
+        return out
+    require_finite(X, name)
 
     def product(src, c, dst):
         if identity[c]:

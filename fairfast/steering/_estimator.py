@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_choice
-from ._apply import apply_blocks, check_X, encode_labels, fit_groups, transform_groups
+from ._apply import apply_blocks, check_X, encode_labels, fit_groups, require_finite, transform_groups
 from ._gaussian import bures_map, cholesky, sqrtm_psd
 from ._moments import SubgroupMoments, _block_moments
 from ._programs import affirmative_action, all_subgroups, pinsker_bounds, prior_kl, small_blas
@@ -323,7 +323,7 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "linear_")
         lognormal = self.family == "lognormal"
-        X = check_X(X, n_features=self.n_features_in_, positive=lognormal)
+        X = check_X(X, n_features=self.n_features_in_, positive=lognormal, check_finite=False)
         n, d = X.shape
         Z = np.log(X) if lognormal else X
         g = transform_groups(sensitive_features, self.groups_, n)
@@ -336,6 +336,7 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
             lin, off = self._mixture_maps()
             out = apply_blocks(Z, g, G, lin, off, self.identity_[:, 0])
         else:
+            require_finite(Z)
             out = self._soft(Z, g)
         if lognormal:
             np.exp(out, out=out)

@@ -17,8 +17,8 @@ Add ``-k "d64 or d768"`` to skip d = 4096. Groups:
 - ``steering-fit+apply[d, dtype]``: the same, followed by transforming all n rows.
 - ``steering-apply[d, dtype]``: ``matmul`` (the bare ``X @ A.T + b`` of the same
   shapes), ``ours-transform`` (``GaussianSteering.transform`` with labels: reference
-  rows copied, others mapped, one matmul per subgroup block) and ``ours-all-blocks``
-  (every block mapped, i.e. the same flops as the bare matmul plus the gather/scatter).
+  rows copied, others mapped by the blockwise kernel) and ``ours-all-blocks`` (every
+  block mapped, i.e. the same flops as the bare matmul).
 
 Peers are optional (``pytest.importorskip``): POT, torch + concept-erasure. Agreement
 is checked outside the timed calls at d = 64 (our MiMiC vs POT, our LEACE vs

@@ -471,3 +471,16 @@ def test_weighted_linear_interpolation_stays_finite():
         model.fit(z, sensitive_features=s, sample_weight=[0.0, 1.0, 1.0, 1.0])
         out = model.transform(z, sensitive_features=s)
     assert np.all(np.isfinite(model.barycenter_table_)) and np.all(np.isfinite(out))
+
+
+def test_table_entry_stays_inside_its_quantiles():
+    # sum_k p_k * 3.0 rounds to 3.0000000000000004 for these group sizes; the table
+    # entry must still be exactly 3.0 (a weighted mean never leaves its terms' range).
+    z = np.zeros(37)
+    z[[11, 18, 26, 27]] = 3.0
+    codes = np.repeat(np.arange(4), [12, 7, 8, 10])
+    model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features=codes)
+    assert model.barycenter_table_.max() == 3.0
+    _, tables = ref.fit_fair(z, codes, 4, 0)
+    for g in range(4):
+        np.testing.assert_array_equal(group_table(model, g), tables[g])

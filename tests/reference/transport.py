@@ -247,11 +247,15 @@ def fit_fair(z, codes, n_groups, seed, group_weights=None, jitter=0.0):
         table = []
         for j in range(ns + 1):
             acc = 0.0
+            qs = []
             for k in range(n_groups):
                 nk = len(groups[k][0])
                 i = min(max(_ceil_div(j * nk, ns), 1), nk)
-                acc += p[k] * float(groups[k][0][i - 1])
-            table.append(acc)
+                qs.append(float(groups[k][0][i - 1]))
+                acc += p[k] * qs[-1]
+            # A weighted mean lies between its terms; rounding of the sum may step out
+            # (3 p_1 + ... + 3 p_4 = 3.0000000000000004), so it is clamped back.
+            table.append(min(max(acc, min(qs)), max(qs)))
         tables.append(table)
     return groups, tables
 

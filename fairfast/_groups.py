@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["encode_columns", "encode_groups", "map_columns", "map_groups", "n_rows_of", "sensitive_columns"]
+__all__ = ["count_codes", "encode_columns", "encode_groups", "map_columns", "map_groups", "n_rows_of", "sensitive_columns"]
 
 
 def _to_numpy(values):
@@ -42,16 +42,40 @@ def n_rows_of(sensitive_features, name="sensitive_features"):
     return len(_columns(sensitive_features, name)[0])
 
 
+def count_codes(codes, n_groups):
+    """Rows per group of int32 `codes` in [0, n_groups), as int64 (one compiled pass:
+    ``np.bincount`` first casts to intp, writing and faulting in 8 bytes per row)."""
+    codes = np.asarray(codes)
+    if codes.dtype == np.int32 and codes.ndim == 1 and codes.flags.c_contiguous and codes.size:
+        from ._core import metrics as _kernels
+
+        counts = _kernels.group_counts_columns([codes], np.zeros(1, dtype=np.int64),
+                                               np.array([n_groups], dtype=np.int32), None, None, 1)[:, 0]
+        return counts.astype(np.int64)
+    return np.bincount(codes, minlength=n_groups).astype(np.int64)
+
+
 def _factorize(col, name):
     if isinstance(col, np.ndarray) and (np.issubdtype(col.dtype, np.integer) or col.dtype == bool) and col.size:
         # Counting path for integer labels with a modest range: O(n), no hashing.
         dtype = col.dtype
-        lo, hi = int(col.min()), int(col.max())
+        compiled = dtype in (np.int32, np.int64) and col.flags.c_contiguous
+        if compiled:  # one pass each, no int64 copy (np.bincount casts and faults in 8n bytes)
+            from ._core import metrics as _kernels
+
+            lo, hi = (int(v) for v in _kernels.integer_range(col))
+        else:
+            lo, hi = int(col.min()), int(col.max())
         if hi - lo < max(1 << 16, col.size):
             if col.dtype == bool:
                 col = col.view(np.uint8)
             shifted = col.astype(np.int64, copy=False) - lo if lo else col
-            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            if compiled and hi - lo < (1 << 30):
+                counts = _kernels.group_counts_columns([col], np.array([lo], dtype=np.int64),
+                                                       np.array([hi - lo + 1], dtype=np.int32), None, None, 1)[:, 0]
+                present = np.flatnonzero(counts)
+            else:
+                present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
             if lo == 0 and present.size == hi + 1 and col.dtype != np.uint8:
                 # already dense codes 0..K-1: no lookup pass needed
                 return np.ascontiguousarray(col, dtype=np.int32), present.astype(dtype)

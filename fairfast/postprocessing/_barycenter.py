@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._groups import encode_columns, map_columns, sensitive_columns
+from .._groups import count_codes, encode_columns, map_columns, sensitive_columns
 from .._validation import (
     as_float_array,
     check_choice,
@@ -315,7 +315,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
     def _encode_stage(self, cols, columns, n, merged):
         """Codes and labels of a stage's groups at fit time (merging small ones if asked)."""
         codes, labels = encode_columns([cols[c] for c in columns], n)
-        counts = np.bincount(codes, minlength=len(labels))
+        counts = count_codes(codes, len(labels))
         small = np.flatnonzero(counts < self.small_group_size)
         if self.merge_small_groups and small.size:
             merged.extend(labels[g] for g in small)
@@ -325,7 +325,7 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
             remap[small] = keep.size
             codes = remap[codes]
             labels = [labels[g] for g in keep] + [_OTHER]
-            counts = np.bincount(codes, minlength=len(labels))
+            counts = count_codes(codes, len(labels))
         too_small = [labels[g] for g in np.flatnonzero(counts < self.min_group_size)]
         if too_small:
             raise ValueError(

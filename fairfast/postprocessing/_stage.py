@@ -10,6 +10,7 @@ so a T-column stage equals T single-column stages.
 import numpy as np
 
 from .. import _core
+from .._groups import count_codes
 from .._sorting import argsort_segments, sort_segments
 
 __all__ = ["STAGE_ARRAYS", "fit_stage", "rebuild_index", "transform_stage"]
@@ -49,7 +50,7 @@ def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter
     """
     n, n_tasks = Z.shape
     k = len(labels)
-    counts = np.bincount(codes, minlength=k) if counts is None else counts
+    counts = count_codes(codes, k) if counts is None else counts
     counts = np.asarray(counts, dtype=np.int64)
     w = sample_weight
     mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=k)

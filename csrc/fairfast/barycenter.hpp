@@ -466,30 +466,20 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       std::int32_t code;
       std::uint32_t row;
     };
-    // Uninitialised buffers: every entry is written before it is read.
-    std::unique_ptr<std::uint32_t[]> slice_of(new std::uint32_t[n]);
-    std::unique_ptr<Item[]> items(new Item[n]), sorted(new Item[n]);
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (std::ptrdiff_t ii = 0; ii < static_cast<std::ptrdiff_t>(n); ++ii) {
-      const std::size_t i = static_cast<std::size_t>(ii);
+    // Rows are scattered straight from the inputs into slice order (their slice is
+    // recomputed rather than stored). Uninitialised: every entry is written first.
+    std::unique_ptr<Item[]> sorted(new Item[n]);
+    auto slice_of = [&](std::size_t i) -> std::size_t {
       const std::int32_t c = codes[i];
-      items[i] = Item{x[i], c, static_cast<std::uint32_t>(i)};
-      if (c < 0 || c >= k || !std::isfinite(x[i])) {
-        slice_of[i] = static_cast<std::uint32_t>(n_slices - 1);
-        continue;
-      }
+      if (c < 0 || c >= k || !std::isfinite(x[i])) return n_slices - 1;
       const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
       const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
-      slice_of[i] = first_slice[c] + static_cast<std::uint32_t>(b * slices[c] / gt.index.m);
-    }
+      return first_slice[c] + static_cast<std::size_t>(b * slices[c] / gt.index.m);
+    };
     std::vector<std::size_t> hist;
-    const std::uint32_t* so = slice_of.get();
-    detail::stable_scatter(
-        items.get(), static_cast<std::nullptr_t*>(nullptr), sorted.get(), static_cast<std::nullptr_t*>(nullptr), n,
-        n_slices, [so](const Item&, std::size_t i) { return static_cast<std::size_t>(so[i]); }, nt, hist);
-    items.reset();
+    detail::stable_scatter_rows(
+        sorted.get(), n, n_slices, slice_of,
+        [&](std::size_t i) { return Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; }, nt, hist);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4096) reduction(| : bad)
 #endif

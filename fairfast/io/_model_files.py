@@ -53,6 +53,10 @@ _MAX_MANIFEST_BYTES = 64 << 20
 _REGISTRY = {
     "WassersteinBarycenter": ("fairfast.postprocessing", "WassersteinBarycenter"),
     "GroupThresholds": ("fairfast.postprocessing", "GroupThresholds"),
+    "GaussianSteering": ("fairfast.steering", "GaussianSteering"),
+    "MeanMatching": ("fairfast.steering", "MeanMatching"),
+    "MeanCovarianceMatching": ("fairfast.steering", "MeanCovarianceMatching"),
+    "LEACE": ("fairfast.steering", "LEACE"),
 }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import _state as st
 from ._apply import apply_blocks, check_X, fit_groups, transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
@@ -42,6 +43,28 @@ class _GroupMapBase(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
 
+    def _group_meta(self):
+        groups, multi = st.labels_to_json(self.groups_)
+        return {
+            "params": st.params_to_json(self),
+            "groups": groups,
+            "groups_are_tuples": multi,
+            "reference_index": st.identity_group(self.identity_),
+            "n_features_in": int(self.n_features_in_),
+        }
+
+    @classmethod
+    def _read_group_meta(cls, meta):
+        """(estimator with its parameters, groups, reference index, n_features) from `meta`."""
+        est = st.estimator_from_params(cls, meta["params"])
+        groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
+        ref = st.integer(meta["reference_index"], "reference_index", 0, len(groups))
+        d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
+        if est.reference is not None and _reference_index(est.reference, groups, None) != ref:
+            raise ValueError("model state is inconsistent: reference_index does not point at the reference "
+                             "parameter's group")
+        return est, groups, ref, d
+
 
 class MeanMatching(_GroupMapBase):
     r"""Shift every group onto the reference group's mean: :math:`x \mapsto x + \mu_r - \mu_a`.
@@ -73,6 +96,53 @@ class MeanMatching(_GroupMapBase):
         self.identity_[r] = True
         self.groups_, self.reference_, self.n_features_in_ = groups, groups[r], d
         return self
+
+    # ------------------------------------------------------------ model files
+    _STATE_ARRAYS = ("offset", "identity")
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ..io import save
+
+        save(self, path)
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params``, ``groups`` (lists for intersections, with
+            ``groups_are_tuples``), ``reference_index`` and ``n_features_in``.
+        arrays : dict of str to ndarray
+            ``offset`` (G, d) and ``identity`` (G,); the linear parts are identities and
+            not stored.
+        """
+        check_is_fitted(self, "linear_")
+        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est, groups, ref, d = cls._read_group_meta(meta)
+            G = len(groups)
+            st.check_names(arrays, cls._STATE_ARRAYS)
+            offset = st.array(arrays, "offset", (G, d))
+            identity = st.array(arrays, "identity", (G,), bool)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        st.check_identity(identity, ref, G)
+        if offset[ref].any():
+            raise ValueError("model state is inconsistent: the reference group's offset must be zero")
+        est.linear_ = np.broadcast_to(np.eye(d), (G, d, d))
+        est.offset_ = offset
+        est.identity_ = identity
+        est.groups_, est.reference_, est.n_features_in_ = groups, groups[ref], d
+        return est
 
 
 class MeanCovarianceMatching(_GroupMapBase):
@@ -124,6 +194,58 @@ class MeanCovarianceMatching(_GroupMapBase):
         self.covariances_ = np.stack(covs)
         self.means_ = means
         return self
+
+    # ------------------------------------------------------------ model files
+    _STATE_ARRAYS = ("linear", "offset", "identity", "covariances", "means")
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ..io import save
+
+        save(self, path)
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params``, ``groups`` (lists for intersections, with
+            ``groups_are_tuples``), ``reference_index`` and ``n_features_in``.
+        arrays : dict of str to ndarray
+            ``linear`` (G, d, d), ``offset`` (G, d), ``identity`` (G,),
+            ``covariances`` (G, d, d) and ``means`` (G, d).
+        """
+        check_is_fitted(self, "linear_")
+        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est, groups, ref, d = cls._read_group_meta(meta)
+            st.check_shrinkage(est.shrinkage)
+            G = len(groups)
+            st.check_names(arrays, cls._STATE_ARRAYS)
+            linear = st.array(arrays, "linear", (G, d, d))
+            offset = st.array(arrays, "offset", (G, d))
+            identity = st.array(arrays, "identity", (G,), bool)
+            covs = st.array(arrays, "covariances", (G, d, d))
+            means = st.array(arrays, "means", (G, d))
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        st.check_identity(identity, ref, G)
+        if not np.array_equal(linear[ref], np.eye(d)):
+            raise ValueError("model state is inconsistent: the reference group's linear map must be the identity")
+        st.check_covariances(covs, "covariances")
+        st.check_offsets(offset, linear, np.broadcast_to(means[ref], (G, d)), means, "offset")
+        est.linear_, est.offset_, est.identity_ = linear, offset, identity
+        est.groups_, est.reference_, est.n_features_in_ = groups, groups[ref], d
+        est.covariances_, est.means_ = covs, means
+        return est
 
 
 class LEACE(TransformerMixin, BaseEstimator):
@@ -211,6 +333,67 @@ class LEACE(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X)
+
+    # ------------------------------------------------------------ model files
+    _STATE_ARRAYS = ("mean", "proj_left", "proj_right")
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ..io import save
+
+        save(self, path)
+
+    def _get_state(self):
+        """The fitted eraser as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params``, ``groups`` (lists for intersections, with
+            ``groups_are_tuples``), ``n_features_in`` and ``rank`` (the number of
+            erased directions).
+        arrays : dict of str to ndarray
+            ``mean`` (d,), ``proj_left`` (d, rank) and ``proj_right`` (rank, d).
+        """
+        check_is_fitted(self, "proj_left_")
+        groups, multi = st.labels_to_json(self.groups_)
+        meta = {
+            "params": st.params_to_json(self),
+            "groups": groups,
+            "groups_are_tuples": multi,
+            "n_features_in": int(self.n_features_in_),
+            "rank": int(self.proj_left_.shape[1]),
+        }
+        return meta, {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est = st.estimator_from_params(cls, meta["params"])
+            st.check_shrinkage(est.shrinkage)
+            st.real(est.svd_tol, "svd_tol")
+            if not est.svd_tol > 0:
+                raise ValueError(f"svd_tol must be a positive number; got {est.svd_tol!r}")
+            groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
+            d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
+            r = st.integer(meta["rank"], "rank", 0, min(d, len(groups)) + 1)
+            st.check_names(arrays, cls._STATE_ARRAYS)
+            mean = st.array(arrays, "mean", (d,))
+            left = st.array(arrays, "proj_left", (d, r))
+            right = st.array(arrays, "proj_right", (r, d))
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        # proj_right @ proj_left = U^T W W^+ U = I: the eraser is a projection
+        if not np.allclose(right @ left, np.eye(r), rtol=0.0, atol=1e-6):
+            raise ValueError("model state is inconsistent: proj_right @ proj_left must be the identity "
+                             "(the eraser is a projection)")
+        est.mean_, est.proj_left_, est.proj_right_ = mean, left, right
+        est.groups_, est.n_features_in_ = groups, d
+        return est
 
     @property
     def projection_(self):

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_choice
+from . import _state as st
 from ._apply import apply_blocks, check_X, encode_labels, fit_groups, require_finite, transform_groups
 from ._gaussian import bures_map, cholesky, sqrtm_psd
 from ._moments import SubgroupMoments, _block_moments
@@ -409,6 +410,135 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
         q = self.priors_
         target = q.sum(axis=1, keepdims=True) * q.sum(axis=0, keepdims=True)
         return (target / q)[g, yc]
+
+    # ------------------------------------------------------------ model files
+    _STATE_ARRAYS = ("priors", "means", "covariances", "pooled", "target_means", "target_covariances",
+                     "linear", "offset", "identity", "subgroup_kl")
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ..io import save
+
+        save(self, path)
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        The label-free maps of ``unlabeled="mixture"`` are a cache, recomputed on first
+        use after loading.
+
+        Returns
+        -------
+        meta : dict
+            ``params`` (constructor parameters), ``groups`` (lists for intersections,
+            with ``groups_are_tuples``), ``classes``, ``reference_index`` (position of
+            ``reference_`` in ``groups``, or None), ``n_features_in``, ``kl`` and
+            ``feature_kl``.
+        arrays : dict of str to ndarray
+            The fitted arrays without their trailing underscore: ``priors`` (G, K),
+            ``means``, ``target_means``, ``offset`` (G, K, d), ``covariances``,
+            ``target_covariances``, ``linear`` (G, K, d, d), ``subgroup_kl`` (G, K) and
+            the boolean ``pooled`` and ``identity`` (G, K).
+        """
+        check_is_fitted(self, "linear_")
+        groups, multi = st.labels_to_json(self.groups_)
+        meta = {
+            "params": st.params_to_json(self),
+            "groups": groups,
+            "groups_are_tuples": multi,
+            "classes": list(self.classes_),
+            "reference_index": st.identity_group(self.identity_[:, 0]),
+            "n_features_in": int(self.n_features_in_),
+            "kl": float(self.kl_),
+            "feature_kl": float(self.feature_kl_),
+        }
+        arrays = {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est = st.estimator_from_params(cls, meta["params"])
+            est._check_params()
+            groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
+            classes = st.labels_from_json(meta["classes"], False, "classes")
+            G, K = len(groups), len(classes)
+            d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
+            ref = meta["reference_index"]
+            ref = None if ref is None else st.integer(ref, "reference_index", 0, G)
+            kl = st.real(meta["kl"], "kl", nonnegative=True)
+            feature_kl = st.real(meta["feature_kl"], "feature_kl")
+            st.check_names(arrays, cls._STATE_ARRAYS)
+            priors = st.array(arrays, "priors", (G, K))
+            means = st.array(arrays, "means", (G, K, d))
+            covs = st.array(arrays, "covariances", (G, K, d, d))
+            pooled = st.array(arrays, "pooled", (G, K), bool)
+            t_means = st.array(arrays, "target_means", (G, K, d))
+            t_covs = st.array(arrays, "target_covariances", (G, K, d, d))
+            linear = st.array(arrays, "linear", (G, K, d, d))
+            offset = st.array(arrays, "offset", (G, K, d))
+            identity = st.array(arrays, "identity", (G, K), bool)
+            sub_kl = st.array(arrays, "subgroup_kl", (G, K))
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        try:
+            ordered = np.asarray(classes)
+            if K > 1 and not (ordered[1:] > ordered[:-1]).all():
+                raise TypeError
+        except TypeError:
+            raise ValueError("model state is inconsistent: classes must be sorted, as fit stores them") from None
+        if not ((priors > 0).all() and abs(priors.sum() - 1.0) <= 1e-9):
+            raise ValueError("model state is inconsistent: priors must be positive and sum to 1")
+        if est.program == "all_subgroups":
+            if ref is not None or d != 1:
+                raise ValueError("model state is inconsistent: program='all_subgroups' has one feature and no "
+                                 "reference group")
+        elif ref is None:
+            raise ValueError("model state is inconsistent: program='affirmative' needs a reference_index")
+        elif not _is_auto(est.reference) and _group_index(est.reference, groups) != ref:
+            raise ValueError("model state is inconsistent: reference_index does not point at the reference "
+                             "parameter's group")
+        if est.covariance == "shared" and not pooled.all():
+            raise ValueError("model state is inconsistent: covariance='shared' pools every subgroup")
+        st.check_identity(identity, ref, G)
+        if ref is not None and not (np.array_equal(linear[ref], np.broadcast_to(np.eye(d), (K, d, d)))
+                                    and not offset[ref].any()):
+            raise ValueError("model state is inconsistent: the reference group's maps must be the identity")
+        st.check_covariances(covs, "covariances")
+        st.check_covariances(t_covs, "target_covariances")
+        st.check_offsets(offset, linear, t_means, means, "offset")
+        qa, qy = priors.sum(axis=1), priors.sum(axis=0)
+        tq = qa[:, None] * qy[None, :]
+        if est.direction == "forward":
+            expected = prior_kl(priors) + float((tq * sub_kl).sum())
+        else:
+            expected = float((priors * np.log(priors / tq)).sum()) + float((priors * sub_kl).sum())
+        if not abs(kl - expected) <= 1e-9 * (1.0 + abs(expected)):
+            raise ValueError(f"model state is inconsistent: kl is {kl!r} but the priors and subgroup_kl give "
+                             f"{expected!r}")
+        est.kl_ = kl
+        est.n_features_in_ = d
+        est.classes_ = classes
+        est.groups_ = groups
+        est.reference_ = None if ref is None else groups[ref]
+        est.priors_ = priors
+        est.means_ = means
+        est.covariances_ = covs
+        est.pooled_ = pooled
+        est.target_means_ = t_means
+        est.target_covariances_ = t_covs
+        est.linear_ = linear
+        est.offset_ = offset
+        est.identity_ = identity
+        est._mixture = None
+        est.subgroup_kl_ = sub_kl
+        est.feature_kl_ = feature_kl
+        est.guarantees_ = pinsker_bounds(kl)
+        return est
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

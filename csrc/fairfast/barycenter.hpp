@@ -476,16 +476,35 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
       return first_slice[c] + static_cast<std::size_t>(b * slices[c] / gt.index.m);
     };
-    std::vector<std::size_t> hist;
+    std::vector<std::size_t> hist, starts;
     detail::stable_scatter_rows(
         sorted.get(), n, n_slices, slice_of,
-        [&](std::size_t i) { return Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; }, nt, hist);
+        [&](std::size_t i) { return Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; }, nt, hist, &starts);
+    // Slice by slice: its rows look up random positions of its part of the tables, so
+    // that part is first prefetched in order (the hardware streams it at full bandwidth)
+    // instead of being brought in by one demand miss per line.
+    auto prefetch_slice = [&](std::size_t slice) {
+      std::int32_t g = 0;
+      while (g + 1 < k && first_slice[g + 1] <= slice) ++g;
+      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(g)];
+      const std::uint64_t local = slice - first_slice[g], count = slices[g], m_b = gt.index.m;
+      const std::uint64_t b0 = (local * m_b + count - 1) / count, b1 = ((local + 1) * m_b + count - 1) / count;
+      const std::uint32_t p0 = gt.start[std::min<std::uint64_t>(b0, m_b)], p1 = gt.start[std::min<std::uint64_t>(b1, m_b)];
+      for (std::uint64_t b = b0; b < b1; b += 16) __builtin_prefetch(gt.start + b);
+      for (std::uint32_t p = p0; p <= p1; p += 64 / sizeof(T)) __builtin_prefetch(gt.values + p);
+      for (std::uint32_t p = p0; p <= p1; p += 8) __builtin_prefetch(gt.table + p);
+    };
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4096) reduction(| : bad)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(| : bad)
 #endif
-    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(n); ++q) {
-      const Item& it = sorted[static_cast<std::size_t>(q)];
-      process(it.row, it.code, it.x, bad);
+    for (std::ptrdiff_t sl = 0; sl < static_cast<std::ptrdiff_t>(n_slices); ++sl) {
+      const std::size_t lo = starts[static_cast<std::size_t>(sl)], hi = starts[static_cast<std::size_t>(sl) + 1];
+      if (lo == hi) continue;
+      if (static_cast<std::size_t>(sl) + 1 < n_slices) prefetch_slice(static_cast<std::size_t>(sl));
+      for (std::size_t q = lo; q < hi; ++q) {
+        const Item& it = sorted[q];
+        process(it.row, it.code, it.x, bad);
+      }
     }
   } else {
 #ifdef FAIRFAST_OPENMP

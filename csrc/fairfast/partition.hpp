@@ -62,9 +62,10 @@ void stable_scatter(const Key* src_k, const Pay* src_p, Key* dst_k, Pay* dst_p, 
 // stable_scatter without a source array: row i's element is made on the fly (make(i))
 // and its bucket computed from the row (digit(i), called twice per row), so a pass that
 // would only materialise the elements is saved: dst[pos(i)] = make(i).
+// starts (if not nullptr) receives where each bucket begins in dst (nbuckets + 1 entries).
 template <class Item, class Digit, class Make>
 void stable_scatter_rows(Item* dst, std::size_t n, std::size_t nbuckets, Digit digit, Make make, int nt,
-                         std::vector<std::size_t>& hist) {
+                         std::vector<std::size_t>& hist, std::vector<std::size_t>* starts = nullptr) {
   hist.assign(static_cast<std::size_t>(nt) * nbuckets, 0);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt)
@@ -81,7 +82,9 @@ void stable_scatter_rows(Item* dst, std::size_t n, std::size_t nbuckets, Digit d
 #endif
     {
       std::size_t run = 0;
+      if (starts) starts->assign(nbuckets + 1, n);
       for (std::size_t b = 0; b < nbuckets; ++b) {
+        if (starts) (*starts)[b] = run;
         for (int u = 0; u < nt; ++u) {
           std::size_t& c = hist[static_cast<std::size_t>(u) * nbuckets + b];
           const std::size_t count = c;

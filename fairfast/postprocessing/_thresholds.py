@@ -701,6 +701,17 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _POINT_KEYS = ("selection_rate", "true_positive_rate", "false_positive_rate", "positive_predictive_value",
                    "utility")
 
+    def save(self, path):
+        """Save the fitted rule to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        Only a rule fitted on scores (``estimator=None``) can be saved: a model file
+        never holds a scikit-learn estimator.
+        """
+        from ..io import save
+
+        save(self, path)
+
     def _get_state(self):
         """The fitted rule as JSON-able metadata and a dict of arrays (no pickle).
 

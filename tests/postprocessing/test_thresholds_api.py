@@ -251,6 +251,8 @@ def test_model_file_roundtrip(tmp_path, constraint):
     assert "GroupThresholds" in io.registered_estimators()
     io.save(gt, tmp_path / "m.ffm")
     back = io.load(tmp_path / "m.ffm")
+    gt.save(tmp_path / "method.ffm")  # the method writes the same file
+    assert (tmp_path / "method.ffm").read_bytes() == (tmp_path / "m.ffm").read_bytes()
     assert back.groups_ == gt.groups_ and back.get_params() == gt.get_params()
     for name in ("thresholds_", "tie_fractions_", "mixture_weights_", "n_components_"):
         np.testing.assert_array_equal(getattr(back, name), getattr(gt, name))

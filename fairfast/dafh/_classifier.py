@@ -447,6 +447,179 @@ class DAFHClassifier(ClassifierMixin, BaseEstimator):
         preds, _ = self._evaluate(Z, self._theta, self._beta)
         return preds
 
+    # ------------------------------------------------------------ model files
+    _HISTORY = ("epoch", "objective", "val_fwh", "val_accuracy", "group_shares")
+    _STATE_ARRAYS = ("mean", "scale", "pooled_coef", "theta", "beta", "group_sizes",
+                     *(f"history.{key}" for key in _HISTORY))
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        A ``random_state`` given as a numpy ``Generator`` or ``RandomState`` is written
+        as None: it only seeds ``fit``, and the loaded model predicts bit for bit like
+        the saved one.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import fairfast
+        >>> from fairfast.dafh import DAFHClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3))
+        >>> y = np.where(X[:, 0] > 0, "yes", "no")
+        >>> clf = DAFHClassifier(hidden_layer_sizes=(4,), max_epochs=3, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     clf.save(f"{d}/dafh.ffm")
+        ...     again = fairfast.load(f"{d}/dafh.ffm")
+        >>> bool(np.array_equal(again.predict_proba(X), clf.predict_proba(X)))
+        True
+        """
+        from ..io import save
+
+        save(self, path)
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params`` (constructor parameters; ``random_state`` None unless an
+            integer, ``group_prior`` a list of floats), ``classes`` and
+            ``classes_dtype`` (the NumPy dtype string of ``classes_``),
+            ``feature_names_in`` (list or None), ``n_features_in``, ``layer_sizes``
+            (the fitted group classifier's widths ``[d, h_1, ..., h_L, K]``),
+            ``dtype`` (of the training kernels, ``"float32"`` or ``"float64"``),
+            ``pooled_intercept``, ``best_epoch`` and ``n_epochs``. The layer widths
+            and ``dtype`` are those of the fit, which prediction uses, even if
+            ``set_params`` changed the parameters since.
+        arrays : dict of str to ndarray
+            ``mean``, ``scale``, ``pooled_coef`` (float64, (d,)); ``theta`` (the flat
+            group-classifier parameters) and ``beta`` ((K, d + 1), the decoupled
+            models), both of ``dtype``; ``group_sizes`` (int64, (K,)); and the
+            ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
+            float64, ``group_shares`` of shape (n_epochs, K)).
+        """
+        from ..steering import _state as st
+
+        check_is_fitted(self, "history_")
+        params = st.params_to_json(self)
+        if not isinstance(params["random_state"], (int, type(None))):
+            params["random_state"] = None  # a generator: it only seeds fit
+        if self.group_prior is not None:
+            params["group_prior"] = np.asarray(self.group_prior, dtype=np.float64).ravel().tolist()
+        if isinstance(self.hidden_layer_sizes, (tuple, list, np.ndarray)):
+            params["hidden_layer_sizes"] = [_plain_scalar(h) for h in self.hidden_layer_sizes]
+        if self.dtype in ("float32", "float64"):  # also a np.dtype
+            params["dtype"] = np.dtype(self.dtype).name
+        classes = [_plain_scalar(c) for c in self.classes_.tolist()]  # fit allows no bytes labels
+        names = getattr(self, "feature_names_in_", None)
+        K = self._beta.shape[0]
+        history = self.history_
+        meta = {
+            "params": params,
+            "classes": classes,
+            "classes_dtype": self.classes_.dtype.str,
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "n_features_in": int(self.n_features_in_),
+            "layer_sizes": [int(s) for s in self._sizes],
+            "dtype": self._beta.dtype.name,
+            "pooled_intercept": float(self.pooled_intercept_),
+            "best_epoch": int(self.best_epoch_),
+            "n_epochs": int(self.n_epochs_),
+        }
+        arrays = {
+            "mean": self.mean_,
+            "scale": self.scale_,
+            "pooled_coef": self.pooled_coef_,
+            "theta": self._theta,
+            "beta": self._beta,
+            "group_sizes": np.asarray(self.group_sizes_, dtype=np.int64),
+            "history.epoch": np.asarray(history["epoch"], dtype=np.int64),
+            "history.group_shares": np.asarray(history["group_shares"], dtype=np.float64).reshape(-1, K),
+        }
+        for key in ("objective", "val_fwh", "val_accuracy"):
+            arrays[f"history.{key}"] = np.asarray(history[key], dtype=np.float64)
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        from ..steering import _state as st
+
+        try:
+            est = st.estimator_from_params(cls, meta["params"])
+            est._check_params()
+            classes = st.labels_from_json(meta["classes"], False, "classes", minimum=2)
+            classes_dtype = meta["classes_dtype"]
+            d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
+            names = meta["feature_names_in"]
+            sizes = meta["layer_sizes"]
+            if not isinstance(sizes, list) or len(sizes) < 2:
+                raise ValueError(f"model state is inconsistent: layer_sizes must list at least 2 widths, got {sizes!r}")
+            sizes = [st.integer(s, "layer_sizes entries", 1, 1 << 31) for s in sizes]
+            dtype = meta["dtype"]
+            pooled_intercept = st.real(meta["pooled_intercept"], "pooled_intercept")
+            n_epochs = st.integer(meta["n_epochs"], "n_epochs", 0, 1 << 62)
+            best_epoch = st.integer(meta["best_epoch"], "best_epoch", 0, n_epochs + 1)
+            if sizes[0] != d:
+                raise ValueError(f"model state is inconsistent: layer_sizes starts with {sizes[0]} but "
+                                 f"n_features_in is {d}")
+            if dtype not in ("float32", "float64"):
+                raise ValueError(f"model state is inconsistent: dtype must be 'float32' or 'float64', got {dtype!r}")
+            K = sizes[-1]
+            n_theta = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+            st.check_names(arrays, cls._STATE_ARRAYS)
+            mean = st.array(arrays, "mean", (d,))
+            scale = st.array(arrays, "scale", (d,))
+            pooled_coef = st.array(arrays, "pooled_coef", (d,))
+            theta = st.array(arrays, "theta", (n_theta,), dtype)
+            beta = st.array(arrays, "beta", (K, d + 1), dtype)
+            group_sizes = st.array(arrays, "group_sizes", (K,), np.int64)
+            epochs = st.array(arrays, "history.epoch", (n_epochs,), np.int64)
+            objective = st.array(arrays, "history.objective", (n_epochs,))
+            shares = st.array(arrays, "history.group_shares", (n_epochs, K))
+            validation = {key: _validation_scores(arrays, f"history.{key}", n_epochs)
+                          for key in ("val_fwh", "val_accuracy")}
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        classes = _classes_array(classes, classes_dtype)
+        if names is not None and not (isinstance(names, list) and len(names) == d
+                                      and all(isinstance(n, str) for n in names)):
+            raise ValueError(f"model state is inconsistent: feature_names_in must be None or n_features_in={d} "
+                             "strings")
+        if not (scale > 0).all():
+            raise ValueError("model state is inconsistent: scale must be positive")
+        if not (group_sizes >= 0).all():
+            raise ValueError("model state is inconsistent: group_sizes must be non-negative")
+        if not np.array_equal(epochs, np.arange(1, n_epochs + 1)):
+            raise ValueError("model state is inconsistent: history.epoch must count 1, 2, ..., n_epochs")
+        if not ((shares >= 0) & (shares <= 1)).all():
+            raise ValueError("model state is inconsistent: history.group_shares must lie in [0, 1]")
+        est.classes_ = classes
+        est.n_features_in_ = d
+        if names is not None:
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+        est.mean_, est.scale_ = mean, scale
+        est.pooled_coef_, est.pooled_intercept_ = pooled_coef, pooled_intercept
+        est._sizes = np.array(sizes, dtype=np.int64)
+        est._theta, est._beta = theta, beta
+        est.coef_ = beta[:, :d].astype(np.float64)
+        est.intercept_ = beta[:, d].astype(np.float64)
+        est.best_epoch_ = best_epoch
+        est.n_epochs_ = n_epochs
+        est.history_ = {
+            "epoch": epochs.tolist(),
+            "objective": objective.tolist(),
+            "val_fwh": validation["val_fwh"].tolist(),
+            "val_accuracy": validation["val_accuracy"].tolist(),
+            "group_shares": shares.tolist(),
+        }
+        est.group_sizes_ = group_sizes
+        return est
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
@@ -468,3 +641,54 @@ def _stratified_split(y01, fraction, rng):
     mask = np.ones(y01.shape[0], dtype=bool)
     mask[val] = False
     return np.flatnonzero(mask), val
+
+
+def _plain_scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _validation_scores(arrays, name, n_epochs):
+    """A history array of validation scores: float64 of shape (n_epochs,), in [0, 1] or NaN.
+
+    NaN marks epochs without scored validation rows (``early_stopping=False``).
+    """
+    from ..steering import _state as st
+
+    values = arrays[name]
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        st.array({name: np.where(np.isnan(values), 0.0, values)}, name, (n_epochs,))  # NaN allowed, not inf
+        if not (np.isnan(values) | ((values >= 0) & (values <= 1))).all():
+            raise ValueError(f"model state is inconsistent: {name} must lie in [0, 1] or be NaN")
+        return np.ascontiguousarray(values)
+    return st.array(arrays, name, (n_epochs,))  # raises: not a float array
+
+
+def _classes_array(labels, dtype):
+    """``classes_`` with its saved dtype; the labels must be two, sorted and of that dtype's kind."""
+    try:
+        parsed = np.dtype(dtype) if isinstance(dtype, str) else None
+    except TypeError:
+        parsed = None
+    if parsed is None or parsed.kind not in "biufUO":
+        raise ValueError(f"model state is inconsistent: classes_dtype must name a bool, integer, float, str or "
+                         f"object dtype, got {dtype!r}")
+    dtype = parsed
+    if len(labels) != 2:
+        raise ValueError(f"model state is inconsistent: classes must hold exactly 2 labels, got {len(labels)}")
+    kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (float,), "U": (str,), "O": (str, bool, int, float)}
+    if not all(isinstance(c, kinds[dtype.kind]) and (dtype.kind in "bO" or not isinstance(c, bool)) for c in labels):
+        raise ValueError(f"model state is inconsistent: classes {labels!r} do not fit classes_dtype {dtype.str!r}")
+    try:
+        classes = np.array(labels, dtype=dtype)
+        same = classes.tolist() == labels
+    except (OverflowError, ValueError):
+        same = False
+    if not same:
+        raise ValueError(f"model state is inconsistent: classes {labels!r} do not fit classes_dtype {dtype.str!r}")
+    try:
+        ordered = bool(labels[0] < labels[1])
+    except TypeError:
+        ordered = False
+    if not ordered:
+        raise ValueError("model state is inconsistent: classes must be sorted, as fit stores them")
+    return classes

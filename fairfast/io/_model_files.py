@@ -57,6 +57,7 @@ _REGISTRY = {
     "MeanMatching": ("fairfast.steering", "MeanMatching"),
     "MeanCovarianceMatching": ("fairfast.steering", "MeanCovarianceMatching"),
     "LEACE": ("fairfast.steering", "LEACE"),
+    "DAFHClassifier": ("fairfast.dafh", "DAFHClassifier"),
 }
 
 

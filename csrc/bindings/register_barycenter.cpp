@@ -153,7 +153,9 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
                     const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
                     const carray<double>& lo, const carray<double>& scale, const carray<double>& table,
                     const carray<T>& x, const carray<std::int32_t>& codes, double epsilon, double jitter,
-                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out) {
+                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out, int path) {
+  if (path < 0 || path > 3)
+    throw py::value_error("path must be 0 (automatic), 1 (plain), 2 (pipelined) or 3 (sliced)");
   bind::require_1d(values, "values");
   const py::ssize_t n_fit = values.shape(0);
   bind::require_offsets(offsets, n_fit, "offsets");
@@ -187,7 +189,7 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
   {
     py::gil_scoped_release release;
     st = barycenter_transform(values.data(), m, x.data(), codes.data(), static_cast<std::size_t>(n), epsilon,
-                              jitter, seed, row_offset, result.mutable_data());
+                              jitter, seed, row_offset, result.mutable_data(), static_cast<TransformPath>(path));
   }
   bind::raise_status(st, "codes");
   return result;
@@ -208,7 +210,7 @@ void register_typed(py::module_& m) {
         py::arg("offsets").noconvert(), py::arg("start").noconvert(), py::arg("lo").noconvert(),
         py::arg("scale").noconvert(), py::arg("table").noconvert(), py::arg("scores").noconvert(),
         py::arg("codes").noconvert(), py::arg("epsilon"), py::arg("jitter"), py::arg("seed"),
-        py::arg("row_offset"), py::arg("out") = py::none());
+        py::arg("row_offset"), py::arg("out") = py::none(), py::arg("path") = 0);
 }
 
 }  // namespace

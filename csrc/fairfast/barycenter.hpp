@@ -327,10 +327,15 @@ struct GroupTables {
 // out[i] = (1 - eps) B_{c_i}[j_i] + eps x[i]. Returns group_out_of_range on a bad code
 // and bad_value on a non-finite score (checked here, fused with the pass over the data).
 //
+// How the rows are visited (the output never depends on it; `automatic` chooses by the
+// tables' size, the others exist so that tests can compare every path on small data).
+enum class TransformPath : int { automatic = 0, plain = 1, pipelined = 2, sliced = 3 };
+
 template <class T>
 Status barycenter_transform(const T* values, const BarycenterModel& m, const T* x,
                             const std::int32_t* codes, std::size_t n, double epsilon, double jitter,
-                            std::uint64_t seed, std::uint64_t row_offset, T* out) {
+                            std::uint64_t seed, std::uint64_t row_offset, T* out,
+                            TransformPath path = TransformPath::automatic) {
   const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
   const std::int32_t k = m.n_groups;
   std::vector<detail::GroupTables<T>> groups(static_cast<std::size_t>(k));
@@ -403,16 +408,50 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     if (const detail::GroupTables<T>* gt = query(i, c, xi, status, t)) emit(i, xi, *gt, rank(*gt, t, i));
   };
 
-  // Tables far larger than the caches (beyond ~100 MB; measured: the pipeline below wins
-  // at 20 MB, slicing at 200 MB) make every row pay three cache misses. Then the
-  // rows are first grouped (stable counting sort of their indices) by coarse slices of
-  // each group's value range, each slice's tables fitting in cache, and processed
-  // slice by slice; the result does not depend on this order.
+  // Which path: tables that fit in L2 (a few hundred KB) are read in row order. Beyond,
+  // the lookups of successive rows are software-pipelined (measured faster than sorting
+  // each block of rows in cache by L1-sized slices of the tables, at 2-60 MB of tables).
+  // Tables far larger than the caches (beyond ~100 MB) make every row pay three cache
+  // misses: all rows are then counting-sorted by slices whose tables fit in L2
+  // ("sliced"). The result does not depend on the order in which rows are visited.
   const std::size_t n_fit = static_cast<std::size_t>(m.offsets[k]);
   const std::size_t table_bytes = n_fit * (sizeof(T) + sizeof(std::uint32_t) + sizeof(double));
   constexpr std::size_t slice_bytes = std::size_t(1) << 18;
-  const bool sliced = table_bytes > (std::size_t(96) << 20) && n >= n_fit / 4 && n < (std::size_t(1) << 32);
-  if (!sliced && table_bytes > (std::size_t(1) << 18)) {
+  const bool row_ids_fit = n < (std::size_t(1) << 32);
+  if (path == TransformPath::automatic) {
+    if (table_bytes > (std::size_t(96) << 20) && n >= n_fit / 4 && row_ids_fit)
+      path = TransformPath::sliced;
+    else if (table_bytes > (std::size_t(1) << 18))
+      path = TransformPath::pipelined;
+    else
+      path = TransformPath::plain;
+  }
+  if (path == TransformPath::sliced && !row_ids_fit) path = TransformPath::pipelined;
+  // Coarse slices of each group's value range whose tables take about `bytes` each; the
+  // last slice collects invalid rows.
+  struct Slicing {
+    std::vector<std::uint32_t> count, first;
+    std::size_t n_slices = 0;
+  };
+  auto slicing = [&](std::size_t bytes) {
+    Slicing sl{std::vector<std::uint32_t>(static_cast<std::size_t>(k)),
+               std::vector<std::uint32_t>(static_cast<std::size_t>(k) + 1, 0), 0};
+    for (std::int32_t g = 0; g < k; ++g) {
+      const std::size_t group_bytes = static_cast<std::size_t>(groups[g].size) * (sizeof(T) + 12);
+      sl.count[g] = static_cast<std::uint32_t>(std::min<std::size_t>(4096, std::max<std::size_t>(1, group_bytes / bytes)));
+      sl.first[g + 1] = sl.first[g] + sl.count[g];
+    }
+    sl.n_slices = sl.first[k] + 1;
+    return sl;
+  };
+  auto slice_of = [&](const Slicing& sl, std::size_t i) -> std::size_t {
+    const std::int32_t c = codes[i];
+    if (c < 0 || c >= k || !std::isfinite(x[i])) return sl.n_slices - 1;
+    const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
+    const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
+    return sl.first[c] + static_cast<std::size_t>(b * sl.count[c] / gt.index.m);
+  };
+  if (path == TransformPath::pipelined) {
     // Software pipeline: the bucket bounds of row i + 2D and the values/table lines of
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
     // lookups of different rows overlap instead of forming one dependent chain per row.
@@ -452,14 +491,8 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
         }
       }
     }
-  } else if (sliced) {
-    std::vector<std::uint32_t> slices(static_cast<std::size_t>(k)), first_slice(static_cast<std::size_t>(k) + 1, 0);
-    for (std::int32_t g = 0; g < k; ++g) {
-      const std::size_t bytes = static_cast<std::size_t>(groups[g].size) * (sizeof(T) + 12);
-      slices[g] = static_cast<std::uint32_t>(std::min<std::size_t>(4096, std::max<std::size_t>(1, bytes / slice_bytes)));
-      first_slice[g + 1] = first_slice[g] + slices[g];
-    }
-    const std::size_t n_slices = first_slice[k] + 1;  // the last collects invalid rows
+  } else if (path == TransformPath::sliced) {
+    const Slicing sl = slicing(slice_bytes);
     // Rows travel with their score and code, so the slice pass reads them sequentially.
     struct Item {
       T x;
@@ -469,25 +502,18 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     // Rows are scattered straight from the inputs into slice order (their slice is
     // recomputed rather than stored). Uninitialised: every entry is written first.
     std::unique_ptr<Item[]> sorted(new Item[n]);
-    auto slice_of = [&](std::size_t i) -> std::size_t {
-      const std::int32_t c = codes[i];
-      if (c < 0 || c >= k || !std::isfinite(x[i])) return n_slices - 1;
-      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
-      const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
-      return first_slice[c] + static_cast<std::size_t>(b * slices[c] / gt.index.m);
-    };
     std::vector<std::size_t> hist, starts;
     detail::stable_scatter_rows(
-        sorted.get(), n, n_slices, slice_of,
+        sorted.get(), n, sl.n_slices, [&](std::size_t i) { return slice_of(sl, i); },
         [&](std::size_t i) { return Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; }, nt, hist, &starts);
     // Slice by slice: its rows look up random positions of its part of the tables, so
     // that part is first prefetched in order (the hardware streams it at full bandwidth)
     // instead of being brought in by one demand miss per line.
     auto prefetch_slice = [&](std::size_t slice) {
       std::int32_t g = 0;
-      while (g + 1 < k && first_slice[g + 1] <= slice) ++g;
+      while (g + 1 < k && sl.first[g + 1] <= slice) ++g;
       const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(g)];
-      const std::uint64_t local = slice - first_slice[g], count = slices[g], m_b = gt.index.m;
+      const std::uint64_t local = slice - sl.first[g], count = sl.count[g], m_b = gt.index.m;
       const std::uint64_t b0 = (local * m_b + count - 1) / count, b1 = ((local + 1) * m_b + count - 1) / count;
       const std::uint32_t p0 = gt.start[std::min<std::uint64_t>(b0, m_b)], p1 = gt.start[std::min<std::uint64_t>(b1, m_b)];
       for (std::uint64_t b = b0; b < b1; b += 16) __builtin_prefetch(gt.start + b);
@@ -497,10 +523,11 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(| : bad)
 #endif
-    for (std::ptrdiff_t sl = 0; sl < static_cast<std::ptrdiff_t>(n_slices); ++sl) {
-      const std::size_t lo = starts[static_cast<std::size_t>(sl)], hi = starts[static_cast<std::size_t>(sl) + 1];
+    for (std::ptrdiff_t q0 = 0; q0 < static_cast<std::ptrdiff_t>(sl.n_slices); ++q0) {
+      const std::size_t slice = static_cast<std::size_t>(q0);
+      const std::size_t lo = starts[slice], hi = starts[slice + 1];
       if (lo == hi) continue;
-      if (static_cast<std::size_t>(sl) + 1 < n_slices) prefetch_slice(static_cast<std::size_t>(sl));
+      if (slice + 1 < sl.n_slices) prefetch_slice(slice);
       for (std::size_t q = lo; q < hi; ++q) {
         const Item& it = sorted[q];
         process(it.row, it.code, it.x, bad);

@@ -502,7 +502,7 @@ class DAFHClassifier(ClassifierMixin, BaseEstimator):
             ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
             float64, ``group_shares`` of shape (n_epochs, K)).
         """
-        from ..steering import _state as st
+        from ..io import _state as st
 
         check_is_fitted(self, "history_")
         params = st.params_to_json(self)
@@ -547,7 +547,7 @@ class DAFHClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        from ..steering import _state as st
+        from ..io import _state as st
 
         try:
             est = st.estimator_from_params(cls, meta["params"])
@@ -652,7 +652,7 @@ def _validation_scores(arrays, name, n_epochs):
 
     NaN marks epochs without scored validation rows (``early_stopping=False``).
     """
-    from ..steering import _state as st
+    from ..io import _state as st
 
     values = arrays[name]
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":

@@ -1,4 +1,4 @@
-"""Model-file state of the steering estimators: JSON parameters and labels, checked arrays.
+"""Model-file state helpers shared by the estimators: JSON parameters and labels, checked arrays.
 
 Labels follow the convention of the other fairfast model files (see
 ``WassersteinBarycenter._get_state``): a list of JSON scalars, intersections of several

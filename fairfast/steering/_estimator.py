@@ -31,7 +31,9 @@ def _whitened_map(S, T, low_rank=None):
         inner = np.eye(R.shape[0]) + R @ Phi @ R.T
         H = sqrtm_psd((inner + inner.T) / 2) - np.eye(R.shape[0])
         right = linalg.solve_triangular(L, Q, lower=True, trans=1, check_finite=False)  # L^{-T} Q
-        return np.eye(d) + (L @ Q) @ H @ right.T
+        A = (L @ Q) @ H @ right.T
+        A.flat[:: d + 1] += 1.0  # identity plus the low-rank term, without a d x d eye
+        return A
     Li = np.linalg.inv(L)
     mid = Li @ T @ Li.T
     return L @ sqrtm_psd((mid + mid.T) / 2) @ Li
@@ -249,7 +251,8 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
                     best = (total, r, sols)
             feature_kl, ref, sols = best
             t_means = mu.copy()
-            t_covs = covs.copy()
+            t_covs = np.empty_like(covs)  # every group's entry is written below
+            t_covs[ref] = covs[ref]
             lowrank = [None] * G
             class_kl = np.zeros((G, K))
             for a, s in sols.items():
@@ -260,14 +263,16 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
         # subgroup KLs and maps
         from ._gaussian import gaussian_kl
 
-        linear = np.zeros((G, K, d, d))
+        linear = np.empty((G, K, d, d))  # every (group, class) map is written below
         offset = np.zeros((G, K, d))
         identity = np.zeros((G, K), dtype=bool)
         sub_kl = np.zeros((G, K))
         for a in range(G):
             if a == ref:
                 identity[a] = True
-                linear[a] = np.eye(d)
+                linear[a] = 0.0
+                for i in range(K):
+                    linear[a, i].flat[:: d + 1] = 1.0
                 continue
             cache = None
             for i in range(K):

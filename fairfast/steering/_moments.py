@@ -1,6 +1,7 @@
 """Streaming, mergeable per-(label, group) moments of a feature matrix."""
 
 import numpy as np
+from scipy.linalg import blas as linalg_blas
 
 __all__ = ["SubgroupMoments", "shrink_covariance"]
 
@@ -17,20 +18,22 @@ def _block_moments(X, codes, n_codes):
     scatter = np.zeros((n_codes, d, d))
     if n == 0:
         return counts, means, scatter
-    if n_codes == 1:
-        blocks = [(0, X)]
-    else:
-        order = np.argsort(codes, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        blocks = [(c, X[order[bounds[c] : bounds[c + 1]]]) for c in range(n_codes) if counts[c]]
-    for c, block in blocks:
-        m = block.mean(axis=0, dtype=np.float64)
-        xc = block - m.astype(X.dtype)
-        s = xc.T @ xc
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    for c in np.flatnonzero(counts):
+        # fancy indexing copies the block, so it is centred in place (no second copy)
+        xc = X[order[bounds[c] : bounds[c + 1]]] if n_codes > 1 else X.copy()
+        m = xc.mean(axis=0, dtype=np.float64)
+        xc -= m.astype(X.dtype)
+        scatter[c] = xc.T @ xc
         # the float32 mean is rounded: correct the scatter for the residual mean shift
+        # (a rank-one update in place: an outer product would be one more d x d array)
         r = xc.mean(axis=0, dtype=np.float64)
         means[c] = m + r
-        scatter[c] = s - block.shape[0] * np.outer(r, r)
+        if np.any(r):
+            updated = linalg_blas.dger(-float(xc.shape[0]), r, r, a=scatter[c].T, overwrite_a=True)
+            if not np.shares_memory(updated, scatter[c]):  # the wrapper had to copy
+                scatter[c] = updated.T
     return counts, means, scatter
 
 
@@ -71,7 +74,7 @@ def shrink_covariance(cov, n_samples, shrinkage):
         if shrinkage != "oas":
             raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {shrinkage!r}")
         # scikit-learn's OAS formula on the (biased) empirical covariance
-        alpha = np.mean(cov**2)
+        alpha = float(np.vdot(cov, cov)) / cov.size  # mean of cov**2, without a d x d temporary
         num = alpha + mu**2
         den = (n_samples + 1.0) * (alpha - mu**2 / d)
         rho = 1.0 if den == 0 else min(num / den, 1.0)
@@ -241,7 +244,9 @@ class SubgroupMoments:
             for i in range(K):
                 if fallback[a, i]:
                     if within is None:
-                        within = shrink_covariance(self.scatter_[a].sum(axis=0) / dof, dof, shrinkage)
+                        pooled_scatter = self.scatter_[a].sum(axis=0)
+                        pooled_scatter /= dof
+                        within = shrink_covariance(pooled_scatter, dof, shrinkage)
                     covs[a, i] = within
                 else:
                     n = int(self.counts_[a, i])

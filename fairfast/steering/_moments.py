@@ -65,9 +65,15 @@ def shrink_covariance(cov, n_samples, shrinkage):
     array([[2., 0.],
            [0., 4.]])
     """
-    cov = np.asarray(cov, dtype=np.float64)
+    out = np.array(cov, dtype=np.float64)
+    _shrink_in_place(out, n_samples, shrinkage)
+    return out
+
+
+def _shrink_in_place(cov, n_samples, shrinkage):
+    """:func:`shrink_covariance` overwriting ``cov`` (C-contiguous float64)."""
     if shrinkage is None:
-        return cov
+        return
     d = cov.shape[0]
     mu = np.trace(cov) / d
     if isinstance(shrinkage, str):
@@ -78,16 +84,13 @@ def shrink_covariance(cov, n_samples, shrinkage):
         num = alpha + mu**2
         den = (n_samples + 1.0) * (alpha - mu**2 / d)
         rho = 1.0 if den == 0 else min(num / den, 1.0)
-    else:
-        r = float(shrinkage)
-        if not r >= 0:
-            raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {shrinkage!r}")
-        out = cov.copy()
-        out.flat[:: d + 1] += r * mu
-        return out
-    out = (1.0 - rho) * cov
-    out.flat[:: d + 1] += rho * mu
-    return out
+        cov *= 1.0 - rho
+        cov.flat[:: d + 1] += rho * mu
+        return
+    r = float(shrinkage)
+    if not r >= 0:
+        raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {shrinkage!r}")
+    cov.flat[:: d + 1] += r * mu
 
 
 class SubgroupMoments:
@@ -240,17 +243,21 @@ class SubgroupMoments:
             present = self.counts_[a] > 0
             n_a = int(self.counts_[a].sum())
             dof = max(n_a - int(present.sum()), 1)
-            within = None
+            within = None  # the class whose slot holds the pooled covariance
             for i in range(K):
+                # computed in place in covs (d x d arrays are large: no temporaries)
                 if fallback[a, i]:
                     if within is None:
-                        pooled_scatter = self.scatter_[a].sum(axis=0)
-                        pooled_scatter /= dof
-                        within = shrink_covariance(pooled_scatter, dof, shrinkage)
-                    covs[a, i] = within
+                        np.sum(self.scatter_[a], axis=0, out=covs[a, i])
+                        covs[a, i] /= dof
+                        _shrink_in_place(covs[a, i], dof, shrinkage)
+                        within = i
+                    else:
+                        covs[a, i] = covs[a, within]
                 else:
                     n = int(self.counts_[a, i])
-                    covs[a, i] = shrink_covariance(self.scatter_[a, i] / max(n - 1, 1), n, shrinkage)
+                    np.divide(self.scatter_[a, i], max(n - 1, 1), out=covs[a, i])
+                    _shrink_in_place(covs[a, i], n, shrinkage)
         return covs, fallback
 
 

@@ -11,7 +11,7 @@ from .._validation import check_choice
 from ..io import _state as st
 from ._apply import apply_blocks, check_X, encode_labels, fit_groups, require_finite, transform_groups
 from ._gaussian import bures_map, cholesky, sqrtm_psd
-from ._moments import SubgroupMoments, _block_moments
+from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments
 from ._programs import affirmative_action, all_subgroups, pinsker_bounds, prior_kl, small_blas
 
 __all__ = ["GaussianSteering"]
@@ -198,10 +198,14 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
             raise ValueError(f"sensitive_features must contain at least 2 groups, got {G}")
         mom = SubgroupMoments(d)
         mom.classes_, mom.groups_ = classes, groups
-        counts, means, scatter = _block_moments(Z, (g_codes * K + y_codes).astype(np.intp), G * K)
+        codes = (g_codes * K + y_codes).astype(np.intp)
+        if self.covariance == "shared":  # one pooled within-class scatter per group is all it uses
+            counts, means, mom.pooled_scatter_ = _pooled_block_moments(Z, codes, G, K)
+        else:
+            counts, means, scatter = _block_moments(Z, codes, G * K)
+            mom.scatter_ = scatter.reshape(G, K, d, d)
         mom.counts_ = counts.reshape(G, K)
         mom.means_ = means.reshape(G, K, d)
-        mom.scatter_ = scatter.reshape(G, K, d, d)
         small = np.argwhere(mom.counts_ < 2)
         if small.size:
             a, i = small[0]

@@ -37,6 +37,44 @@ def _block_moments(X, codes, n_codes):
     return counts, means, scatter
 
 
+def _pooled_block_moments(X, codes, n_groups, n_classes):
+    """Counts and float64 means per code ``group * n_classes + class``, and each group's
+    pooled within-class scatter (n_groups, d, d): what ``covariance="shared"`` needs,
+    with one BLAS product per group instead of one per (group, class) and half the
+    d x d arrays of :func:`_block_moments` (whose per-class scatters it sums)."""
+    n, d = X.shape
+    n_codes = n_groups * n_classes
+    counts = np.bincount(codes, minlength=n_codes)[:n_codes].astype(np.int64)
+    means = np.zeros((n_codes, d))
+    pooled = np.zeros((n_groups, d, d))
+    if n == 0:
+        return counts, means, pooled
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    for a in range(n_groups):
+        lo, hi = bounds[a * n_classes], bounds[(a + 1) * n_classes]
+        if hi == lo:
+            continue
+        xc = X[order[lo:hi]]  # a copy: centred in place, class by class
+        residuals = []
+        for c in range(a * n_classes, (a + 1) * n_classes):
+            block = xc[bounds[c] - lo : bounds[c + 1] - lo]
+            if not block.shape[0]:
+                continue
+            m = block.mean(axis=0, dtype=np.float64)
+            block -= m.astype(X.dtype)
+            r = block.mean(axis=0, dtype=np.float64)  # the float32 mean is rounded
+            means[c] = m + r
+            residuals.append((block.shape[0], r))
+        pooled[a] = xc.T @ xc
+        for count, r in residuals:
+            if np.any(r):
+                updated = linalg_blas.dger(-float(count), r, r, a=pooled[a].T, overwrite_a=True)
+                if not np.shares_memory(updated, pooled[a]):
+                    pooled[a] = updated.T
+    return counts, means, pooled
+
+
 def _merge(n_a, m_a, s_a, n_b, m_b, s_b):
     """Chan et al. pairwise update of (count, mean, scatter), vectorised over subgroups."""
     n = n_a + n_b
@@ -137,6 +175,7 @@ class SubgroupMoments:
         self.counts_ = None
         self.means_ = None
         self.scatter_ = None
+        self.pooled_scatter_ = None  # set instead of scatter_ by GaussianSteering(covariance="shared")
 
     def _grow(self, classes, groups, d):
         new_c = sorted(set(self.classes_) | set(classes), key=_sort_key)
@@ -248,7 +287,10 @@ class SubgroupMoments:
                 # computed in place in covs (d x d arrays are large: no temporaries)
                 if fallback[a, i]:
                     if within is None:
-                        np.sum(self.scatter_[a], axis=0, out=covs[a, i])
+                        if self.scatter_ is None:  # only the pooled scatter was computed
+                            covs[a, i] = self.pooled_scatter_[a]
+                        else:
+                            np.sum(self.scatter_[a], axis=0, out=covs[a, i])
                         covs[a, i] /= dof
                         _shrink_in_place(covs[a, i], dof, shrinkage)
                         within = i

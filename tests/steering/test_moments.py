@@ -95,3 +95,26 @@ def test_errors():
         SubgroupMoments().update(X, y, sensitive_features=a[:10])
     with pytest.raises(ValueError, match="no data"):
         SubgroupMoments().covariances()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pooled_block_moments_sum_the_class_scatters(dtype):
+    from fairfast.steering._moments import _block_moments, _pooled_block_moments
+
+    rng = np.random.default_rng(5)
+    G, K, n, d = 3, 2, 3000, 7
+    codes = rng.integers(0, G * K, n)
+    codes[codes == 5] = 4  # group 2 has one class only
+    X = (rng.normal(size=(n, d)) * 3 + 100).astype(dtype)  # a large mean: float32 rounding matters
+    counts, means, scatter = _block_moments(X, codes, G * K)
+    pcounts, pmeans, pooled = _pooled_block_moments(X, codes, G, K)
+    np.testing.assert_array_equal(pcounts, counts)
+    np.testing.assert_allclose(pmeans, means, rtol=1e-12, atol=1e-12)
+    expected = scatter.reshape(G, K, d, d).sum(axis=1)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(pooled, expected, rtol=tol, atol=tol * np.abs(expected).max())
+    # against float64 numpy on the class-centred rows
+    for a in range(G):
+        rows = [X[codes == a * K + i].astype(np.float64) for i in range(K)]
+        centred = np.vstack([r - r.mean(axis=0) for r in rows if len(r)])
+        np.testing.assert_allclose(pooled[a], centred.T @ centred, rtol=tol, atol=tol * np.abs(expected).max())

@@ -90,7 +90,8 @@ def _shared_forward(mu_s, S_s, mu_t, S_t, w):
     W = w.sum()
     mbar_s, mbar_t = w @ mu_s / W, w @ mu_t / W
     D_s, D_t = mu_s - mbar_s, mu_t - mbar_t
-    C = W * S_s + (D_s.T * w) @ D_s
+    C = W * S_s
+    C += (D_s.T * w) @ D_s  # rank-K update of the one d x d array
     L_t = _chol(S_t, "the covariance of the mapped-onto group")
     L_c = _chol(C, "the covariance of the mapped group")
     sw = np.sqrt(w)
@@ -225,6 +226,23 @@ def _as_problem(ref_means, ref_covs, means, covs):
     return mu_r, S_r, mu_a, S_a, shared_r or _all_equal(S_r), shared_a or _all_equal(S_a)
 
 
+def _symmetrised_sum(S, FPhi, F):
+    """``(T + T.T) / 2`` for ``T = S + FPhi @ F.T`` with a single d x d result array:
+    the low-rank term is added row block by row block, then symmetrised in place."""
+    T = np.array(S, dtype=np.float64)
+    T += FPhi @ F.T
+    d = T.shape[0]
+    step = 256
+    for i in range(0, d, step):  # average T[i:j, :i+] with the mirrored block, in place
+        j = min(d, i + step)
+        upper = T[i:j, i:]
+        lower = T[i:, i:j].T
+        avg = (upper + lower) / 2
+        T[i:j, i:] = avg
+        T[i:, i:j] = avg.T
+    return T
+
+
 def _all_equal(S):
     return bool(np.all(S == S[:1]))
 
@@ -315,8 +333,7 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
         sol = _shared_forward(src[0], src[1][0], tgt[0], tgt[1][0], w)
         used = "closed_form"
         if direction == "forward":
-            cov = tgt[1][0] + sol["F"] @ sol["Phi"] @ sol["F"].T
-            cov = (cov + cov.T) / 2
+            cov = _symmetrised_sum(tgt[1][0], sol["F"] @ sol["Phi"], sol["F"])
             return dict(
                 means=sol["means"], covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
                 class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(sol["F"], sol["Phi"]),

@@ -23,9 +23,12 @@ fortran_gemm<T> gemm_from_capsule(const py::object& obj) {
   if (!PyCapsule_CheckExact(obj.ptr()))
     throw py::type_error("gemm must be a capsule of a Fortran BLAS ?gemm (scipy.linalg.cython_blas.__pyx_capi__)");
   const char* name = PyCapsule_GetName(obj.ptr());
-  const char* want = sizeof(T) == 8 ? "cython_blas_d *" : "cython_blas_s *";
+  // scipy names the element type by a Cython typedef (..._cython_blas_d *) or plainly
+  const char* typedef_name = sizeof(T) == 8 ? "cython_blas_d *" : "cython_blas_s *";
+  const char* plain_name = sizeof(T) == 8 ? "double *" : "float *";
   const char* head = "void (char *, char *, int *, int *, int *,";
-  if (name == nullptr || std::strncmp(name, head, std::strlen(head)) != 0 || std::strstr(name, want) == nullptr)
+  if (name == nullptr || std::strncmp(name, head, std::strlen(head)) != 0 ||
+      (std::strstr(name, typedef_name) == nullptr && std::strstr(name, plain_name) == nullptr))
     throw py::type_error(std::string("gemm must be scipy.linalg.cython_blas's ") + (sizeof(T) == 8 ? "dgemm" : "sgemm") +
                          " capsule for " + (sizeof(T) == 8 ? "float64" : "float32") + " data");
   void* p = PyCapsule_GetPointer(obj.ptr(), name);

@@ -93,7 +93,7 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"
     if n == 0:
         return out
     dt = X.dtype
-    if d <= KERNEL_MAX_FEATURES:
+    if d <= KERNEL_MAX_FEATURES and _BLAS.get("usable", True):
         from .._core import steering as _kernels
 
         blas = _blas_context()
@@ -107,7 +107,12 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"
         except ValueError:
             require_finite(X, name)  # the kernel's message has no position; this one does
             raise
-        return out
+        except TypeError:
+            # scipy's gemm capsule not recognised (another scipy build): use the
+            # BLAS-per-block path from now on
+            _BLAS["usable"] = False
+        else:
+            return out
     require_finite(X, name)
 
     def product(src, c, dst):

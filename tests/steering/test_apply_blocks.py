@@ -141,3 +141,15 @@ class TestBindingRechecks:
         kernels.apply_affine_blocks(a["X"], a["codes"], a["linear"], a["offset"], a["identity"], a["out"], a["gemm"])
         ref = reference(a["X"], a["codes"], a["linear"], a["offset"], a["identity"])
         np.testing.assert_allclose(a["out"], ref, rtol=1e-4, atol=1e-4)
+
+
+def test_unrecognised_gemm_capsule_falls_back_to_the_wide_path(monkeypatch):
+    X, codes, linear, offset, identity = problem(6, 3000, 5, 3, np.float64)
+    expected = apply_blocks(X, codes, 3, linear, offset, identity)
+    blas = _apply._blas_context()
+    wrong = {dt: cython_blas.__pyx_capi__["ddot"] for dt in blas["gemm"]}  # not a gemm
+    monkeypatch.setitem(_apply._BLAS, "gemm", wrong)
+    monkeypatch.setitem(_apply._BLAS, "usable", True)
+    got = apply_blocks(X, codes, 3, linear, offset, identity)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+    assert _apply._BLAS["usable"] is False

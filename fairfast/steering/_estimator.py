@@ -17,13 +17,15 @@ from ._programs import affirmative_action, all_subgroups, pinsker_bounds, prior_
 __all__ = ["GaussianSteering"]
 
 
-def _whitened_map(S, T, low_rank=None):
+def _whitened_map(S, T, low_rank=None, L=None):
     r"""Map ``A = L (L^{-1} T L^{-T})^{1/2} L^{-1}`` (``S = L L^T``), so ``A S A^T = T``.
 
     When ``T = S + F Phi F^T`` (the closed forms), ``A`` is the identity plus a
-    rank-``F.shape[1]`` term and no d x d eigendecomposition is needed.
+    rank-``F.shape[1]`` term and no d x d eigendecomposition is needed. ``L``: the
+    Cholesky factor of ``S`` if already known (the forward closed form computes it).
     """
-    L = cholesky(S, "the subgroup covariance")
+    if L is None:
+        L = cholesky(S, "the subgroup covariance")
     d = S.shape[0]
     if low_rank is not None:
         F, Phi = low_rank
@@ -220,6 +222,7 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
         G, K = len(groups), len(classes)
         threshold = np.inf if self.covariance == "shared" else self.pooled_below
         covs, pooled = mom.covariances(shrinkage=self.shrinkage, pooled_below=threshold)
+        mom.scatter_ = mom.pooled_scatter_ = None  # free the d x d scatters before the next arrays
         shared = pooled.all(axis=1)  # group uses one covariance for all classes
         q = mom.counts_ / n
         qa, qy = q.sum(axis=1), q.sum(axis=0)
@@ -286,7 +289,9 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
                 elif self.coupling == "ot":
                     A = bures_map(S, T)
                 else:
-                    A = _whitened_map(S, T, lowrank[a] if shared[a] else None)
+                    # the forward closed form factored group a's (shared) covariance already
+                    known = sols[a].get("cholesky") if shared[a] and ref is not None and a in sols else None
+                    A = _whitened_map(S, T, lowrank[a] if shared[a] else None, L=known)
                 cache = A
                 linear[a, i] = A
                 offset[a, i] = t_means[a, i] - A @ mu[a, i]

@@ -337,6 +337,7 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
             return dict(
                 means=sol["means"], covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
                 class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(sol["F"], sol["Phi"]),
+                cholesky=sol["L_t"],
             )
         # reverse: target = N^{-1}(reference); N = L_t K L_c^{-1} with (U, k, V)
         W = w.sum()

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_seed
+from ..io._state import ModelFileMixin
 from ._common import (
     check_non_negative,
     check_positive_int,
@@ -19,7 +20,7 @@ from ._common import (
 __all__ = ["DAFHClassifier"]
 
 
-class DAFHClassifier(ClassifierMixin, BaseEstimator):
+class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     r"""Demographic-agnostic fairness without harm (DAFH).
 
     Learns, without any sensitive attribute, a soft partition of the feature space
@@ -476,9 +477,7 @@ class DAFHClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.array_equal(again.predict_proba(X), clf.predict_proba(X)))
         True
         """
-        from ..io import save
-
-        save(self, path)
+        super().save(path)
 
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).

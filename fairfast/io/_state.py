@@ -14,6 +14,20 @@ import numpy as np
 _SCALARS = (str, bool, int, float)
 
 
+class ModelFileMixin:
+    """``save(path)`` for the estimators that model files can hold (they provide
+    ``_get_state`` and ``_from_state``; see :func:`fairfast.io.register_estimator`)."""
+
+    def save(self, path):
+        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
+
+        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
+        """
+        from ._model_files import save
+
+        save(self, path)
+
+
 def _plain(value):
     """`value` with numpy scalars turned into Python ones and tuples into lists (JSON-able)."""
     if isinstance(value, tuple):

@@ -16,6 +16,7 @@ from .._validation import (
     check_sample_weight,
     check_seed,
 )
+from ..io._state import ModelFileMixin
 from ._stage import MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
@@ -68,7 +69,7 @@ def _check_stage(state, k, n_tasks):
             raise ValueError("model state is inconsistent: values are not sorted within groups")
 
 
-class WassersteinBarycenter(TransformerMixin, BaseEstimator):
+class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
     Fitted on calibration scores :math:`z` with group labels :math:`s`, it maps a
@@ -515,15 +516,6 @@ class WassersteinBarycenter(TransformerMixin, BaseEstimator):
         )
 
     # -- model-file state (see fairfast.io) ------------------------------------------
-
-    def save(self, path):
-        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
-
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ..io import save
-
-        save(self, path)
 
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._groups import encode_groups, map_groups
 from .._validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
+from ..io._state import ModelFileMixin
 from ._thresholds_curves import build_curves, pack
 
 __all__ = [
@@ -57,7 +58,7 @@ def _fmt(label):
     return repr(label)
 
 
-class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     r"""Per-group thresholds on a score, optimal under a group-fairness constraint.
 
     Each group :math:`a` gets a *monotone* rule: accept every member whose score is
@@ -708,9 +709,7 @@ class GroupThresholds(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Only a rule fitted on scores (``estimator=None``) can be saved: a model file
         never holds a scikit-learn estimator.
         """
-        from ..io import save
-
-        save(self, path)
+        super().save(path)
 
     def _get_state(self):
         """The fitted rule as JSON-able metadata and a dict of arrays (no pickle).

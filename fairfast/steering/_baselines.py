@@ -32,7 +32,7 @@ def _reference_index(reference, groups, counts):
     raise ValueError(f"reference must be None (largest group) or one of the groups {groups}; got {reference!r}")
 
 
-class _GroupMapBase(TransformerMixin, BaseEstimator):
+class _GroupMapBase(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     def transform(self, X, *, sensitive_features):
         """Apply the fitted map of each row's group (float32 stays float32)."""
         check_is_fitted(self, "linear_")
@@ -42,6 +42,20 @@ class _GroupMapBase(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params``, ``groups`` (lists for intersections, with
+            ``groups_are_tuples``), ``reference_index`` and ``n_features_in``.
+        arrays : dict of str to ndarray
+            The fitted arrays named in the class's ``_STATE_ARRAYS``.
+        """
+        check_is_fitted(self, "linear_")
+        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
 
     def _group_meta(self):
         groups, multi = st.labels_to_json(self.groups_)
@@ -98,31 +112,9 @@ class MeanMatching(_GroupMapBase):
         return self
 
     # ------------------------------------------------------------ model files
+    # offset (G, d) and identity (G,); the linear parts are identities and not stored
     _STATE_ARRAYS = ("offset", "identity")
 
-    def save(self, path):
-        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
-
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ..io import save
-
-        save(self, path)
-
-    def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        Returns
-        -------
-        meta : dict
-            ``params``, ``groups`` (lists for intersections, with
-            ``groups_are_tuples``), ``reference_index`` and ``n_features_in``.
-        arrays : dict of str to ndarray
-            ``offset`` (G, d) and ``identity`` (G,); the linear parts are identities and
-            not stored.
-        """
-        check_is_fitted(self, "linear_")
-        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
 
     @classmethod
     def _from_state(cls, meta, arrays):
@@ -196,31 +188,9 @@ class MeanCovarianceMatching(_GroupMapBase):
         return self
 
     # ------------------------------------------------------------ model files
+    # linear (G, d, d), offset (G, d), identity (G,), covariances (G, d, d), means (G, d)
     _STATE_ARRAYS = ("linear", "offset", "identity", "covariances", "means")
 
-    def save(self, path):
-        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
-
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ..io import save
-
-        save(self, path)
-
-    def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        Returns
-        -------
-        meta : dict
-            ``params``, ``groups`` (lists for intersections, with
-            ``groups_are_tuples``), ``reference_index`` and ``n_features_in``.
-        arrays : dict of str to ndarray
-            ``linear`` (G, d, d), ``offset`` (G, d), ``identity`` (G,),
-            ``covariances`` (G, d, d) and ``means`` (G, d).
-        """
-        check_is_fitted(self, "linear_")
-        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
 
     @classmethod
     def _from_state(cls, meta, arrays):
@@ -248,7 +218,7 @@ class MeanCovarianceMatching(_GroupMapBase):
         return est
 
 
-class LEACE(TransformerMixin, BaseEstimator):
+class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""LEAst-squares Concept Erasure (Belrose et al., NeurIPS 2023).
 
     With :math:`Z` the one-hot group indicator, :math:`W = \Sigma_{XX}^{-1/2}`
@@ -336,15 +306,6 @@ class LEACE(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ model files
     _STATE_ARRAYS = ("mean", "proj_left", "proj_right")
-
-    def save(self, path):
-        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
-
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ..io import save
-
-        save(self, path)
 
     def _get_state(self):
         """The fitted eraser as JSON-able metadata and a dict of arrays (no pickle).

@@ -48,7 +48,7 @@ def _mixture(weights, means, covs):
     return m, (cov + cov.T) / 2
 
 
-class GaussianSteering(TransformerMixin, BaseEstimator):
+class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""Optimal steering of features to the KL-nearest ideal Gaussian distribution.
 
     Each (label ``i``, group ``a``) subgroup is modelled as :math:`N(\mu_{ia}, S_{ia})`.
@@ -428,15 +428,6 @@ class GaussianSteering(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ model files
     _STATE_ARRAYS = ("priors", "means", "covariances", "pooled", "target_means", "target_covariances",
                      "linear", "offset", "identity", "subgroup_kl")
-
-    def save(self, path):
-        """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
-
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ..io import save
-
-        save(self, path)
 
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).

@@ -15,6 +15,7 @@ from sklearn.exceptions import NotFittedError
 import fairfast
 from fairfast.dafh import DAFHClassifier
 from fairfast.io import read_model, registered_estimators
+from model_file_checks import assert_same_state, save_load
 
 # tiny data, a small group classifier and a few epochs: every fit takes milliseconds
 # (the Numba kernels are compiled with cache=True, so only a cold cache compiles)
@@ -40,22 +41,6 @@ def _labels(y, kind):
     if kind == "bool":
         return y == 1
     return np.array([-1.0, 2.0])[y]  # float (integral values: scikit-learn calls others continuous)
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "m.ffm"
-    model.save(path)
-    return fairfast.load(path), path
-
-
-def _same_state(a, b):
-    meta_a, arr_a = a._get_state()
-    meta_b, arr_b = b._get_state()
-    assert json.dumps(meta_a, sort_keys=True) == json.dumps(meta_b, sort_keys=True)
-    assert arr_a.keys() == arr_b.keys()
-    for key in arr_a:
-        assert arr_a[key].dtype == arr_b[key].dtype and arr_a[key].shape == arr_b[key].shape, key
-        assert np.ascontiguousarray(arr_a[key]).tobytes() == np.ascontiguousarray(arr_b[key]).tobytes(), key
 
 
 def _bitwise(a, b):
@@ -90,7 +75,7 @@ def test_round_trip_is_bit_for_bit(tmp_path, params, kind, dtype):
     X, y = _data(dtype=dtype)
     labels = _labels(y, kind)
     model = DAFHClassifier(**{**_SMALL, **params}).fit(X, labels)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert type(back) is DAFHClassifier
     expected = model.get_params()
     if "group_prior" in params:  # written as a list of floats, read back as a tuple
@@ -109,7 +94,7 @@ def test_round_trip_is_bit_for_bit(tmp_path, params, kind, dtype):
     assert back.pooled_intercept_ == model.pooled_intercept_
     for name in ("coef_", "intercept_", "pooled_coef_", "mean_", "scale_", "group_sizes_"):
         _bitwise(getattr(back, name), getattr(model, name))
-    _same_state(model, back)
+    assert_same_state(model, back)
     _same_predictions(back, model, X)
     _same_predictions(back, model, X.astype(np.float32 if dtype == np.float64 else np.float64))
     assert back.score(X, labels) == model.score(X, labels)
@@ -119,7 +104,7 @@ def test_feature_names_round_trip(tmp_path):
     X, y = _data(seed=1)
     frame = pd.DataFrame(X, columns=["age", "income", "member"])
     model = DAFHClassifier(**_SMALL).fit(frame, y)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     _bitwise(back.feature_names_in_, model.feature_names_in_)
     _same_predictions(back, model, frame)
     with pytest.raises(ValueError, match="feature names"):  # checked as for the saved model
@@ -129,11 +114,11 @@ def test_feature_names_round_trip(tmp_path):
 def test_generator_random_state_is_written_as_none(tmp_path):
     X, y = _data(seed=2)
     model = DAFHClassifier(**{**_SMALL, "random_state": np.random.default_rng(3)}).fit(X, y)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert back.random_state is None
     _same_predictions(back, model, X)
     model.set_params(random_state=np.int64(7))
-    assert _save_load(model, tmp_path)[0].random_state == 7
+    assert save_load(model, tmp_path)[0].random_state == 7
 
 
 def test_parameters_changed_after_fit_do_not_change_the_saved_model(tmp_path):
@@ -141,7 +126,7 @@ def test_parameters_changed_after_fit_do_not_change_the_saved_model(tmp_path):
     X, y = _data(seed=8)
     model = DAFHClassifier(**_SMALL).fit(X, y)
     model.set_params(n_groups=5, hidden_layer_sizes=(7, 7), dtype="float32")
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert back.get_params() == model.get_params()
     assert back._beta.dtype == np.float64 and back.coef_.shape == (2, 3)
     _same_predictions(back, model, X)
@@ -287,8 +272,8 @@ def test_unknown_and_missing_arrays_are_refused(fitted):
 
 def test_pickle_round_trips_fitted_and_loaded_models(tmp_path, fitted):
     X = pd.DataFrame(_data(seed=7)[0], columns=["a", "b", "c"])
-    loaded, _ = _save_load(fitted, tmp_path)
+    loaded, _ = save_load(fitted, tmp_path)
     for again in (pickle.loads(pickle.dumps(fitted)), pickle.loads(pickle.dumps(loaded)), copy.deepcopy(loaded)):
         assert type(again) is DAFHClassifier
         _same_predictions(again, fitted, X)
-        _same_state(fitted, again)
+        assert_same_state(fitted, again)

@@ -14,6 +14,7 @@ import fairfast
 from fairfast.io import FORMAT_VERSION, load, read_model, register_estimator, registered_estimators, save
 from fairfast.io import _model_files as mf
 from fairfast.postprocessing import WassersteinBarycenter
+from model_file_checks import assert_same_state
 
 
 def _data(n=600, seed=0, dtype=np.float64):
@@ -28,17 +29,6 @@ def _data(n=600, seed=0, dtype=np.float64):
 def fitted():
     z, s = _data()
     return WassersteinBarycenter(random_state=3, epsilon=0.25).fit(z, sensitive_features=s), z, s
-
-
-def _states_equal(a, b):
-    meta_a, arr_a = a._get_state()
-    meta_b, arr_b = b._get_state()
-    assert json.dumps(meta_a, sort_keys=True) == json.dumps(meta_b, sort_keys=True)
-    assert arr_a.keys() == arr_b.keys()
-    for key in arr_a:
-        assert arr_a[key].dtype == arr_b[key].dtype, key
-        assert arr_a[key].shape == arr_b[key].shape, key
-        assert arr_a[key].tobytes() == arr_b[key].tobytes(), key
 
 
 @pytest.mark.parametrize(
@@ -70,7 +60,7 @@ def test_round_trip_is_bit_for_bit(tmp_path, params, sensitive, dtype):
     assert type(again) is WassersteinBarycenter
     assert again.groups_ == model.groups_
     assert [type(g) for g in again.groups_] == [type(g) for g in model.groups_]
-    _states_equal(model, again)
+    assert_same_state(model, again)
     out1 = model.transform(z, sensitive_features=sf, row_offset=17)
     out2 = again.transform(z, sensitive_features=sf, row_offset=17)
     assert out1.dtype == out2.dtype

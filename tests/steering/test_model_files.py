@@ -15,6 +15,7 @@ from sklearn.exceptions import NotFittedError
 import fairfast
 from fairfast.io import read_model, registered_estimators
 from fairfast.steering import LEACE, GaussianSteering, MeanCovarianceMatching, MeanMatching
+from model_file_checks import assert_same_state, save_load
 
 _BASELINES = (MeanMatching, MeanCovarianceMatching, LEACE)
 
@@ -36,22 +37,6 @@ def _data(kind, n=900, d=3, G=3, K=3, seed=0, dtype=np.float64, positive=False):
     else:  # intersections of two columns -> tuple labels
         sf = pd.DataFrame({"sex": np.where(a % 2 == 1, "F", "M"), "age": a // 2})
     return X.astype(dtype), y, sf
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "m.ffm"
-    model.save(path)
-    return fairfast.load(path), path
-
-
-def _same_state(a, b):
-    meta_a, arr_a = a._get_state()
-    meta_b, arr_b = b._get_state()
-    assert json.dumps(meta_a, sort_keys=True) == json.dumps(meta_b, sort_keys=True)
-    assert arr_a.keys() == arr_b.keys()
-    for key in arr_a:
-        assert arr_a[key].dtype == arr_b[key].dtype and arr_a[key].shape == arr_b[key].shape, key
-        assert np.ascontiguousarray(arr_a[key]).tobytes() == np.ascontiguousarray(arr_b[key]).tobytes(), key
 
 
 def _bitwise(a, b):
@@ -79,7 +64,7 @@ def test_gaussian_steering_round_trip_is_bit_for_bit(tmp_path, params, kind, dty
     X, y, sf = _data(kind, d=d, dtype=dtype, positive=params.get("family") == "lognormal")
     y = np.array(["high", "low", "mid"])[y] if kind == "str" else y  # string classes too
     model = GaussianSteering(**params).fit(X, y, sensitive_features=sf)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert type(back) is GaussianSteering
     assert back.get_params() == model.get_params()
     assert back.groups_ == model.groups_ and back.classes_ == model.classes_
@@ -88,7 +73,7 @@ def test_gaussian_steering_round_trip_is_bit_for_bit(tmp_path, params, kind, dty
     assert back.reference_ == model.reference_ and back.guarantees_ == model.guarantees_
     assert back.kl_ == model.kl_ and back.feature_kl_ == model.feature_kl_
     assert back._mixture is None  # the label-free maps are recomputed on first use
-    _same_state(model, back)
+    assert_same_state(model, back)
     # label-aware maps, and the label-free map of the fitted `unlabeled` mode
     _bitwise(back.transform(X, y, sensitive_features=sf), model.transform(X, y, sensitive_features=sf))
     _bitwise(back.transform(X, sensitive_features=sf), model.transform(X, sensitive_features=sf))
@@ -100,7 +85,7 @@ def test_gaussian_steering_round_trip_is_bit_for_bit(tmp_path, params, kind, dty
 def test_gaussian_steering_both_unlabeled_modes(tmp_path, unlabeled):
     X, y, sf = _data("int", seed=1, dtype=np.float32)
     model = GaussianSteering(unlabeled=unlabeled, covariance="shared").fit(X, y, sensitive_features=sf)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     _bitwise(back.transform(X, sensitive_features=sf), model.transform(X, sensitive_features=sf))
     # the same model with the other mode set after loading still matches its twin
     other = "soft" if unlabeled == "mixture" else "mixture"
@@ -115,11 +100,11 @@ def test_gaussian_steering_both_unlabeled_modes(tmp_path, unlabeled):
 def test_baselines_round_trip_is_bit_for_bit(tmp_path, cls, kind, dtype):
     X, _, sf = _data(kind, d=4, dtype=dtype, seed=2)
     model = cls().fit(X, sensitive_features=sf)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert type(back) is cls and back.get_params() == model.get_params()
     assert back.groups_ == model.groups_ and [type(g) for g in back.groups_] == [type(g) for g in model.groups_]
     assert getattr(back, "reference_", None) == getattr(model, "reference_", None)
-    _same_state(model, back)
+    assert_same_state(model, back)
     _bitwise(back.transform(X, sensitive_features=sf), model.transform(X, sensitive_features=sf))
     if cls is not LEACE:
         assert back.linear_.shape == model.linear_.shape
@@ -132,12 +117,12 @@ def test_baselines_with_parameters_round_trip(tmp_path, params):
     X, _, sf = _data("tuple", d=2, seed=3)
     cls = MeanMatching if set(params) == {"reference"} else MeanCovarianceMatching
     model = cls(**params).fit(X, sensitive_features=sf)
-    back, _ = _save_load(model, tmp_path)
+    back, _ = save_load(model, tmp_path)
     assert back.get_params() == model.get_params() and back.reference_ == params["reference"]
     _bitwise(back.transform(X, sensitive_features=sf), model.transform(X, sensitive_features=sf))
     for svd_tol in (1e-3, 1e6):  # the second erases nothing: rank 0, arrays of shape (d, 0) and (0, d)
         leace = LEACE(shrinkage="oas", svd_tol=svd_tol).fit(X, sensitive_features=sf)
-        back, _ = _save_load(leace, tmp_path)
+        back, _ = save_load(leace, tmp_path)
         assert back.get_params() == leace.get_params() and back.proj_left_.shape == leace.proj_left_.shape
         _bitwise(back.transform(X), leace.transform(X))
     assert back.proj_left_.shape == (2, 0)
@@ -297,13 +282,13 @@ def test_pickle_round_trips_fitted_and_loaded_models(tmp_path, fitted_models):
     for model in fitted_models:
         kwargs = {"sensitive_features": sf}
         expected = model.transform(X, **kwargs)
-        loaded, _ = _save_load(model, tmp_path)
+        loaded, _ = save_load(model, tmp_path)
         for again in (pickle.loads(pickle.dumps(model)), pickle.loads(pickle.dumps(loaded)), copy.deepcopy(loaded)):
             assert type(again) is type(model)
             _bitwise(again.transform(X, **kwargs), expected)
-            _same_state(model, again)
+            assert_same_state(model, again)
     steer = fitted_models[0]
-    loaded, _ = _save_load(steer, tmp_path)
+    loaded, _ = save_load(steer, tmp_path)
     loaded.transform(X, sensitive_features=sf)  # fills the label-free cache, which pickles along
     again = pickle.loads(pickle.dumps(loaded))
     _bitwise(again.transform(X, y, sensitive_features=sf), steer.transform(X, y, sensitive_features=sf))

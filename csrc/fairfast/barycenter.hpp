@@ -503,9 +503,10 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     // recomputed rather than stored). Uninitialised: every entry is written first.
     std::unique_ptr<Item[]> sorted(new Item[n]);
     std::vector<std::size_t> hist, starts;
-    detail::stable_scatter_rows(
-        sorted.get(), n, sl.n_slices, [&](std::size_t i) { return slice_of(sl, i); },
-        [&](std::size_t i) { return Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; }, nt, hist, &starts);
+    detail::stable_scatter_by(
+        n, sl.n_slices, [&](std::size_t i) { return slice_of(sl, i); },
+        [&](std::size_t pos, std::size_t i) { sorted[pos] = Item{x[i], codes[i], static_cast<std::uint32_t>(i)}; },
+        nt, hist, &starts);
     // Slice by slice: its rows look up random positions of its part of the tables, so
     // that part is first prefetched in order (the hardware streams it at full bandwidth)
     // instead of being brought in by one demand miss per line.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,56 +17,14 @@ namespace fairfast {
 
 namespace detail {
 
-// One stable scatter pass: dst[pos(i)] = src[i] where pos follows bucket = digit(i),
-// chunked over `nt` threads. hist must hold nt * nbuckets counts.
-template <class Key, class Pay, class Digit>
-void stable_scatter(const Key* src_k, const Pay* src_p, Key* dst_k, Pay* dst_p, std::size_t n,
-                    std::size_t nbuckets, Digit digit, int nt, std::vector<std::size_t>& hist) {
-  hist.assign(static_cast<std::size_t>(nt) * nbuckets, 0);
-  auto chunk = [&](int t, int tn, std::size_t& lo, std::size_t& hi) {
-    lo = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(tn);
-    hi = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(tn);
-  };
-#ifdef FAIRFAST_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-  {
-    const int t = thread_id();
-    std::size_t lo, hi;
-    chunk(t, team_size(), lo, hi);
-    std::size_t* h = hist.data() + static_cast<std::size_t>(t) * nbuckets;
-    for (std::size_t i = lo; i < hi; ++i) ++h[digit(src_k[i], i)];
-#ifdef FAIRFAST_OPENMP
-#pragma omp barrier
-#pragma omp single
-#endif
-    {
-      std::size_t run = 0;
-      for (std::size_t b = 0; b < nbuckets; ++b) {
-        for (int u = 0; u < nt; ++u) {
-          std::size_t& c = hist[static_cast<std::size_t>(u) * nbuckets + b];
-          const std::size_t count = c;
-          c = run;
-          run += count;
-        }
-      }
-    }
-    // implicit barrier after single
-    for (std::size_t i = lo; i < hi; ++i) {
-      const std::size_t pos = h[digit(src_k[i], i)]++;
-      dst_k[pos] = src_k[i];
-      if constexpr (!std::is_same_v<Pay, std::nullptr_t>) dst_p[pos] = src_p[i];
-    }
-  }
-}
-
-// stable_scatter without a source array: row i's element is made on the fly (make(i))
-// and its bucket computed from the row (digit(i), called twice per row), so a pass that
-// would only materialise the elements is saved: dst[pos(i)] = make(i).
-// starts (if not nullptr) receives where each bucket begins in dst (nbuckets + 1 entries).
-template <class Item, class Digit, class Make>
-void stable_scatter_rows(Item* dst, std::size_t n, std::size_t nbuckets, Digit digit, Make make, int nt,
-                         std::vector<std::size_t>& hist, std::vector<std::size_t>* starts = nullptr) {
+// One stable counting-sort pass over rows 0..n-1, chunked over `nt` threads: row i goes
+// to bucket digit(i) and emit(pos, i) writes it at position pos of the output, rows of a
+// bucket keeping their order. digit is called twice per row (count, then place), so the
+// bucket is recomputed rather than stored. hist receives nt * nbuckets counts; starts
+// (if not nullptr) where each bucket begins (nbuckets + 1 entries).
+template <class Digit, class Emit>
+void stable_scatter_by(std::size_t n, std::size_t nbuckets, Digit digit, Emit emit, int nt,
+                       std::vector<std::size_t>& hist, std::vector<std::size_t>* starts = nullptr) {
   hist.assign(static_cast<std::size_t>(nt) * nbuckets, 0);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt)
@@ -94,8 +53,21 @@ void stable_scatter_rows(Item* dst, std::size_t n, std::size_t nbuckets, Digit d
       }
     }
     // implicit barrier after single
-    for (std::size_t i = lo; i < hi; ++i) dst[h[digit(i)]++] = make(i);
+    for (std::size_t i = lo; i < hi; ++i) emit(h[digit(i)]++, i);
   }
+}
+
+// dst[pos(i)] = src[i] (and the payload) with pos following bucket = digit(key, i).
+template <class Key, class Pay, class Digit>
+void stable_scatter(const Key* src_k, const Pay* src_p, Key* dst_k, Pay* dst_p, std::size_t n,
+                    std::size_t nbuckets, Digit digit, int nt, std::vector<std::size_t>& hist) {
+  stable_scatter_by(
+      n, nbuckets, [&](std::size_t i) { return static_cast<std::size_t>(digit(src_k[i], i)); },
+      [&](std::size_t pos, std::size_t i) {
+        dst_k[pos] = src_k[i];
+        if constexpr (!std::is_same_v<Pay, std::nullptr_t>) dst_p[pos] = src_p[i];
+      },
+      nt, hist);
 }
 
 }  // namespace detail

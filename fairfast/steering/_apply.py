@@ -4,6 +4,7 @@ import numpy as np
 
 from .._groups import encode_groups, map_groups
 from .._validation import as_float_array
+from ._gaussian import one_blas_thread
 
 # Up to this width the compiled kernel maps rows chunk by chunk in cache; wider maps
 # (d x d above 4 MiB in float32) go to one BLAS product per block, where the product
@@ -62,14 +63,12 @@ _BLAS = {}
 
 
 def _blas_context():
-    """The cython_blas gemm capsules and a threadpool controller, made once per process."""
+    """The cython_blas gemm capsules, looked up once per process."""
     if not _BLAS:
         from scipy.linalg import cython_blas
-        from threadpoolctl import ThreadpoolController
 
         _BLAS["gemm"] = {np.dtype(np.float32): cython_blas.__pyx_capi__["sgemm"],
                          np.dtype(np.float64): cython_blas.__pyx_capi__["dgemm"]}
-        _BLAS["controller"] = ThreadpoolController()
     return _BLAS
 
 
@@ -102,7 +101,7 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"
         ident = np.ascontiguousarray(identity, dtype=np.uint8).reshape(n_codes)
         codes = np.ascontiguousarray(codes, dtype=np.int64)
         try:
-            with blas["controller"].limit(limits=1, user_api="blas"):
+            with one_blas_thread():
                 _kernels.apply_affine_blocks(X, codes, lin, off, ident, out, blas["gemm"][dt])
         except ValueError:
             require_finite(X, name)  # the kernel's message has no position; this one does

@@ -43,10 +43,15 @@ def n_rows_of(sensitive_features, name="sensitive_features"):
 
 
 def count_codes(codes, n_groups):
-    """Rows per group of int32 `codes` in [0, n_groups), as int64 (one compiled pass:
-    ``np.bincount`` first casts to intp, writing and faulting in 8 bytes per row)."""
+    """Rows per group of integer `codes` in [0, n_groups), as int64.
+
+    C-contiguous int32/int64 codes are counted by one compiled pass (``np.bincount``
+    first casts to intp, writing and faulting in 8 bytes per row); other integer
+    dtypes, and more than 2**30 groups, by ``np.bincount``.
+    """
     codes = np.asarray(codes)
-    if codes.dtype == np.int32 and codes.ndim == 1 and codes.flags.c_contiguous and codes.size:
+    if (codes.dtype in (np.int32, np.int64) and codes.ndim == 1 and codes.flags.c_contiguous and codes.size
+            and n_groups < (1 << 30)):
         from ._core import metrics as _kernels
 
         counts = _kernels.group_counts_columns([codes], np.zeros(1, dtype=np.int64),
@@ -59,8 +64,7 @@ def _factorize(col, name):
     if isinstance(col, np.ndarray) and (np.issubdtype(col.dtype, np.integer) or col.dtype == bool) and col.size:
         # Counting path for integer labels with a modest range: O(n), no hashing.
         dtype = col.dtype
-        compiled = dtype in (np.int32, np.int64) and col.flags.c_contiguous
-        if compiled:  # one pass each, no int64 copy (np.bincount casts and faults in 8n bytes)
+        if dtype in (np.int32, np.int64) and col.flags.c_contiguous:  # one compiled pass for both
             from ._core import metrics as _kernels
 
             lo, hi = (int(v) for v in _kernels.integer_range(col))
@@ -70,12 +74,7 @@ def _factorize(col, name):
             if col.dtype == bool:
                 col = col.view(np.uint8)
             shifted = col.astype(np.int64, copy=False) - lo if lo else col
-            if compiled and hi - lo < (1 << 30):
-                counts = _kernels.group_counts_columns([col], np.array([lo], dtype=np.int64),
-                                                       np.array([hi - lo + 1], dtype=np.int32), None, None, 1)[:, 0]
-                present = np.flatnonzero(counts)
-            else:
-                present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            present = np.flatnonzero(count_codes(shifted, hi - lo + 1))
             if lo == 0 and present.size == hi + 1 and col.dtype != np.uint8:
                 # already dense codes 0..K-1: no lookup pass needed
                 return np.ascontiguousarray(col, dtype=np.int32), present.astype(dtype)

@@ -12,8 +12,8 @@ def one_blas_thread():
     """Context manager: one BLAS thread.
 
     Used for Cholesky factorisations of moderate size (``d^3/3`` flops, latency-bound:
-    OpenBLAS's threaded ``potrf`` collapses when the cores are shared) and for loops of
-    tiny products.
+    OpenBLAS's threaded ``potrf`` collapses when the cores are shared), for loops of
+    tiny products, and around the blockwise affine kernel, whose own threads call BLAS.
     """
     global _CONTROLLER
     from threadpoolctl import ThreadpoolController

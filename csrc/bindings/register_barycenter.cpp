@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -129,6 +130,17 @@ py::tuple index(const carray<T>& values, const carray<std::int64_t>& offsets) {
   return py::make_tuple(start, lo, scale);
 }
 
+// Lookup lines of a fitted stage (derived data for the transform; see rank_lookup.hpp).
+template <class T>
+RankLookup<T>* make_lookup(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<double>& table) {
+  bind::require_1d(values, "values");
+  bind::require_offsets(offsets, values.shape(0), "offsets");
+  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
+  bind::require_length(table, "table", values.shape(0) + k);
+  py::gil_scoped_release release;
+  return new RankLookup<T>(values.data(), offsets.data(), k, table.data());
+}
+
 template <class T>
 carray<double> tables(const carray<T>& values, const py::object& cumw, const carray<std::int64_t>& offsets,
                       const carray<double>& p, int mode) {
@@ -153,9 +165,10 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
                     const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
                     const carray<double>& lo, const carray<double>& scale, const carray<double>& table,
                     const carray<T>& x, const carray<std::int32_t>& codes, double epsilon, double jitter,
-                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out, int path) {
-  if (path < 0 || path > 3)
-    throw py::value_error("path must be 0 (automatic), 1 (plain), 2 (pipelined) or 3 (sliced)");
+                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out, int path,
+                    const py::object& lookup) {
+  if (path < 0 || path > 4)
+    throw py::value_error("path must be 0 (automatic), 1 (plain), 2 (pipelined), 3 (sliced) or 4 (lookup)");
   bind::require_1d(values, "values");
   const py::ssize_t n_fit = values.shape(0);
   bind::require_offsets(offsets, n_fit, "offsets");
@@ -184,19 +197,35 @@ carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_ke
     bind::require_length(result, "out", n);
     if (!result.writeable()) throw py::value_error("out must be writeable");
   }
+  const RankLookup<T>* lk = nullptr;
+  if (!lookup.is_none()) {
+    if (!py::isinstance<RankLookup<T>>(lookup))
+      throw py::type_error("lookup must be a lookup built from values of the scores' dtype, or None");
+    lk = lookup.cast<const RankLookup<T>*>();
+    // Its lines hold ranks within each group: the groups' sizes must be these.
+    if (lk->offsets().size() != static_cast<std::size_t>(k + 1) || !std::equal(o, o + k + 1, lk->offsets().begin()))
+      throw py::value_error("lookup was built for other offsets than these");
+  }
   BarycenterModel m{k, o, tie_keys.data(), s, lo.data(), scale.data(), table.data()};
   Status st;
   {
     py::gil_scoped_release release;
     st = barycenter_transform(values.data(), m, x.data(), codes.data(), static_cast<std::size_t>(n), epsilon,
-                              jitter, seed, row_offset, result.mutable_data(), static_cast<TransformPath>(path));
+                              jitter, seed, row_offset, result.mutable_data(), static_cast<TransformPath>(path), lk);
   }
   bind::raise_status(st, "codes");
   return result;
 }
 
 template <class T>
-void register_typed(py::module_& m) {
+void register_typed(py::module_& m, const char* lookup_class) {
+  py::class_<RankLookup<T>>(m, lookup_class,
+                            "Lookup lines of a fitted barycenter stage (one task); build with lookup().")
+      .def_property_readonly("nbytes", &RankLookup<T>::nbytes)
+      .def_property_readonly("n_lines", &RankLookup<T>::n_lines)
+      .def_property_readonly("n_groups", &RankLookup<T>::n_groups);
+  m.def("lookup", &make_lookup<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("table").noconvert(), py::return_value_policy::take_ownership);
   m.def("partition", &partition<T>, py::arg("scores").noconvert(), py::arg("codes").noconvert(),
         py::arg("n_groups"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"), py::arg("with_rows"));
   m.def("tie_keys", &tie_keys<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
@@ -210,12 +239,12 @@ void register_typed(py::module_& m) {
         py::arg("offsets").noconvert(), py::arg("start").noconvert(), py::arg("lo").noconvert(),
         py::arg("scale").noconvert(), py::arg("table").noconvert(), py::arg("scores").noconvert(),
         py::arg("codes").noconvert(), py::arg("epsilon"), py::arg("jitter"), py::arg("seed"),
-        py::arg("row_offset"), py::arg("out") = py::none(), py::arg("path") = 0);
+        py::arg("row_offset"), py::arg("out") = py::none(), py::arg("path") = 0, py::arg("lookup") = py::none());
 }
 
 }  // namespace
 
 void register_barycenter(py::module_& m) {
-  register_typed<double>(m);
-  register_typed<float>(m);
+  register_typed<double>(m, "RankLookup64");
+  register_typed<float>(m, "RankLookup32");
 }

@@ -21,11 +21,13 @@
 #include <cstdint>
 #include <memory>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "common.hpp"
 #include "random.hpp"
 #include "partition.hpp"
+#include "rank_lookup.hpp"
 #include "transport.hpp"
 
 namespace fairfast {
@@ -328,14 +330,15 @@ struct GroupTables {
 // and bad_value on a non-finite score (checked here, fused with the pass over the data).
 //
 // How the rows are visited (the output never depends on it; `automatic` chooses by the
-// tables' size, the others exist so that tests can compare every path on small data).
-enum class TransformPath : int { automatic = 0, plain = 1, pipelined = 2, sliced = 3 };
+// tables' size and whether a RankLookup is given, the others exist so that tests can
+// compare every path on small data; `lookup` needs one).
+enum class TransformPath : int { automatic = 0, plain = 1, pipelined = 2, sliced = 3, lookup = 4 };
 
 template <class T>
 Status barycenter_transform(const T* values, const BarycenterModel& m, const T* x,
                             const std::int32_t* codes, std::size_t n, double epsilon, double jitter,
                             std::uint64_t seed, std::uint64_t row_offset, T* out,
-                            TransformPath path = TransformPath::automatic) {
+                            TransformPath path = TransformPath::automatic, const RankLookup<T>* lookup = nullptr) {
   const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
   const std::int32_t k = m.n_groups;
   std::vector<detail::GroupTables<T>> groups(static_cast<std::size_t>(k));
@@ -398,28 +401,35 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
                      : xi;
     return &groups[static_cast<std::size_t>(c)];
   };
+  auto blend = [epsilon](double fair, T xi) {
+    return epsilon == 0.0 ? static_cast<T>(fair)
+                          : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(xi));
+  };
   auto emit = [&](std::size_t i, T xi, const detail::GroupTables<T>& gt, std::uint32_t j) {
-    const double fair = gt.table[j];
-    out[i] = epsilon == 0.0 ? static_cast<T>(fair)
-                            : static_cast<T>((1.0 - epsilon) * fair + epsilon * static_cast<double>(xi));
+    out[i] = blend(gt.table[j], xi);
   };
   auto process = [&](std::size_t i, std::int32_t c, T xi, int& status) {
     T t;
     if (const detail::GroupTables<T>* gt = query(i, c, xi, status, t)) emit(i, xi, *gt, rank(*gt, t, i));
   };
 
-  // Which path: tables that fit in L2 (a few hundred KB) are read in row order. Beyond,
-  // the lookups of successive rows are software-pipelined (measured faster than sorting
-  // each block of rows in cache by L1-sized slices of the tables, at 2-60 MB of tables).
-  // Tables far larger than the caches (beyond ~100 MB) make every row pay three cache
-  // misses: all rows are then counting-sorted by slices whose tables fit in L2
-  // ("sliced"). The result does not depend on the order in which rows are visited.
+  // Which path: with a RankLookup (the caller builds one for mid-sized fits, see
+  // rank_lookup.hpp), one prefetched cache line per row. Without, tables that fit in L2
+  // (a few hundred KB) are read in row order. Beyond, the lookups of successive rows are
+  // software-pipelined (measured faster than sorting each block of rows in cache by
+  // L1-sized slices of the tables, at 2-60 MB of tables). Tables far larger than the
+  // caches (beyond ~100 MB) make every row pay three cache misses: all rows are then
+  // counting-sorted by slices whose tables fit in L2 ("sliced"). The result does not
+  // depend on the order in which rows are visited.
   const std::size_t n_fit = static_cast<std::size_t>(m.offsets[k]);
   const std::size_t table_bytes = n_fit * (sizeof(T) + sizeof(std::uint32_t) + sizeof(double));
   constexpr std::size_t slice_bytes = std::size_t(1) << 18;
   const bool row_ids_fit = n < (std::size_t(1) << 32);
+  if (path == TransformPath::lookup && lookup == nullptr) path = TransformPath::automatic;
   if (path == TransformPath::automatic) {
-    if (table_bytes > (std::size_t(96) << 20) && n >= n_fit / 4 && row_ids_fit)
+    if (lookup != nullptr)
+      path = TransformPath::lookup;
+    else if (table_bytes > (std::size_t(96) << 20) && n >= n_fit / 4 && row_ids_fit)
       path = TransformPath::sliced;
     else if (table_bytes > (std::size_t(1) << 18))
       path = TransformPath::pipelined;
@@ -451,7 +461,91 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
     const std::uint64_t b = gt.index.bucket(static_cast<double>(x[i]));
     return sl.first[c] + static_cast<std::size_t>(b * sl.count[c] / gt.index.m);
   };
-  if (path == TransformPath::pipelined) {
+  // Large outputs bypass the caches (see OutputWriter); it needs T-aligned rows.
+  const bool stream = n * sizeof(T) >= (std::size_t(32) << 20) && reinterpret_cast<std::uintptr_t>(out) % sizeof(T) == 0;
+  if (path == TransformPath::lookup) {
+    // One lookup line per row, prefetched D rows ahead; rows that tie a calibration
+    // value or fall in an overfull bucket take the exact search of rank_in. Compiled
+    // once per (jitter?, epsilon?) so the common case carries neither test.
+    auto run = [&](auto jittered, auto blended) {
+      constexpr bool J = decltype(jittered)::value, E = decltype(blended)::value;
+      constexpr std::size_t D = 32, R = 2 * D;
+      constexpr int cap = LookupLine<T>::capacity;
+      const auto* maps = lookup->maps();
+      const auto* segs = lookup->segments();
+      const LookupLine<T>* lines = lookup->lines();
+      const std::uint32_t kk = static_cast<std::uint32_t>(k);
+      const double eps = epsilon, keep = 1.0 - epsilon, jit_width = jitter;
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+#endif
+      {
+        const int tid = thread_id(), tn = team_size();
+        const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
+        const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
+        OutputWriter<T> writer(out, lo, stream);
+        const LookupLine<T>* rl[R];
+        std::int32_t rc[R];
+        T rt[R];
+        int status = 0;
+        for (std::size_t i = lo; i < hi + D; ++i) {
+          if (i < hi) {  // line of row i
+            const std::size_t r = i % R;
+            const std::int32_t c = codes[i];
+            T t = x[i];
+            rc[r] = c;
+            if (static_cast<std::uint32_t>(c) >= kk || !std::isfinite(t)) {
+              status |= static_cast<std::uint32_t>(c) >= kk ? 1 : 2;
+              rl[r] = nullptr;
+            } else {
+              if constexpr (J)
+                t = static_cast<T>(static_cast<double>(t) + jit_width * (2.0 * jit.uniform(row_offset + i) - 1.0));
+              const double td = static_cast<double>(t);
+              const LookupLine<T>* ln = lines + RankLookup<T>::line_of(segs[RankLookup<T>::segment_of(maps[c], td)], td);
+              __builtin_prefetch(ln);
+              rl[r] = ln;
+            }
+            rt[r] = t;
+          }
+          if (i >= lo + D) {  // row i - D
+            const std::size_t row = i - D, r = row % R;
+            const LookupLine<T>* ln = rl[r];
+            const T xi = x[row];
+            if (!ln) {  // invalid row (reported): keep the writer's line complete
+              writer.put(row, xi);
+              continue;
+            }
+            const T t = rt[r];
+            unsigned le = 0, eq = 0;
+            for (int q = 0; q < cap; ++q) {
+              le += ln->value[q] <= t;
+              eq |= ln->value[q] == t;
+            }
+            double fair;
+            if (ln->count <= static_cast<std::uint32_t>(cap) && !eq) {
+              fair = ln->fair[le];
+            } else {
+              const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(rc[r])];
+              fair = gt.table[rank_in(gt, t, row, ln->start, ln->start + ln->count)];
+            }
+            if constexpr (E)
+              writer.put(row, static_cast<T>(keep * fair + eps * static_cast<double>(xi)));
+            else
+              writer.put(row, static_cast<T>(fair));
+          }
+        }
+        writer.finish(hi);
+        bad |= status;
+      }
+    };
+    const bool J = jitter > 0.0, E = epsilon != 0.0;
+    using yes = std::true_type;
+    using no = std::false_type;
+    if (J && E) run(yes{}, yes{});
+    else if (J) run(yes{}, no{});
+    else if (E) run(no{}, yes{});
+    else run(no{}, no{});
+  } else if (path == TransformPath::pipelined) {
     // Software pipeline: the bucket bounds of row i + 2D and the values/table lines of
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
     // lookups of different rows overlap instead of forming one dependent chain per row.
@@ -463,6 +557,7 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       const int tid = thread_id(), tn = team_size();
       const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
       const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
+      OutputWriter<T> writer(out, lo, stream);
       std::uint32_t rb[R], ra[R], re[R];
       T rt[R];
       const detail::GroupTables<T>* rg[R];
@@ -487,9 +582,10 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
         if (i >= lo + 2 * D) {  // stage C: row i - 2D
           const std::size_t row = i - 2 * D;
           const std::size_t r = row % R;
-          if (rg[r]) emit(row, x[row], *rg[r], rank_in(*rg[r], rt[r], row, ra[r], re[r]));
+          writer.put(row, rg[r] ? blend(rg[r]->table[rank_in(*rg[r], rt[r], row, ra[r], re[r])], x[row]) : x[row]);
         }
       }
+      writer.finish(hi);
     }
   } else if (path == TransformPath::sliced) {
     const Slicing sl = slicing(slice_bytes);

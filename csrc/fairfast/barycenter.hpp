@@ -326,6 +326,80 @@ struct GroupTables {
 
 }  // namespace detail
 
+namespace detail {
+
+// The lookup path over rows lo..hi-1 of one thread: the line of row i is located and
+// prefetched D rows before it is read, so D lines are in flight. Returns the status
+// bits (1: group code out of range, 2: non-finite score). `exact(c, t, row, line)`
+// gives the fair value of a row the line cannot answer.
+template <class T, bool Jittered, bool Blended, bool Streamed, class Exact>
+int lookup_rows(const RankLookup<T>& lookup, const T* x_, const std::int32_t* codes_, std::size_t lo,
+                std::size_t hi, std::int32_t k, double epsilon, double jitter, const CounterRng& jit,
+                std::uint64_t row_offset, T* out, const Exact& exact) {
+  constexpr std::size_t D = 16;  // a power of two: ring slots are i & (D - 1)
+  constexpr int cap = LookupLine<T>::capacity;
+  // Locals (not captured references): stores to the ring and the output cannot alias them.
+  const T* __restrict x = x_;
+  const std::int32_t* __restrict codes = codes_;
+  const auto* maps = lookup.maps();
+  const auto* segs = lookup.segments();
+  const LookupLine<T>* lines = lookup.lines();
+  const std::uint32_t kk = static_cast<std::uint32_t>(k);
+  const double keep = 1.0 - epsilon;
+  OutputWriter<T, Streamed> writer(out, lo);
+  const LookupLine<T>* ring_line[D];
+  T ring_t[D];
+  int status = 0;
+  auto locate = [&](std::size_t i) {
+    const std::size_t r = i & (D - 1);
+    const std::int32_t c = codes[i];
+    T t = x[i];
+    if ((static_cast<std::uint32_t>(c) >= kk) | !std::isfinite(t)) {
+      status |= static_cast<std::uint32_t>(c) >= kk ? 1 : 2;
+      ring_line[r] = nullptr;
+      return;
+    }
+    if constexpr (Jittered)
+      t = static_cast<T>(static_cast<double>(t) + jitter * (2.0 * jit.uniform(row_offset + i) - 1.0));
+    const double td = static_cast<double>(t);
+    const LookupLine<T>* ln = lines + RankLookup<T>::line_of(segs[RankLookup<T>::segment_of(maps[c], td)], td);
+    __builtin_prefetch(ln);
+    ring_line[r] = ln;
+    ring_t[r] = t;
+  };
+  auto answer = [&](std::size_t row) {
+    const std::size_t r = row & (D - 1);
+    const LookupLine<T>* ln = ring_line[r];
+    const T xi = x[row];
+    if (!ln) {  // invalid row (reported): keep the writer's line complete
+      writer.put(row, xi);
+      return;
+    }
+    const T t = ring_t[r];
+    unsigned le = 0, eq = 0;
+    for (int q = 0; q < cap; ++q) {
+      le += ln->value[q] <= t;
+      eq |= ln->value[q] == t;
+    }
+    const double fair = (ln->count <= static_cast<std::uint32_t>(cap)) & !eq ? ln->fair[le] : exact(codes[row], t, row, *ln);
+    if constexpr (Blended)
+      writer.put(row, static_cast<T>(keep * fair + epsilon * static_cast<double>(xi)));
+    else
+      writer.put(row, static_cast<T>(fair));
+  };
+  const std::size_t primed = std::min(hi, lo + D);
+  for (std::size_t i = lo; i < primed; ++i) locate(i);
+  for (std::size_t i = primed; i < hi; ++i) {
+    answer(i - D);  // frees the slot of row i
+    locate(i);
+  }
+  for (std::size_t row = hi - lo >= D ? hi - D : lo; row < hi; ++row) answer(row);
+  writer.finish(hi);
+  return status;
+}
+
+}  // namespace detail
+
 // out[i] = (1 - eps) B_{c_i}[j_i] + eps x[i]. Returns group_out_of_range on a bad code
 // and bad_value on a non-finite score (checked here, fused with the pass over the data).
 //
@@ -464,18 +538,15 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
   // Large outputs bypass the caches (see OutputWriter); it needs T-aligned rows.
   const bool stream = n * sizeof(T) >= (std::size_t(32) << 20) && reinterpret_cast<std::uintptr_t>(out) % sizeof(T) == 0;
   if (path == TransformPath::lookup) {
-    // One lookup line per row, prefetched D rows ahead; rows that tie a calibration
-    // value or fall in an overfull bucket take the exact search of rank_in. Compiled
-    // once per (jitter?, epsilon?) so the common case carries neither test.
-    auto run = [&](auto jittered, auto blended) {
-      constexpr bool J = decltype(jittered)::value, E = decltype(blended)::value;
-      constexpr std::size_t D = 32, R = 2 * D;
-      constexpr int cap = LookupLine<T>::capacity;
-      const auto* maps = lookup->maps();
-      const auto* segs = lookup->segments();
-      const LookupLine<T>* lines = lookup->lines();
-      const std::uint32_t kk = static_cast<std::uint32_t>(k);
-      const double eps = epsilon, keep = 1.0 - epsilon, jit_width = jitter;
+    // Rows that tie a calibration value or fall in an overfull bucket take the exact
+    // search of rank_in (with the bucket's bounds from the line).
+    auto exact = [&](std::int32_t c, T t, std::size_t row, const LookupLine<T>& ln) {
+      const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(c)];
+      return gt.table[rank_in(gt, t, row, ln.start, ln.start + ln.count)];
+    };
+    // Compiled once per (jitter?, epsilon?, streamed output?) so that the common case
+    // carries none of these tests.
+    auto run = [&](auto jittered, auto blended, auto streamed) {
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
@@ -483,68 +554,21 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
         const int tid = thread_id(), tn = team_size();
         const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
         const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
-        OutputWriter<T> writer(out, lo, stream);
-        const LookupLine<T>* rl[R];
-        std::int32_t rc[R];
-        T rt[R];
-        int status = 0;
-        for (std::size_t i = lo; i < hi + D; ++i) {
-          if (i < hi) {  // line of row i
-            const std::size_t r = i % R;
-            const std::int32_t c = codes[i];
-            T t = x[i];
-            rc[r] = c;
-            if (static_cast<std::uint32_t>(c) >= kk || !std::isfinite(t)) {
-              status |= static_cast<std::uint32_t>(c) >= kk ? 1 : 2;
-              rl[r] = nullptr;
-            } else {
-              if constexpr (J)
-                t = static_cast<T>(static_cast<double>(t) + jit_width * (2.0 * jit.uniform(row_offset + i) - 1.0));
-              const double td = static_cast<double>(t);
-              const LookupLine<T>* ln = lines + RankLookup<T>::line_of(segs[RankLookup<T>::segment_of(maps[c], td)], td);
-              __builtin_prefetch(ln);
-              rl[r] = ln;
-            }
-            rt[r] = t;
-          }
-          if (i >= lo + D) {  // row i - D
-            const std::size_t row = i - D, r = row % R;
-            const LookupLine<T>* ln = rl[r];
-            const T xi = x[row];
-            if (!ln) {  // invalid row (reported): keep the writer's line complete
-              writer.put(row, xi);
-              continue;
-            }
-            const T t = rt[r];
-            unsigned le = 0, eq = 0;
-            for (int q = 0; q < cap; ++q) {
-              le += ln->value[q] <= t;
-              eq |= ln->value[q] == t;
-            }
-            double fair;
-            if (ln->count <= static_cast<std::uint32_t>(cap) && !eq) {
-              fair = ln->fair[le];
-            } else {
-              const detail::GroupTables<T>& gt = groups[static_cast<std::size_t>(rc[r])];
-              fair = gt.table[rank_in(gt, t, row, ln->start, ln->start + ln->count)];
-            }
-            if constexpr (E)
-              writer.put(row, static_cast<T>(keep * fair + eps * static_cast<double>(xi)));
-            else
-              writer.put(row, static_cast<T>(fair));
-          }
-        }
-        writer.finish(hi);
-        bad |= status;
+        bad |= detail::lookup_rows<T, decltype(jittered)::value, decltype(blended)::value, decltype(streamed)::value>(
+            *lookup, x, codes, lo, hi, k, epsilon, jitter, jit, row_offset, out, exact);
       }
     };
-    const bool J = jitter > 0.0, E = epsilon != 0.0;
     using yes = std::true_type;
     using no = std::false_type;
-    if (J && E) run(yes{}, yes{});
-    else if (J) run(yes{}, no{});
-    else if (E) run(no{}, yes{});
-    else run(no{}, no{});
+    auto with_stream = [&](auto j, auto e) {
+      if (stream) run(j, e, yes{});
+      else run(j, e, no{});
+    };
+    const bool J = jitter > 0.0, E = epsilon != 0.0;
+    if (J && E) with_stream(yes{}, yes{});
+    else if (J) with_stream(yes{}, no{});
+    else if (E) with_stream(no{}, yes{});
+    else with_stream(no{}, no{});
   } else if (path == TransformPath::pipelined) {
     // Software pipeline: the bucket bounds of row i + 2D and the values/table lines of
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
@@ -557,7 +581,7 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
       const int tid = thread_id(), tn = team_size();
       const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
       const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
-      OutputWriter<T> writer(out, lo, stream);
+      OutputWriter<T, true> writer(out, lo, stream);
       std::uint32_t rb[R], ra[R], re[R];
       T rt[R];
       const detail::GroupTables<T>* rg[R];

@@ -181,51 +181,49 @@ class RankLookup {
 };
 
 // Writes a thread's contiguous range of outputs out[lo:hi], sending whole 64-byte lines
-// past the caches (non-temporal stores) when `stream` is set: a large output is not
-// read back soon, and keeping it out of the caches leaves them to the lookup lines (it
-// also saves the read that an ordinary store of a missing line costs).
-template <class T>
+// past the caches (non-temporal stores) when Streamed and `enabled`: a large output is
+// not read back soon, and keeping it out of the caches leaves them to the lookup lines
+// (it also saves the read that an ordinary store of a missing line costs). `out` must
+// be aligned to sizeof(T). Call finish(hi) after the last put.
+template <class T, bool Streamed>
 class OutputWriter {
  public:
   static constexpr std::size_t per_line = 64 / sizeof(T);
 
-  OutputWriter(T* out, std::size_t lo, bool stream) : out_(out), lo_(lo), stream_(stream) {}
+  OutputWriter(T* out, std::size_t lo, bool enabled = true) : out_(out), lo_(lo), stream_(Streamed && enabled) {}
 
   void put(std::size_t i, T v) {
 #if defined(__SSE2__)
-    if (stream_) {
-      const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(out_ + i);
-      buf_[(addr & 63) / sizeof(T)] = v;
-      if (((addr + sizeof(T)) & 63) == 0) {  // i ends a line
-        const std::size_t first = i + 1 - per_line;
-        if (i + 1 >= per_line && first >= lo_) {
-          T* line = out_ + first;
-          for (std::size_t q = 0; q < 64; q += 16)
-            _mm_stream_si128(reinterpret_cast<__m128i*>(reinterpret_cast<char*>(line) + q),
-                             _mm_load_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const char*>(buf_) + q)));
-        } else {  // the line starts before this thread's range: only our part is ours
-          for (std::size_t j = lo_; j <= i; ++j) out_[j] = buf_[per_line - 1 - (i - j)];
+    if constexpr (Streamed) {
+      if (stream_) {
+        const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(out_ + i);
+        buf_[(addr & 63) / sizeof(T)] = v;
+        if (((addr + sizeof(T)) & 63) == 0) {  // i ends a line
+          if (i + 1 >= per_line && i + 1 - per_line >= lo_) {
+            char* line = reinterpret_cast<char*>(out_ + (i + 1 - per_line));
+            for (std::size_t q = 0; q < 64; q += 16)
+              _mm_stream_si128(reinterpret_cast<__m128i*>(line + q),
+                               _mm_load_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const char*>(buf_) + q)));
+          } else {  // the line starts before this thread's range: only our part is ours
+            for (std::size_t j = lo_; j <= i; ++j) out_[j] = buf_[per_line - 1 - (i - j)];
+          }
         }
+        return;
       }
-      return;
     }
 #endif
     out_[i] = v;
   }
 
-  // Stores the outputs of the last, unfinished line (rows line_begin..hi-1).
+  // Stores the outputs of the last, unfinished line (its rows up to hi - 1).
   void finish(std::size_t hi) {
 #if defined(__SSE2__)
     if (!stream_ || hi <= lo_) return;
     const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(out_ + hi);
-    if ((end & 63) == 0) {
-      _mm_sfence();
-      return;
-    }
     const std::size_t in_line = (end & 63) / sizeof(T);  // rows of the unfinished line
     const std::size_t first = hi >= in_line ? hi - in_line : 0;
     for (std::size_t j = std::max(first, lo_); j < hi; ++j) out_[j] = buf_[in_line - (hi - j)];
-    _mm_sfence();
+    _mm_sfence();  // order the streamed lines before the threads join
 #else
     (void)hi;
 #endif

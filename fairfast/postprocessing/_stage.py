@@ -13,7 +13,7 @@ from .. import _core
 from .._groups import count_codes
 from .._sorting import argsort_segments, sort_segments
 
-__all__ = ["STAGE_ARRAYS", "fit_stage", "rebuild_index", "transform_stage"]
+__all__ = ["STAGE_ARRAYS", "fit_stage", "rebuild_index", "stage_lookups", "transform_stage"]
 
 MODES = {"step": 0, "linear": 1}
 
@@ -22,10 +22,14 @@ STAGE_ARRAYS = ("offsets", "counts", "weights", "blocks", "values", "keys", "tab
 
 # Calibration sizes for which the transform gets one-cache-line lookups (about 64 bytes
 # per calibration row, see csrc/fairfast/rank_lookup.hpp). They replace a row's three
-# dependent table reads by one; measured 0.7-0.85x the time of the pipelined path from
+# dependent table reads by one: measured 0.6-0.8x the time of the pipelined path from
 # 1e4 to 1e6 calibration rows. Below the smallest the tables sit in L1/L2 anyway; above
 # the largest the lookup would cost several times the model's own memory.
 LOOKUP_ROWS = (4096, 1 << 20)
+# Building a lookup costs about as much as transforming 3-7 rows per calibration row
+# saves, so it is built once the stage has transformed this many rows per calibration
+# row (counting every call): a one-off fit_transform never pays for it.
+LOOKUP_AFTER = 4
 
 
 def _block_bounds(labels, n_strata_columns):
@@ -102,7 +106,7 @@ def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter
         values.append(v)
         keys.append(kt)
         tables.append(tab)
-        index.append((start, lo, scale, _lookup(v, offsets, tab)))
+        index.append((start, lo, scale))
 
     def stacked(arrays):  # one task: a view, no copy
         return arrays[0][None, :] if len(arrays) == 1 else np.stack(arrays)
@@ -119,27 +123,36 @@ def fit_stage(Z, codes, labels, *, n_strata_columns, sample_weight, seed, jitter
     }
 
 
-def _lookup(values, offsets, table):
-    """The transform's lookup lines for one task, or None where they would not pay."""
-    if not LOOKUP_ROWS[0] < values.shape[0] <= LOOKUP_ROWS[1]:
-        return None
-    return _core.barycenter.lookup(values, offsets, table)
-
-
 def rebuild_index(state):
-    """The bucket index and lookup of every task (derived data, rebuilt after loading)."""
-    index = []
-    for t in range(state["values"].shape[0]):
-        values, table = state["values"][t], state["table"][t]
-        index.append((*_core.barycenter.index(values, state["offsets"]), _lookup(values, state["offsets"], table)))
-    return index
+    """The bucket index of every task (derived data, rebuilt after loading)."""
+    return [_core.barycenter.index(state["values"][t], state["offsets"]) for t in range(state["values"].shape[0])]
+
+
+def stage_lookups(state, n_rows):
+    """Per task, the transform's lookup lines or None; counts `n_rows` towards building them.
+
+    Derived data kept under ``state["lookup"]`` (not saved or pickled). Concurrent
+    callers may both build it; either result is complete and equal.
+    """
+    n_tasks, n_fit = state["values"].shape
+    lazy = state.get("lookup")
+    if lazy is None:
+        lazy = state["lookup"] = {"rows": 0, "tables": None}
+    if lazy["tables"] is None and LOOKUP_ROWS[0] < n_fit <= LOOKUP_ROWS[1]:
+        lazy["rows"] += int(n_rows)
+        if lazy["rows"] >= LOOKUP_AFTER * n_fit:
+            lazy["tables"] = [
+                _core.barycenter.lookup(state["values"][t], state["offsets"], state["table"][t]) for t in range(n_tasks)
+            ]
+    return lazy["tables"] or [None] * n_tasks
 
 
 def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
     """Write the stage's output for Z (n, T) into out (n, T); epsilon has one entry per task."""
     n_tasks = Z.shape[1]
+    lookups = stage_lookups(state, Z.shape[0])
     for t in range(n_tasks):
-        start, lo, scale, lookup = state["index"][t]
+        start, lo, scale = state["index"][t]
         if n_tasks == 1:  # write straight into out
             z, target = Z.reshape(-1), out.reshape(-1)
         else:
@@ -147,7 +160,7 @@ def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
         try:
             res = _core.barycenter.transform(
                 state["values"][t], state["keys"][t], state["offsets"], start, lo, scale, state["table"][t],
-                z, codes, float(epsilon[t]), float(jitter), seed, row_offset, target, lookup=lookup,
+                z, codes, float(epsilon[t]), float(jitter), seed, row_offset, target, lookup=lookups[t],
             )
         except ValueError as exc:
             if "finite" not in str(exc):

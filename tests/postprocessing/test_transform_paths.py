@@ -17,7 +17,7 @@ def lookup_of(model):
 
 def raw_transform(model, z, codes, path, *, epsilon=0.0, jitter=0.0, row_offset=0, out=None, lookup=None):
     state = model.stages_[0]["state"]
-    start, lo, scale, _ = state["index"][0]
+    start, lo, scale = state["index"][0]
     if path == PATHS["lookup"] and lookup is None:
         lookup = lookup_of(model)  # built whatever the calibration size
     return _core.barycenter.transform(
@@ -76,7 +76,7 @@ def test_lookup_path_without_a_lookup_falls_back():
     zc, sc, z, s = problem(0, 1_000, 5_000, 2, np.float64, False)
     model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
     state = model.stages_[0]["state"]
-    start, lo, scale, _ = state["index"][0]
+    start, lo, scale = state["index"][0]
     out = _core.barycenter.transform(
         state["values"][0], state["keys"][0], state["offsets"], start, lo, scale, state["table"][0],
         z, s, 0.0, 0.0, model.seed_, 0, None, 4, lookup=None)
@@ -144,19 +144,29 @@ def test_large_outputs_streamed_past_the_caches_are_exact(dtype):
     np.testing.assert_array_equal(np.concatenate([head, tail]), expected)
 
 
-def test_estimator_keeps_a_lookup_for_mid_sized_fits_only():
+def test_estimator_builds_its_lookup_once_transforms_would_pay_for_it():
     import pickle
 
-    from fairfast.postprocessing._stage import LOOKUP_ROWS
+    from fairfast.postprocessing._stage import LOOKUP_AFTER, LOOKUP_ROWS
 
     zc, sc, z, s = problem(3, 20_000, 50_000, 2, np.float64, False)
     small = WassersteinBarycenter(random_state=0).fit(zc[: LOOKUP_ROWS[0]], sensitive_features=sc[: LOOKUP_ROWS[0]])
-    assert small.stages_[0]["state"]["index"][0][3] is None
+    for _ in range(2 * LOOKUP_AFTER):
+        small.transform(z[: LOOKUP_ROWS[0]], sensitive_features=s[: LOOKUP_ROWS[0]])
+    assert small.stages_[0]["state"]["lookup"]["tables"] is None  # too small to need one
+
     model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
-    lookup = model.stages_[0]["state"]["index"][0][3]
-    assert lookup is not None and lookup.n_groups == 2
     expected = raw_transform(model, z, s, 1)
+    fitted = model.fit_transform(zc, sensitive_features=sc)  # refits: same model
+    np.testing.assert_array_equal(fitted, raw_transform(model, zc, sc.astype(np.int32), 1))
+    assert model.stages_[0]["state"]["lookup"]["tables"] is None  # a one-off fit_transform does not pay for it
+    rows = zc.size
+    while rows < LOOKUP_AFTER * zc.size:  # chunks count towards the threshold
+        np.testing.assert_array_equal(model.transform(z, sensitive_features=s), expected)
+        rows += z.size
+    state = model.stages_[0]["state"]
+    assert state["lookup"]["tables"][0].n_groups == 2
     np.testing.assert_array_equal(model.transform(z, sensitive_features=s), expected)
-    restored = pickle.loads(pickle.dumps(model))  # the lookup is derived data: rebuilt, not pickled
+    restored = pickle.loads(pickle.dumps(model))  # derived data: dropped, rebuilt when needed
+    assert "lookup" not in restored.stages_[0]["state"]
     np.testing.assert_array_equal(restored.transform(z, sensitive_features=s), expected)
-    assert restored.stages_[0]["state"]["index"][0][3] is not None

@@ -7,6 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #ifdef FAIRFAST_OPENMP
 #include <omp.h>
@@ -91,6 +98,30 @@ inline T from_order_key(typename key_of<T>::type key) {
   T x;
   std::memcpy(&x, &bits, sizeof(K));
   return x;
+}
+
+// Uninitialised array of n trivial T, 64-byte aligned; from 2 MB up on 2 MB pages where
+// the kernel grants them on request (transparent huge pages in "madvise" mode): fewer
+// page faults when it is first written and fewer TLB misses when it is read at random.
+struct FreeAligned {
+  std::size_t align = 64;
+  void operator()(void* p) const { ::operator delete(p, std::align_val_t(align)); }
+};
+template <class T>
+using ScratchArray = std::unique_ptr<T[], FreeAligned>;
+
+template <class T>
+ScratchArray<T> scratch_array(std::size_t n) {
+  static_assert(std::is_trivial_v<T>, "scratch arrays hold trivial types");
+  constexpr std::size_t huge = std::size_t(2) << 20;
+  const std::size_t want = std::max<std::size_t>(1, n) * sizeof(T);
+  const std::size_t align = want >= huge ? huge : 64;
+  const std::size_t bytes = (want + align - 1) / align * align;
+  T* p = static_cast<T*>(::operator new(bytes, std::align_val_t(align)));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align == huge) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return ScratchArray<T>(p, FreeAligned{align});
 }
 
 }  // namespace fairfast

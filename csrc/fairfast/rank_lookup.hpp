@@ -29,9 +29,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "common.hpp"
 
@@ -107,16 +104,9 @@ class RankLookup {
     }
     segments_.push_back(Segment{0.0, 0.0, 0.0, lines});  // sentinel: end of the last part
     n_lines_ = lines;
-    // Lines are read at random: on 2 MB pages (where the kernel grants them on request)
-    // a lookup of a few MB needs a handful of TLB entries instead of thousands.
-    const std::size_t huge = std::size_t(2) << 20;
-    const std::size_t align = n_lines_ * sizeof(Line) >= huge ? huge : 64;
-    const std::size_t bytes = std::max<std::size_t>(1, (n_lines_ * sizeof(Line) + align - 1) / align) * align;
-    lines_ = std::unique_ptr<Line[], AlignedDelete>(
-        static_cast<Line*>(::operator new(bytes, std::align_val_t(align))), AlignedDelete{align});
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align == huge) madvise(lines_.get(), bytes, MADV_HUGEPAGE);
-#endif
+    // Lines are read at random: on 2 MB pages (see scratch_array) a lookup of a few MB
+    // needs a handful of TLB entries instead of thousands.
+    lines_ = scratch_array<Line>(n_lines_);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(std::max(1, std::min<int>(threads_for(n_lines_, 65536), k))) schedule(dynamic, 1)
 #endif
@@ -145,12 +135,6 @@ class RankLookup {
   }
 
  private:
-  // Lines are trivial types in raw aligned memory (every field is written by fill_group).
-  struct AlignedDelete {
-    std::size_t align = 64;
-    void operator()(Line* p) const { ::operator delete(static_cast<void*>(p), std::align_val_t(align)); }
-  };
-
   void fill_group(const T* values, const double* table, std::int32_t g) {
     const T* xs = values + offsets_[g];
     const double* tab = table + offsets_[g] + g;
@@ -177,7 +161,7 @@ class RankLookup {
   std::vector<GroupMap> maps_;
   std::vector<Segment> segments_;
   std::size_t n_lines_ = 0;
-  std::unique_ptr<Line[], AlignedDelete> lines_;
+  ScratchArray<Line> lines_;  // trivial: every field is written by fill_group
 };
 
 // Writes a thread's contiguous range of outputs out[lo:hi], sending whole 64-byte lines

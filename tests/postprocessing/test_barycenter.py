@@ -421,6 +421,7 @@ def test_integer_sample_weight_equals_row_repetition(cal, data):
     # fresh queries that tie with no calibration value (ties are ranked by per-row keys)
     grid = np.unique(z)
     t = np.concatenate([(grid[:-1] + grid[1:]) / 2, [grid[0] - 1, grid[-1] + 1]])
+    t = t[~np.isin(t, grid)]  # the midpoint of two adjacent floats is one of them
     for g in range(k):
         c = np.full(len(t), g)
         np.testing.assert_array_equal(

@@ -137,6 +137,8 @@ RankLookup<T>* make_lookup(const carray<T>& values, const carray<std::int64_t>& 
   bind::require_offsets(offsets, values.shape(0), "offsets");
   const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
   bind::require_length(table, "table", values.shape(0) + k);
+  if (static_cast<std::uint64_t>(values.shape(0)) >= (std::uint64_t(1) << 32))
+    throw py::value_error("a lookup holds ranks below 2**32: values is too long");
   py::gil_scoped_release release;
   return new RankLookup<T>(values.data(), offsets.data(), k, table.data());
 }

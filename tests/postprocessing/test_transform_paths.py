@@ -170,3 +170,16 @@ def test_estimator_builds_its_lookup_once_transforms_would_pay_for_it():
     restored = pickle.loads(pickle.dumps(model))  # derived data: dropped, rebuilt when needed
     assert "lookup" not in restored.stages_[0]["state"]
     np.testing.assert_array_equal(restored.transform(z, sensitive_features=s), expected)
+
+
+def test_lookup_binding_checks_its_inputs():
+    values = np.sort(np.random.default_rng(0).normal(size=10))
+    offsets = np.array([0, 4, 10], dtype=np.int64)
+    table = np.zeros(12)
+    assert _core.barycenter.lookup(values, offsets, table).n_groups == 2
+    with pytest.raises(ValueError, match="table"):
+        _core.barycenter.lookup(values, offsets, table[:-1])
+    with pytest.raises(ValueError, match="offsets"):
+        _core.barycenter.lookup(values, np.array([0, 11, 10], dtype=np.int64), table)
+    with pytest.raises(TypeError):
+        _core.barycenter.lookup(values.astype(np.float32), offsets, table.astype(np.float32))

@@ -47,9 +47,8 @@ inline Status count_groups(const std::int32_t* codes, std::size_t n, std::int32_
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
   {
-    const int t = thread_id(), tn = team_size();
-    std::int64_t* h = local.data() + static_cast<std::size_t>(t) * k;
-    const std::size_t lo = n * t / tn, hi = n * (t + 1) / tn;
+    std::int64_t* h = local.data() + static_cast<std::size_t>(thread_id()) * k;
+    const auto [lo, hi] = thread_rows(n);
     for (std::size_t i = lo; i < hi; ++i) {
       const std::int32_t c = codes[i];
       if (c < 0 || c >= k) bad = 1;
@@ -226,8 +225,8 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
 #pragma omp parallel num_threads(nt)
 #endif
     {
-      const int t = thread_id(), tn = team_size();
-      const std::int64_t j0 = rows * t / tn, j1 = rows * (t + 1) / tn;
+      const RowRange share = thread_rows(static_cast<std::size_t>(rows));
+      const std::int64_t j0 = static_cast<std::int64_t>(share.lo), j1 = static_cast<std::int64_t>(share.hi);
       // Per-group position along j, advanced incrementally in exact integer arithmetic
       // (64 bits suffice: every product is at most n_s n_g < 2**64 for groups below 2**32):
       // step: c = ceil(j n_g / n_s) with cden = c n_s; linear: i = floor(j (n_g - 1) / n_s)
@@ -551,9 +550,7 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
       {
-        const int tid = thread_id(), tn = team_size();
-        const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
-        const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
+        const auto [lo, hi] = thread_rows(n);
         bad |= detail::lookup_rows<T, decltype(jittered)::value, decltype(blended)::value, decltype(streamed)::value>(
             *lookup, x, codes, lo, hi, k, epsilon, jitter, jit, row_offset, out, exact);
       }
@@ -578,9 +575,7 @@ Status barycenter_transform(const T* values, const BarycenterModel& m, const T* 
 #pragma omp parallel num_threads(nt) reduction(| : bad)
 #endif
     {
-      const int tid = thread_id(), tn = team_size();
-      const std::size_t lo = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(tn);
-      const std::size_t hi = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(tn);
+      const auto [lo, hi] = thread_rows(n);
       OutputWriter<T, true> writer(out, lo, stream);
       std::uint32_t rb[R], ra[R], re[R];
       T rt[R];

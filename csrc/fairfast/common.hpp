@@ -62,6 +62,16 @@ inline int thread_id() {
 #endif
 }
 
+// This thread's share [lo, hi) of rows 0..n-1 inside a parallel region: contiguous and
+// in thread order, which chunked counting sorts and streamed outputs rely on.
+struct RowRange {
+  std::size_t lo, hi;
+};
+inline RowRange thread_rows(std::size_t n) {
+  const std::size_t t = static_cast<std::size_t>(thread_id()), tn = static_cast<std::size_t>(team_size());
+  return {n * t / tn, n * (t + 1) / tn};
+}
+
 // Kernels never throw inside a parallel region: they record a status and the caller
 // (binding layer) turns it into a Python exception.
 enum class Status : int { ok = 0, group_out_of_range = 1, bad_value = 2 };

@@ -30,10 +30,8 @@ void stable_scatter_by(std::size_t n, std::size_t nbuckets, Digit digit, Emit em
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    const int t = thread_id(), tn = team_size();
-    const std::size_t lo = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(tn);
-    const std::size_t hi = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(tn);
-    std::size_t* h = hist.data() + static_cast<std::size_t>(t) * nbuckets;
+    const auto [lo, hi] = thread_rows(n);
+    std::size_t* h = hist.data() + static_cast<std::size_t>(thread_id()) * nbuckets;
     for (std::size_t i = lo; i < hi; ++i) ++h[digit(i)];
 #ifdef FAIRFAST_OPENMP
 #pragma omp barrier

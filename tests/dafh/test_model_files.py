@@ -1,11 +1,7 @@
 """Model files of DAFHClassifier: bit-for-bit round trips, refused states, pickling."""
 
 import copy
-import hashlib
-import io
-import json
 import pickle
-import zipfile
 
 import numpy as np
 import pandas as pd
@@ -15,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 import fairfast
 from fairfast.dafh import DAFHClassifier
 from fairfast.io import read_model, registered_estimators
-from model_file_checks import assert_same_state, save_load
+from model_file_checks import assert_same_state, rewrite_model_file, save_load
 
 # tiny data, a small group classifier and a few epochs: every fit takes milliseconds
 # (the Numba kernels are compiled with cache=True, so only a cold cache compiles)
@@ -156,29 +152,6 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
 # -- refused states --------------------------------------------------------------------------
 
 
-def _rewrite(path, *, array=None, meta=None):
-    """Change an array (manifest checksum, dtype and shape updated) or the meta in place,
-    so that only the estimator's own validation can notice."""
-    with zipfile.ZipFile(path) as zf:
-        contents = {name: zf.read(name) for name in zf.namelist()}
-    manifest = json.loads(contents["model.json"])
-    if array is not None:
-        key, change = array
-        spec = manifest["arrays"][key]
-        new = np.ascontiguousarray(change(np.load(io.BytesIO(contents[spec["entry"]]), allow_pickle=False)))
-        buf = io.BytesIO()
-        np.save(buf, new)
-        data = buf.getvalue()
-        spec.update(sha256=hashlib.sha256(data).hexdigest(), dtype=new.dtype.str, shape=list(new.shape))
-        contents[spec["entry"]] = data
-    if meta is not None:
-        meta(manifest["meta"])
-    contents["model.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in contents.items():
-            zf.writestr(name, blob)
-
-
 @pytest.fixture(scope="module")
 def fitted():
     X, y = _data(seed=6)
@@ -190,7 +163,7 @@ def fitted():
 def test_tampered_array_shape_is_refused(tmp_path, fitted, key):
     path = tmp_path / "m.ffm"
     fitted.save(path)
-    _rewrite(path, array=(key, lambda a: a[..., :-1]))
+    rewrite_model_file(path, array=(key, lambda a: a[..., :-1]))
     with pytest.raises(ValueError, match=rf"not a valid fairfast model file: model state is inconsistent: {key} "
                                          r"should be (float64|int64) of shape"):
         fairfast.load(path)
@@ -214,7 +187,7 @@ def test_tampered_array_shape_is_refused(tmp_path, fitted, key):
 def test_tampered_array_values_are_refused(tmp_path, fitted, key, change, message):
     path = tmp_path / "m.ffm"
     fitted.save(path)
-    _rewrite(path, array=(key, change))
+    rewrite_model_file(path, array=(key, change))
     with pytest.raises(ValueError, match=message):
         fairfast.load(path)
 
@@ -252,7 +225,7 @@ def test_tampered_array_values_are_refused(tmp_path, fitted, key, change, messag
 def test_inconsistent_meta_is_refused(tmp_path, fitted, change, message):
     path = tmp_path / "m.ffm"
     fitted.save(path)
-    _rewrite(path, meta=change)
+    rewrite_model_file(path, meta=change)
     with pytest.raises(ValueError, match=message):
         fairfast.load(path)
 

@@ -1,11 +1,7 @@
 """Model files of the steering estimators: bit-for-bit round trips, refused states, pickling."""
 
 import copy
-import hashlib
-import io
-import json
 import pickle
-import zipfile
 
 import numpy as np
 import pandas as pd
@@ -15,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 import fairfast
 from fairfast.io import read_model, registered_estimators
 from fairfast.steering import LEACE, GaussianSteering, MeanCovarianceMatching, MeanMatching
-from model_file_checks import assert_same_state, save_load
+from model_file_checks import assert_same_state, rewrite_model_file, save_load
 
 _BASELINES = (MeanMatching, MeanCovarianceMatching, LEACE)
 
@@ -151,41 +147,6 @@ def test_unfitted_estimators_cannot_be_saved(tmp_path):
 # -- refused states --------------------------------------------------------------------------
 
 
-def _rewrite_array(path, key, new):
-    """Replace array `key` in the model file with `new`, manifest checksum, dtype and shape updated,
-    so that only the estimator's own validation can notice."""
-    buf = io.BytesIO()
-    np.save(buf, new)
-    data = buf.getvalue()
-    with zipfile.ZipFile(path) as zf:
-        contents = {name: zf.read(name) for name in zf.namelist()}
-    manifest = json.loads(contents["model.json"])
-    spec = manifest["arrays"][key]
-    spec.update(sha256=hashlib.sha256(data).hexdigest(), dtype=new.dtype.str, shape=list(new.shape))
-    contents[spec["entry"]] = data
-    contents["model.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in contents.items():
-            zf.writestr(name, blob)
-
-
-def _rewrite_meta(path, change):
-    with zipfile.ZipFile(path) as zf:
-        contents = {name: zf.read(name) for name in zf.namelist()}
-    manifest = json.loads(contents["model.json"])
-    change(manifest["meta"])
-    contents["model.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in contents.items():
-            zf.writestr(name, blob)
-
-
-def _stored(path, key):
-    with zipfile.ZipFile(path) as zf:
-        entry = json.loads(zf.read("model.json"))["arrays"][key]["entry"]
-        return np.load(io.BytesIO(zf.read(entry)), allow_pickle=False)
-
-
 @pytest.fixture(scope="module")
 def fitted_models():
     X, y, sf = _data("tuple", n=600, d=3, seed=4)
@@ -199,8 +160,7 @@ def test_tampered_array_shape_is_refused(tmp_path, fitted_models, index):
     path = tmp_path / "m.ffm"
     model.save(path)
     key = max(model._get_state()[1], key=lambda k: model._get_state()[1][k].size)
-    arr = _stored(path, key)
-    _rewrite_array(path, key, np.ascontiguousarray(arr[..., :-1]))
+    rewrite_model_file(path, array=(key, lambda a: a[..., :-1]))
     with pytest.raises(ValueError, match=rf"not a valid fairfast model file: model state is inconsistent: {key} "
                                          r"should be float64 of shape"):
         fairfast.load(path)
@@ -227,7 +187,7 @@ def test_tampered_array_values_are_refused(tmp_path, fitted_models):
     ]
     for model, key, change, message in cases:
         model.save(path)
-        _rewrite_array(path, key, np.ascontiguousarray(change(_stored(path, key))))
+        rewrite_model_file(path, array=(key, change))
         with pytest.raises(ValueError, match=message):
             fairfast.load(path)
 
@@ -260,7 +220,7 @@ def test_inconsistent_meta_is_refused(tmp_path, fitted_models):
     ]
     for model, change, message in cases:
         model.save(path)
-        _rewrite_meta(path, change)
+        rewrite_model_file(path, meta=change)
         with pytest.raises(ValueError, match=message):
             fairfast.load(path)
 

@@ -17,7 +17,7 @@ from .._validation import (
     check_seed,
 )
 from ..io._state import ModelFileMixin
-from ._stage import MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
+from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
@@ -601,7 +601,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         state.pop("_index_built", None)
         if "stages_" in state:  # bucket indexes and lookups are derived data, rebuilt when needed
             state["stages_"] = [
-                {**st, "state": {k: v for k, v in st["state"].items() if k not in ("index", "lookup")}}
+                {**st, "state": {k: v for k, v in st["state"].items() if k not in DERIVED_KEYS}}
                 for st in state["stages_"]
             ]
         return state

@@ -13,12 +13,15 @@ from .. import _core
 from .._groups import count_codes
 from .._sorting import argsort_segments, sort_segments
 
-__all__ = ["STAGE_ARRAYS", "fit_stage", "rebuild_index", "stage_lookups", "transform_stage"]
+__all__ = ["DERIVED_KEYS", "STAGE_ARRAYS", "fit_stage", "rebuild_index", "stage_lookups", "transform_stage"]
 
 MODES = {"step": 0, "linear": 1}
 
 # Arrays that define a fitted stage (everything else is derived from them).
 STAGE_ARRAYS = ("offsets", "counts", "weights", "blocks", "values", "keys", "table")
+# Derived entries of a stage's state, rebuilt when needed (never saved or pickled): the
+# bucket index (rebuild_index) and the lookup lines (stage_lookups).
+DERIVED_KEYS = ("index", "lookup")
 
 # Calibration sizes for which the transform gets one-cache-line lookups (about 64 bytes
 # per calibration row, see csrc/fairfast/rank_lookup.hpp). They replace a row's three

@@ -16,9 +16,9 @@ Sub-packages are imported on first use, so ``import fairfast`` stays cheap:
 
 import importlib as _importlib
 
-from ._config import get_num_threads, set_num_threads, show_config, thread_limit
+from ._base.config import get_num_threads, set_num_threads, show_config, thread_limit
 
-__version__ = "0.1.0"
+from ._base.version import __version__
 
 _SUBMODULES = {
     "bench",

@@ -196,7 +196,7 @@ def main(argv=None):
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from ._config import show_config
+        from ._base.config import show_config
 
         show_config()
         return 0

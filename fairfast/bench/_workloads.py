@@ -295,7 +295,7 @@ def read_parquet_columns(path, scores, sensitive, max_rows=None):
     """
     import os
 
-    from .._groups import encode_columns
+    from .._base.grouping import encode_columns
 
     try:
         import pyarrow.parquet as pq

@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._groups import encode_groups, map_groups
-from .._validation import check_seed
+from .._base.grouping import encode_groups, map_groups
+from .._base.validation import check_seed
 from ._common import check_non_negative, check_positive_int, encode_binary_target, fit_logistic, standardizer
 
 __all__ = ["KMeansPartitionClassifier", "PooledClassifier", "TrivialPartitionClassifier"]

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_seed
-from ..io._state import ModelFileMixin
+from .._base.validation import check_seed
+from .._base.state import ModelFileMixin
 from ._common import (
     check_non_negative,
     check_positive_int,
@@ -501,7 +501,7 @@ class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
             float64, ``group_shares`` of shape (n_epochs, K)).
         """
-        from ..io import _state as st
+        from .._base import state as st
 
         check_is_fitted(self, "history_")
         params = st.params_to_json(self)
@@ -546,7 +546,7 @@ class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     @classmethod
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        from ..io import _state as st
+        from .._base import state as st
 
         try:
             est = st.estimator_from_params(cls, meta["params"])
@@ -651,7 +651,7 @@ def _validation_scores(arrays, name, n_epochs):
 
     NaN marks epochs without scored validation rows (``early_stopping=False``).
     """
-    from ..io import _state as st
+    from .._base import state as st
 
     values = arrays[name]
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":

@@ -270,8 +270,8 @@ def summarize_partition(scores, sensitive, n_quantiles):
     >>> values.tolist(), counts.tolist()
     ([1.0, 3.0, 6.0, 8.0], [3, 2, 3, 2])
     """
-    from .._groups import encode_groups
-    from .._validation import as_float_array
+    from .._base.grouping import encode_groups
+    from .._base.validation import as_float_array
 
     z = as_float_array(scores, "scores", dtype=np.float64)
     codes, labels = encode_groups(sensitive, z.shape[0], name="sensitive")

@@ -11,7 +11,7 @@
 pyarrow is imported only by the streaming functions.
 """
 
-from ._model_files import (
+from ._registry import (
     FORMAT_NAME,
     FORMAT_VERSION,
     load,

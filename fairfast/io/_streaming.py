@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from ._atomic import atomic_path
-from ._model_files import read_model, save
+from .._base.atomic import atomic_path
+from ._registry import read_model, save
 
 __all__ = ["fit_file", "transform_file"]
 

@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._validation import check_seed
+from .._base.validation import check_seed
 from ._group_metrics import _BASE, _Inputs
 
 __all__ = ["bootstrap_disparity"]
@@ -124,7 +124,7 @@ def bootstrap_disparity(disparity, y_true, y_pred, *, sensitive_features, method
     """
     from ._disparities import _AGGS, _METHODS, DISPARITIES, disparity_from_metrics
     from ._group_metrics import metrics_from_sums
-    from .._validation import check_choice
+    from .._base.validation import check_choice
 
     check_choice(disparity, "disparity", tuple(DISPARITIES))
     check_choice(method, "method", _METHODS)

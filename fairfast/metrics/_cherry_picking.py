@@ -9,7 +9,7 @@ that score.
 import numpy as np
 
 from .. import _core
-from .._validation import as_float_array
+from .._base.validation import as_float_array
 from ._group_metrics import _Groups
 
 __all__ = ["CherryPickingResult", "cherry_picking_statistics"]

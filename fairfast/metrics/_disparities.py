@@ -9,7 +9,7 @@ on all rows. Groups whose metric is NaN are skipped; ``0 / 0`` is NaN and ``x / 
 
 import numpy as np
 
-from .._validation import check_choice
+from .._base.validation import check_choice
 from ._group_metrics import _Inputs, metrics_from_sums
 
 __all__ = [

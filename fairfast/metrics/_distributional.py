@@ -3,9 +3,9 @@
 import numpy as np
 
 from .. import _core
-from .._groups import encode_groups
-from .._sorting import sorted_with_weights
-from .._validation import as_float_array, check_choice, check_sample_weight
+from .._base.grouping import encode_groups
+from .._base.sorting import sorted_with_weights
+from .._base.validation import as_float_array, check_choice, check_sample_weight
 
 __all__ = ["pairwise_group_distances", "unfairness"]
 

@@ -26,8 +26,8 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._groups import encode_groups
-from .._validation import as_float_array, check_sample_weight
+from .._base.grouping import encode_groups
+from .._base.validation import as_float_array, check_sample_weight
 
 __all__ = ["METRICS", "group_metrics"]
 
@@ -291,7 +291,7 @@ class _Inputs:
                  pos_label=1, threshold=None, n_bins=10):
         n = _length(y_true, y_pred, scores)
         if n is None:
-            from .._groups import n_rows_of
+            from .._base.grouping import n_rows_of
 
             n = n_rows_of(sensitive_features)
         if n == 0:

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_choice, check_seed
+from .._base.validation import check_choice, check_seed
 from ._bootstrap import bootstrap_sums, check_bootstrap_args, percentile_interval
 from ._disparities import _AGGS, _METHODS, DISPARITIES, difference_of, disparity_from_metrics, ratio_of
 from ._group_metrics import _Inputs, custom_by_group, metrics_from_sums, resolve_metrics

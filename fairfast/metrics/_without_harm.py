@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._validation import check_choice, check_sample_weight, check_seed
+from .._base.validation import check_choice, check_sample_weight, check_seed
 
 __all__ = [
     "WithoutHarmResult",

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_seed
+from .._base.validation import check_seed
 from ._outcome import Outcome
 
 __all__ = [

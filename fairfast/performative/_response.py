@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .._validation import check_seed
+from .._base.validation import check_seed
 from ._outcome import Outcome, Population
 from ._policies import LinearPolicy, ThresholdPolicy, _policy_params
 

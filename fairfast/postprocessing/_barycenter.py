@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._groups import count_codes, encode_columns, map_columns, sensitive_columns
-from .._validation import (
+from .._base.grouping import count_codes, encode_columns, map_columns, sensitive_columns
+from .._base.validation import (
     as_float_array,
     check_choice,
     check_fraction,
@@ -16,7 +16,7 @@ from .._validation import (
     check_sample_weight,
     check_seed,
 )
-from ..io._state import ModelFileMixin
+from .._base.state import ModelFileMixin
 from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]

@@ -10,8 +10,8 @@ so a T-column stage equals T single-column stages.
 import numpy as np
 
 from .. import _core
-from .._groups import count_codes
-from .._sorting import argsort_segments, sort_segments
+from .._base.grouping import count_codes
+from .._base.sorting import argsort_segments, sort_segments
 
 __all__ = ["DERIVED_KEYS", "STAGE_ARRAYS", "fit_stage", "rebuild_index", "stage_lookups", "transform_stage"]
 

@@ -8,9 +8,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .._groups import encode_groups, map_groups
-from .._validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
-from ..io._state import ModelFileMixin
+from .._base.grouping import encode_groups, map_groups
+from .._base.validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
+from .._base.state import ModelFileMixin
 from ._thresholds_curves import build_curves, pack
 
 __all__ = [
@@ -831,11 +831,3 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         tags.non_deterministic = False
         return tags
 
-
-def _register():
-    from ..io import register_estimator
-
-    register_estimator(GroupThresholds)
-
-
-_register()

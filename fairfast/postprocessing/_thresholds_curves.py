@@ -90,7 +90,7 @@ def _binary_curves(scores, y, codes, n_groups):
     sort every bucket with NumPy (values sort much faster than argsort), then merge
     each group's two buckets from the top into counts at every distinct score."""
     from .._core import thresholds as _kern
-    from .._sorting import sort_segments
+    from .._base.sorting import sort_segments
 
     values, offsets = _kern.group_curves(scores, y.view(np.uint8), codes, n_groups)
     sort_segments(values, offsets)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .._groups import encode_groups, map_groups
-from .._validation import as_float_array
+from .._base.grouping import encode_groups, map_groups
+from .._base.validation import as_float_array
 from ._gaussian import one_blas_thread
 
 # Up to this width the compiled kernel maps rows chunk by chunk in cache; wider maps

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..io import _state as st
+from .._base import state as st
 from ._apply import apply_blocks, check_X, fit_groups, transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance

@@ -7,8 +7,8 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_choice
-from ..io import _state as st
+from .._base.validation import check_choice
+from .._base import state as st
 from ._apply import apply_blocks, check_X, encode_labels, fit_groups, require_finite, transform_groups
 from ._gaussian import bures_map, cholesky, sqrtm_psd
 from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments

@@ -143,7 +143,7 @@ def bayes_fairness_gaps(means, covariances, priors, costs=None, *, method="auto"
     array([[0.9704, 0.6915, 0.1877],
            [0.9548, 0.8413, 0.6205]])
     """
-    from .._validation import check_choice
+    from .._base.validation import check_choice
 
     check_choice(method, "method", ("auto", "exact", "monte_carlo"))
     mu, S, q = _as_model(means, covariances, priors)

@@ -193,8 +193,8 @@ class SubgroupMoments:
 
     def update(self, X, y=None, *, sensitive_features):
         """Add a chunk of rows; ``y=None`` puts every row in one class ``0``. Returns self."""
-        from .._groups import encode_groups
-        from .._validation import as_float_array
+        from .._base.grouping import encode_groups
+        from .._base.validation import as_float_array
 
         X = as_float_array(X, "X", ndim=2)
         n, d = X.shape

@@ -310,7 +310,7 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
     >>> round(res["kl"], 7)
     0.0849373
     """
-    from .._validation import check_choice
+    from .._base.validation import check_choice
 
     check_choice(direction, "direction", ("forward", "reverse"))
     check_choice(method, "method", ("auto", "closed_form", "numeric"))

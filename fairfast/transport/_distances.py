@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._sorting import _run, sorted_with_weights
-from .._validation import as_float_array, check_sample_weight, common_float_dtype
+from .._base.sorting import _run, sorted_with_weights
+from .._base.validation import as_float_array, check_sample_weight, common_float_dtype
 
 __all__ = ["ks_distance", "wasserstein_distance"]
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .. import _core
-from .._sorting import sorted_with_weights
-from .._validation import (
+from .._base.sorting import sorted_with_weights
+from .._base.validation import (
     as_float_array,
     check_choice,
     check_row_offset,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validation import as_float_array, check_sample_weight
+from .._base.validation import as_float_array, check_sample_weight
 from ._empirical import EmpiricalDistribution
 
 __all__ = ["barycenter_quantiles", "monotone_map"]

@@ -12,7 +12,7 @@ import pytest
 
 import fairfast
 from fairfast.io import FORMAT_VERSION, load, read_model, register_estimator, registered_estimators, save
-from fairfast.io import _model_files as mf
+from fairfast.io import _registry as mf
 from fairfast.postprocessing import WassersteinBarycenter
 from model_file_checks import assert_same_state
 

@@ -4,7 +4,7 @@ import contextlib
 import os
 import sys
 
-from . import _core
+from .. import _core
 
 __all__ = ["get_num_threads", "set_num_threads", "show_config", "thread_limit"]
 
@@ -130,7 +130,7 @@ def show_config(file=None):
     """
     import numpy as np
 
-    from . import __version__
+    from .version import __version__
 
     info = _core.build_info()
     openmp = f"yes (OpenMP {info['openmp_version']})" if info["openmp"] else "no (serial build)"

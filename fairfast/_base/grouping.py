@@ -52,7 +52,7 @@ def count_codes(codes, n_groups):
     codes = np.asarray(codes)
     if (codes.dtype in (np.int32, np.int64) and codes.ndim == 1 and codes.flags.c_contiguous and codes.size
             and n_groups < (1 << 30)):
-        from ._core import metrics as _kernels
+        from .._core import metrics as _kernels
 
         counts = _kernels.group_counts_columns([codes], np.zeros(1, dtype=np.int64),
                                                np.array([n_groups], dtype=np.int32), None, None, 1)[:, 0]
@@ -65,7 +65,7 @@ def _factorize(col, name):
         # Counting path for integer labels with a modest range: O(n), no hashing.
         dtype = col.dtype
         if dtype in (np.int32, np.int64) and col.flags.c_contiguous:  # one compiled pass for both
-            from ._core import metrics as _kernels
+            from .._core import metrics as _kernels
 
             lo, hi = (int(v) for v in _kernels.integer_range(col))
         else:

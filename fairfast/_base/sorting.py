@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._config import get_num_threads
+from .config import get_num_threads
 
 __all__ = ["argsort_segments", "sort_segments", "sorted_with_weights"]
 

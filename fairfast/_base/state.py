@@ -15,17 +15,38 @@ _SCALARS = (str, bool, int, float)
 
 
 class ModelFileMixin:
-    """``save(path)`` for the estimators that model files can hold (they provide
-    ``_get_state`` and ``_from_state``; see :func:`fairfast.io.register_estimator`)."""
+    """``save(path)`` for the estimators that model files can hold.
 
-    def save(self, path):
+    They provide ``_get_state() -> (meta, arrays)`` and a classmethod
+    ``_from_state(meta, arrays)`` that validates everything it reads. The file names
+    the estimator by ``_model_file_name`` (the class name unless a class says
+    otherwise); :func:`fairfast.load` maps that name back to the class through the
+    registry of :mod:`fairfast.io`.
+    """
+
+    def save(self, path, *, metadata=None):
         """Save the fitted model to a model file (JSON + .npy in a zip, never pickle).
 
-        Load it with :func:`fairfast.load`; see :func:`fairfast.io.save` for the format.
-        """
-        from ._model_files import save
+        The file is written to a temporary file beside `path` and renamed over it only
+        when complete. Load it with :func:`fairfast.load`; the format is described in
+        ``docs/model_format.md``.
 
-        save(self, path)
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; an existing file is replaced.
+        metadata : dict, optional
+            JSON-able information stored with the model (for example the data columns
+            it was fit on), returned by :func:`fairfast.io.read_model`.
+        """
+        from .model_file import write_model_file
+
+        meta, arrays = self._get_state()
+        write_model_file(path, self._model_file_name(), meta, arrays, metadata)
+
+    @classmethod
+    def _model_file_name(cls):
+        return cls.__name__
 
 
 def _plain(value):

@@ -37,6 +37,8 @@ _SUBMODULES = {
 __all__ = [
     "__version__",
     "load",
+    "SensitiveFeatures",
+    "SmallGroupWarning",
     "get_num_threads",
     "set_num_threads",
     "show_config",
@@ -57,6 +59,10 @@ def load(path):
 
 
 def __getattr__(name):
+    if name in ("SensitiveFeatures", "SmallGroupWarning"):
+        from ._base import grouping
+
+        return getattr(grouping, name)
     if name in _SUBMODULES:
         return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'fairfast' has no attribute {name!r}")

@@ -9,6 +9,7 @@ void register_barycenter(py::module_& m);
 void register_metrics(py::module_& m);
 void register_thresholds(py::module_& m);
 void register_steering(py::module_& m);
+void register_grouping(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
@@ -24,4 +25,6 @@ PYBIND11_MODULE(_core, m) {
   register_thresholds(thresholds);
   auto steering = m.def_submodule("steering", "Blockwise affine maps of the steering estimators");
   register_steering(steering);
+  auto grouping = m.def_submodule("grouping", "One-pass encoding of group labels");
+  register_grouping(grouping);
 }

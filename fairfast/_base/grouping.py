@@ -1,184 +1,440 @@
-"""Turning sensitive features (any labels, one or several columns) into int32 codes."""
+"""The grouping component: sensitive features in any form, fitted once, matched by name.
+
+Every estimator, metric, the CLI and Dask turn sensitive features into int32 group codes
+through :class:`Grouping`:
+
+- at fit it records the sensitive columns' names (when the input has names), each
+  column's categories (:class:`~fairfast._base.label_encoding.ColumnCategories`) and the
+  observed joint groups (intersections of several columns);
+- at transform it matches columns **by name** (reordered columns work; missing, renamed
+  or extra columns raise, naming them), positionally only for unnamed input (whose
+  column count must match), and refuses labels or intersections never seen at fit;
+- it encodes at integer-code speed: categorical and dictionary columns through their
+  codes, strings by one hashing pass, several columns by mixed radix on their codes.
+
+Groups are numbered in the order of their labels (per column: booleans, numbers,
+strings, missing last; intersections lexicographically). Small groups are handled once,
+here, with one message: refused below a hard floor, and below ``small_group_size``
+warned about, merged into one group or refused, as the estimator's parameters say.
+"""
+
+import warnings
 
 import numpy as np
 
-__all__ = ["count_codes", "encode_columns", "encode_groups", "map_columns", "map_groups", "n_rows_of", "sensitive_columns"]
+from .label_columns import read_label_columns
+from .group_index import GroupIndex, count_codes
+from .label_encoding import ColumnCategories, plain, sort_key
+
+__all__ = [
+    "Grouping",
+    "GroupIndex",
+    "SensitiveFeatures",
+    "SmallGroupWarning",
+    "count_codes",
+    "encode_groups",
+]
+
+OTHER = "<other>"
 
 
-def _to_numpy(values):
-    if isinstance(values, np.ndarray):
-        return values
-    if hasattr(values, "to_numpy"):  # pandas, polars, pyarrow
-        try:
-            return values.to_numpy()
-        except TypeError:  # pyarrow arrays want zero_copy_only=False
-            return values.to_numpy(zero_copy_only=False)
-    return np.asarray(values)
+class SmallGroupWarning(UserWarning):
+    """A group has fewer rows than the estimator's ``small_group_size``."""
+
+    __module__ = "fairfast"
 
 
-def _columns(sensitive_features, name):
-    """The sensitive features as a list of 1-D label arrays (one per attribute)."""
-    sf = sensitive_features
-    if sf is None:
-        raise ValueError(f"{name} is required")
-    if hasattr(sf, "columns") and hasattr(sf, "__getitem__") and not isinstance(sf, np.ndarray):
-        cols = [_to_numpy(sf[c]) for c in list(sf.columns)]  # pandas / polars DataFrame
-    else:
-        arr = _to_numpy(sf)
-        if arr.ndim == 0:
-            raise ValueError(f"{name} must be array-like with one label per row, got a scalar")
-        if arr.ndim == 1:
-            cols = [arr]
-        elif arr.ndim == 2:
-            cols = [arr[:, j] for j in range(arr.shape[1])]
-        else:
-            raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}")
-    if not cols:
-        raise ValueError(f"{name} has no columns")
-    return cols
+class SensitiveFeatures:
+    """Sensitive features with options on how to group them (a thin wrapper).
 
+    Parameters
+    ----------
+    data : array-like, Series, DataFrame, dict or list of columns
+        The sensitive features, in any form the estimators accept.
+    missing : {"error", "group"}, default="error"
+        ``"group"`` makes missing values (None, NaN, nulls) a group of their own, with
+        the label ``None``; at transform they map to that group. ``"error"`` refuses
+        them, naming the column and the first row.
 
-def n_rows_of(sensitive_features, name="sensitive_features"):
-    return len(_columns(sensitive_features, name)[0])
-
-
-def count_codes(codes, n_groups):
-    """Rows per group of integer `codes` in [0, n_groups), as int64.
-
-    C-contiguous int32/int64 codes are counted by one compiled pass (``np.bincount``
-    first casts to intp, writing and faulting in 8 bytes per row); other integer
-    dtypes, and more than 2**30 groups, by ``np.bincount``.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fairfast import SensitiveFeatures
+    >>> from fairfast._base.grouping import Grouping
+    >>> grouping, codes = Grouping.fit(SensitiveFeatures(["a", None, "b", "a"], missing="group"), 4)
+    >>> grouping.labels, codes.tolist()
+    (['a', 'b', None], [0, 2, 1, 0])
     """
-    codes = np.asarray(codes)
-    if (codes.dtype in (np.int32, np.int64) and codes.ndim == 1 and codes.flags.c_contiguous and codes.size
-            and n_groups < (1 << 30)):
-        from .._core import metrics as _kernels
 
-        counts = _kernels.group_counts_columns([codes], np.zeros(1, dtype=np.int64),
-                                               np.array([n_groups], dtype=np.int32), None, None, 1)[:, 0]
-        return counts.astype(np.int64)
-    return np.bincount(codes, minlength=n_groups).astype(np.int64)
+    __module__ = "fairfast"
+    _fairfast_sensitive = True
 
-
-def _factorize(col, name):
-    if isinstance(col, np.ndarray) and (np.issubdtype(col.dtype, np.integer) or col.dtype == bool) and col.size:
-        # Counting path for integer labels with a modest range: O(n), no hashing.
-        dtype = col.dtype
-        if dtype in (np.int32, np.int64) and col.flags.c_contiguous:  # one compiled pass for both
-            from .._core import metrics as _kernels
-
-            lo, hi = (int(v) for v in _kernels.integer_range(col))
-        else:
-            lo, hi = int(col.min()), int(col.max())
-        if hi - lo < max(1 << 16, col.size):
-            if col.dtype == bool:
-                col = col.view(np.uint8)
-            shifted = col.astype(np.int64, copy=False) - lo if lo else col
-            present = np.flatnonzero(count_codes(shifted, hi - lo + 1))
-            if lo == 0 and present.size == hi + 1 and col.dtype != np.uint8:
-                # already dense codes 0..K-1: no lookup pass needed
-                return np.ascontiguousarray(col, dtype=np.int32), present.astype(dtype)
-            lookup = np.full(hi - lo + 1, -1, dtype=np.int32)
-            lookup[present] = np.arange(present.size, dtype=np.int32)
-            uniques = present + lo
-            return lookup[shifted], (uniques.astype(bool) if dtype == bool else uniques.astype(dtype))
-    import pandas as pd
-
-    codes, uniques = pd.factorize(col, use_na_sentinel=True, sort=True)
-    if (codes < 0).any():
-        raise ValueError(f"{name} contains missing values (None/NaN); encode them as an explicit group")
-    uniques = np.asarray(uniques)
-    return codes.astype(np.int32, copy=False), uniques
+    def __init__(self, data, *, missing="error"):
+        if missing not in ("error", "group"):
+            raise ValueError(f"missing must be 'error' or 'group', got {missing!r}")
+        self.data = data
+        self.missing = missing
 
 
-def _label(values):
-    return values.item() if isinstance(values, np.generic) else values
+def _missing_policy(sensitive_features):
+    return getattr(sensitive_features, "missing", "error") == "group" \
+        if hasattr(sensitive_features, "_fairfast_sensitive") else False
 
 
-def sensitive_columns(sensitive_features, n_rows, name="sensitive_features"):
-    """The sensitive features as a list of 1-D label arrays, checked against `n_rows`."""
-    cols = _columns(sensitive_features, name)
-    for c in cols:
-        if len(c) != n_rows:
-            raise ValueError(f"{name} has {len(c)} rows but the scores have {n_rows}")
-    return cols
+def _describe(names, j, argument):
+    return f"{argument} column {names[j]!r}" if names else (
+        f"{argument} column {j}" if j is not None else argument)
 
 
-def encode_groups(sensitive_features, n_rows, name="sensitive_features"):
-    """Codes in [0, n_groups) and the sorted group labels.
 
-    Several columns are combined into their intersections (groups are the observed
-    combinations, labelled by tuples).
+def _label_at(column, row):
+    """The label of one row of a LabelColumn (for messages)."""
+    if column.kind == "codes":
+        code = int(column.codes[row])
+        return None if code < 0 else plain(column.categories[code])
+    if column.kind == "arrow":
+        return column.values[row].as_py()
+    return plain(column.values[row])
 
-    Returns
-    -------
-    codes : ndarray of int32, shape (n_rows,)
+
+def _shown(labels, limit=10):
+    text = ", ".join(repr(g) for g in labels[:limit])
+    return text + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
+
+
+class Grouping:
+    """Fitted encoding of sensitive features (see the module docstring).
+
+    Attributes
+    ----------
+    names : list of str or None
+        Column names seen at fit (None: unnamed input, matched by position).
+    categories : list of ColumnCategories
+        Per column, its fitted categories.
+    index : GroupIndex
+        The joint groups over all columns.
     labels : list
-        One label per group: a scalar for one column, a tuple for several.
+        Group labels: scalars for one column, tuples for several, ``"<other>"`` for
+        pooled small groups.
+    counts : ndarray of int64
+        Rows per group at fit.
     """
-    return encode_columns(sensitive_columns(sensitive_features, n_rows, name), n_rows, name)
+
+    def __init__(self, names, categories, index=None, counts=None, argument="sensitive_features"):
+        self.names = None if names is None else list(names)
+        self.categories = list(categories)
+        self.index = index
+        self.counts = counts
+        self.argument = argument
+
+    @property
+    def labels(self):
+        return self.index.labels
+
+    @property
+    def n_groups(self):
+        return self.index.n_groups
+
+    @property
+    def n_columns(self):
+        return len(self.categories)
+
+    # -- fit ----------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, sensitive_features, n_rows=None, *, argument="sensitive_features", what="the data have",
+            min_group_size=1, small_group_size=None, small_groups="warn", other_label=OTHER, joint=True):
+        """Fit on `sensitive_features` (`n_rows` rows, if known): ``(grouping, codes)``.
+
+        `joint=False` fits the columns only (no joint groups; codes is None): the
+        estimator then indexes subsets of columns itself with :meth:`fit_index`.
+        """
+        names, columns = read_label_columns(sensitive_features, argument)
+        n = columns[0].n_rows
+        if n_rows is not None and n != n_rows:
+            raise ValueError(f"{argument} has {n} rows but {what} {n_rows}")
+        missing = _missing_policy(sensitive_features)
+        categories, encoded, lows = [], [], []
+        for column in columns:
+            cats, (values, low) = ColumnCategories.fit(column, argument, missing)
+            categories.append(cats)
+            encoded.append(values)
+            lows.append(low)
+        grouping = cls(names, categories, argument=argument)
+        grouping._fit_columns = (encoded, lows, columns)
+        if not joint:
+            return grouping, None
+        index, codes, counts = grouping.fit_index(
+            list(range(len(columns))), n, min_group_size=min_group_size, small_group_size=small_group_size,
+            small_groups=small_groups, other_label=other_label)
+        grouping.index, grouping.counts = index, counts
+        return grouping, codes
+
+    def fit_index(self, columns, n, *, min_group_size=1, small_group_size=None, small_groups="warn",
+                  other_label=OTHER, stacklevel=4, merge_hint="small_groups='merge'"):
+        """Joint groups of `columns` on the fit data: ``(index, codes, counts)``, with the
+        small-group policy applied (see the module docstring)."""
+        encoded, lows, _ = self._fit_columns
+        sizes = [c.size for c in self.categories]
+        index, codes, counts = GroupIndex.fit(encoded, lows, sizes, columns, self._label_of, n)
+        if small_group_size is not None and small_groups == "merge":
+            small = np.flatnonzero(counts < small_group_size)
+            if small.size and small.size < index.n_groups:
+                index, remap = index.merge(small, other_label)
+                codes = remap[codes]
+                counts = np.bincount(remap, weights=counts, minlength=index.n_groups).astype(np.int64)
+        self._check_sizes(index.labels, counts, min_group_size, "min_group_size", "raise", merge_hint)
+        if small_group_size is not None and small_groups != "merge":
+            self._check_sizes(index.labels, counts, small_group_size, "small_group_size", small_groups,
+                              merge_hint, stacklevel=stacklevel)
+        return index, codes, counts
+
+    def _check_sizes(self, labels, counts, size, parameter, action, merge_hint, stacklevel=5):
+        small = np.flatnonzero(counts < size)
+        if not small.size:
+            return
+        shown = ", ".join(f"{labels[g]!r} ({counts[g]} rows)" for g in small[:3])
+        more = f" and {small.size - 3} more" if small.size > 3 else ""
+        text = (f"{self.argument} has {small.size} group(s) with fewer than {parameter}={size} rows: "
+                f"{shown}{more}")
+        if action == "raise":
+            raise ValueError(f"{text}; their statistics are unreliable. Pool them into one group "
+                             f"({merge_hint}) or lower {parameter}")
+        if action == "warn":
+            warnings.warn(f"{text}; their statistics are noisy. Pool them into one group ({merge_hint}) "
+                          f"or lower {parameter}", SmallGroupWarning, stacklevel=stacklevel)
+
+    def _label_of(self, columns, codes):
+        parts = tuple(self.categories[c].label(k) for c, k in zip(columns, codes))
+        return parts[0] if len(parts) == 1 else parts
+
+    def release(self):
+        """Drop the fit-time column data (kept only for fit_index)."""
+        self.__dict__.pop("_fit_columns", None)
+        return self
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_fit_columns", None)
+        return state
+
+    # -- transform ----------------------------------------------------------------------
+
+    def read(self, sensitive_features, n_rows=None, *, what="the data have"):
+        """Columns of new data matched to the fitted ones: ``(encoded, lows, columns)``."""
+        argument = self.argument
+        names, columns = read_label_columns(sensitive_features, argument)
+        n = columns[0].n_rows
+        if n_rows is not None and n != n_rows:
+            raise ValueError(f"{argument} has {n} rows but {what} {n_rows}")
+        k = self.n_columns
+        if self.names is not None and names is not None:
+            missing = [c for c in self.names if c not in names]
+            extra = [c for c in names if c not in self.names]
+            if missing or extra:
+                parts = []
+                if missing:
+                    parts.append(f"missing column(s) {missing}")
+                if extra:
+                    parts.append(f"unexpected column(s) {extra}")
+                raise ValueError(f"{argument} does not have the columns seen at fit: {' and '.join(parts)}; "
+                                 f"fitted on {self.names} (columns are matched by name)")
+            columns = [columns[names.index(c)] for c in self.names]
+        elif len(columns) != k:
+            fitted = f" {self.names}" if self.names else ""
+            raise ValueError(f"{argument} has {len(columns)} column(s) but was fitted on {k}{fitted}")
+        encoded, lows = [], []
+        for j, (cats, column) in enumerate(zip(self.categories, columns)):
+            if self.names is not None and column.name is None:
+                column.name = self.names[j]
+            values, low = cats.encode(column, argument)
+            encoded.append(values)
+            lows.append(low)
+        return encoded, lows, columns
+
+    def apply_index(self, index, encoded, lows, columns):
+        """Codes of `index`'s groups for columns read by :meth:`read` (unseen raise)."""
+        n = columns[0].n_rows
+        try:
+            codes = index.apply(encoded, lows, n)
+        except IndexError:
+            codes = None
+        if codes is None or (n and codes.min() < 0):
+            self._raise_unseen(index, encoded, lows, columns, codes)
+        return codes
+
+    def encode(self, sensitive_features, n_rows=None, *, what="the data have"):
+        """Group codes (int32) of new rows; unseen labels or intersections raise."""
+        encoded, lows, columns = self.read(sensitive_features, n_rows, what=what)
+        return self.apply_index(self.index, encoded, lows, columns)
+
+    def _raise_unseen(self, index, encoded, lows, columns, codes):
+        argument = self.argument
+        for c in index.columns:
+            v = np.asarray(encoded[c], dtype=np.int64) - lows[c]
+            bad = np.flatnonzero((v < 0) | (v >= self.categories[c].size))
+            if bad.size:
+                seen = []
+                for row in bad[:1000]:
+                    label = _label_at(columns[c], int(row))
+                    if label not in seen:
+                        seen.append(label)
+                where = f"{argument} column {self.names[c]!r}" if self.names else \
+                    (f"{argument} column {c}" if self.n_columns > 1 else argument)
+                raise ValueError(f"{where} has labels not seen at fit time: {_shown(seen, 5)} (first at row "
+                                 f"{int(bad[0])}); fitted labels are {_shown(self.categories[c].all_labels())}")
+        row = int(np.flatnonzero(codes < 0)[0])
+        combo = tuple(_label_at(columns[c], row) for c in index.columns)
+        combo = combo[0] if len(combo) == 1 else combo
+        raise ValueError(f"{argument} has a group not seen at fit time: {combo!r} (first at row {row}); "
+                         f"fitted groups are {_shown(index.labels)}")
+
+    # -- model files --------------------------------------------------------------------
+
+    def to_state(self, prefix="grouping."):
+        """JSON metadata and arrays (``<prefix>keys``, ``<prefix>assign``) of the fit."""
+        meta = {
+            "names": self.names,
+            "columns": [c.to_json() for c in self.categories],
+            "index": self.index.to_json(),
+            "other": None if self.index.other is None else self.index.labels[self.index.other],
+        }
+        return meta, self.index.arrays(prefix)
+
+    @classmethod
+    def from_state(cls, meta, arrays, prefix="grouping.", argument="sensitive_features"):
+        """Rebuild a fitted grouping; everything is checked (ValueError "model state is
+        inconsistent: ...")."""
+        from .state import integer
+
+        if not isinstance(meta, dict):
+            raise ValueError("model state is inconsistent: grouping must be an object")
+        names = meta.get("names")
+        raw = meta.get("columns")
+        if not isinstance(raw, list) or not raw:
+            raise ValueError("model state is inconsistent: grouping.columns must be a non-empty list")
+        if names is not None and (not isinstance(names, list) or len(names) != len(raw)
+                                  or not all(isinstance(c, str) for c in names) or len(set(names)) != len(names)):
+            raise ValueError("model state is inconsistent: grouping.names must be null or distinct strings, one "
+                             "per column")
+        categories = [ColumnCategories.from_json(c, f"grouping.columns[{j}]") for j, c in enumerate(raw)]
+        grouping = cls(names, categories, argument=argument)
+        if "index" in meta:
+            grouping.index = grouping.index_from_state(meta["index"], arrays, prefix, meta.get("other"))
+        return grouping
+
+    def index_from_state(self, meta, arrays, prefix, other=None):
+        """A GroupIndex saved by :meth:`GroupIndex.to_json` and ``arrays``, checked."""
+        from .state import integer, labels_from_json
+
+        if not isinstance(meta, dict) or not isinstance(meta.get("columns"), list):
+            raise ValueError("model state is inconsistent: a group index needs its columns")
+        columns = [integer(c, "group index column", 0, self.n_columns) for c in meta["columns"]]
+        if not columns or len(set(columns)) != len(columns):
+            raise ValueError("model state is inconsistent: a group index names distinct columns")
+        sizes = [self.categories[c].size for c in columns]
+        if meta.get("sizes") != sizes:
+            raise ValueError("model state is inconsistent: group index sizes do not match the columns")
+        for name in ("keys", "assign"):
+            if f"{prefix}{name}" not in arrays:
+                raise ValueError(f"model state is inconsistent: array {prefix}{name} is missing")
+        keys, assign = arrays[f"{prefix}keys"], arrays[f"{prefix}assign"]
+        total = float(np.prod(np.asarray(sizes, dtype=np.float64)))
+        if keys.dtype != np.int64 or keys.ndim != 1 or assign.dtype != np.int32 or assign.shape != keys.shape \
+                or keys.size == 0:
+            raise ValueError("model state is inconsistent: group keys must be int64 and assign int32, equal "
+                             "non-empty 1-D arrays")
+        if keys[0] < 0 or keys[-1] >= total or (np.diff(keys) <= 0).any():
+            raise ValueError("model state is inconsistent: group keys must increase strictly within the label "
+                             "combinations")
+        n_groups = int(assign.max()) + 1
+        if assign.min() < 0 or np.bincount(assign, minlength=n_groups).min() < 1:
+            raise ValueError("model state is inconsistent: every group needs at least one key")
+        pooled = meta.get("other")
+        if pooled is not None:
+            pooled = integer(pooled, "group index other", 0, n_groups)
+            if other is None:
+                raise ValueError("model state is inconsistent: a pooled group needs its label")
+            labels_from_json([other], False, "the pooled group's label")
+        if (np.bincount(assign, minlength=n_groups) > 1).sum() > (pooled is not None):
+            raise ValueError("model state is inconsistent: only the pooled group may hold several keys")
+        first = np.full(n_groups, -1, dtype=np.int64)
+        first[assign[::-1]] = np.arange(keys.size - 1, -1, -1)
+        split = GroupIndex._split(keys[first], np.asarray(sizes))
+        labels = [other if g == pooled else self._label_of(columns, split[g]) for g in range(n_groups)]
+        return GroupIndex(columns, sizes, keys, assign, labels, other=pooled)
+
+    @classmethod
+    def from_labels(cls, n_columns, stages, *, other_label=OTHER, argument="sensitive_features"):
+        """The grouping of a model file written before groupings were saved.
+
+        `stages` lists ``(columns, labels, merged)``: the columns a set of groups is
+        over, the group labels in their stored order, and the labels pooled into
+        `other_label`. Columns are unnamed (matched by position) and their categories
+        are the labels seen. Returns ``(grouping, indexes)``, one index per stage.
+        """
+        from .label_encoding import typed
+
+        seen = [{} for _ in range(n_columns)]
+        for columns, labels, merged in stages:
+            for label in list(labels) + list(merged):
+                if merged and label == other_label:
+                    continue
+                parts = label if len(columns) > 1 else (label,)
+                if not isinstance(parts, tuple) or len(parts) != len(columns):
+                    raise ValueError(f"model state is inconsistent: label {label!r} does not fit columns {columns}")
+                for c, v in zip(columns, parts):
+                    seen[c][typed(v)] = v
+        categories = [ColumnCategories("labels", size=len(v), labels=sorted(v.values(), key=sort_key))
+                      for v in seen]
+        if any(c.size == 0 for c in categories):
+            raise ValueError("model state is inconsistent: a sensitive column has no labels")
+        grouping = cls(None, categories, argument=argument)
+        indexes = [grouping._index_from_labels(list(columns), list(labels), list(merged), other_label)
+                   for columns, labels, merged in stages]
+        if len(stages) == 1:
+            grouping.index = indexes[0]
+        return grouping, indexes
+
+    def _index_from_labels(self, columns, labels, merged, other_label):
+        from .label_encoding import typed
+
+        sizes = [self.categories[c].size for c in columns]
+        lookups = [self.categories[c].code_of() for c in columns]
+
+        def key(label):
+            k = 0
+            for lookup, size, v in zip(lookups, sizes, label if len(columns) > 1 else (label,)):
+                k = k * size + lookup[typed(v)]
+            return k
+
+        group_of = {}
+        for g, label in enumerate(labels):
+            if not (merged and label == other_label):
+                group_of[key(label)] = g
+        if merged:
+            for label in merged:
+                group_of[key(label)] = labels.index(other_label)
+        if len(group_of) != len(labels) - (1 if merged else 0) + len(merged):
+            raise ValueError("model state is inconsistent: repeated group labels")
+        keys = np.array(sorted(group_of), dtype=np.int64)
+        assign = np.array([group_of[k] for k in keys.tolist()], dtype=np.int32)
+        return GroupIndex(columns, sizes, keys, assign, list(labels),
+                          other=labels.index(other_label) if merged else None)
 
 
-def encode_columns(cols, n_rows, name="sensitive_features"):
-    """:func:`encode_groups` for a list of 1-D label arrays."""
-    factorized = [_factorize(c, name) for c in cols]
-    if len(factorized) == 1:
-        codes, uniques = factorized[0]
-        return codes, [_label(u) for u in uniques]
-    combined = np.zeros(n_rows, dtype=np.int64)
-    for codes, uniques in factorized:
-        combined = combined * len(uniques) + codes
-    joint, first = np.unique(combined, return_inverse=True)
-    labels = []
-    for key in joint:
-        parts = []
-        for codes, uniques in reversed(factorized):
-            key, r = divmod(int(key), len(uniques))
-            parts.append(_label(uniques[r]))
-        labels.append(tuple(reversed(parts)))
-    return first.astype(np.int32).reshape(-1), labels
+def encode_groups(sensitive_features, n_rows=None, argument="sensitive_features", what="the data have"):
+    """One-off encoding (metrics, reports): ``(codes, labels)``."""
+    grouping, codes = Grouping.fit(sensitive_features, n_rows, argument=argument, what=what)
+    return codes, grouping.labels
 
 
-def map_groups(sensitive_features, labels, n_rows, name="sensitive_features"):
-    """Codes of `sensitive_features` against fitted `labels`; unseen labels raise.
+def map_groups(sensitive_features, labels, n_rows=None, argument="sensitive_features"):
+    """Codes of `sensitive_features` against fitted group `labels` (positional columns).
 
-    Integer labels 0..K-1 given as an integer array take a zero-copy fast path.
+    For estimators whose model state holds labels only; the grouping of an estimator
+    fitted with :class:`Grouping` matches columns by name instead.
     """
-    return map_columns(sensitive_columns(sensitive_features, n_rows, name), labels, n_rows, name)
-
-
-def map_columns(cols, labels, n_rows, name="sensitive_features"):
-    """:func:`map_groups` for a list of 1-D label arrays."""
-    multi = isinstance(labels[0], tuple)
-    if multi != (len(cols) > 1) or (multi and len(labels[0]) != len(cols)):
-        expected = len(labels[0]) if multi else 1
-        raise ValueError(f"{name} must have {expected} column(s), as at fit time; got {len(cols)}")
-    if not multi:
-        col = cols[0]
-        if (
-            isinstance(col, np.ndarray)
-            and np.issubdtype(col.dtype, np.integer)
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels)
-            and list(labels) == list(range(len(labels)))
-        ):
-            if col.size and (col.min() < 0 or col.max() >= len(labels)):
-                _raise_unseen(np.unique(col[(col < 0) | (col >= len(labels))]), labels, name)
-            return np.ascontiguousarray(col, dtype=np.int32)
-        keys = col
-    else:
-        keys = list(zip(*cols))
-    import pandas as pd
-
-    index = pd.Index(labels, tupleize_cols=False) if multi else pd.Index(labels)
-    codes = index.get_indexer(keys if not multi else pd.Index(keys, tupleize_cols=False))
-    if (codes < 0).any():
-        unseen = pd.unique(np.asarray(keys, dtype=object)[codes < 0] if not multi else
-                           pd.Index(keys, tupleize_cols=False)[codes < 0])
-        _raise_unseen(unseen, labels, name)
-    return codes.astype(np.int32, copy=False)
-
-
-def _raise_unseen(unseen, labels, name):
-    shown = ", ".join(repr(_label(u)) for u in list(unseen)[:5])
-    known = ", ".join(repr(v) for v in labels[:10])
-    raise ValueError(f"{name} has groups not seen at fit time: {shown}; fitted groups are {known}")
+    width = len(labels[0]) if labels and isinstance(labels[0], tuple) else 1
+    grouping, _ = Grouping.from_labels(width, [(list(range(width)), list(labels), [])], argument=argument)
+    return grouping.encode(sensitive_features, n_rows)

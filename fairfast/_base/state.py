@@ -63,20 +63,20 @@ def params_to_json(estimator):
     return {key: _plain(value) for key, value in estimator.get_params().items()}
 
 
-def estimator_from_params(cls, params):
-    """``cls(**params)`` after checking that `params` names exactly the constructor parameters.
+def estimator_from_params(cls, params, *, tuples=True):
+    """``cls(**params)`` after checking that `params` names only constructor parameters.
 
-    Lists (JSON for a tuple label, e.g. an intersectional ``reference``) become tuples:
-    no steering parameter takes a list.
+    Parameters missing from `params` take their defaults (files written before a
+    parameter existed); unknown ones are refused. With `tuples`, lists (JSON for a
+    tuple label, e.g. an intersectional ``reference``) become tuples.
     """
     if not isinstance(params, dict):
         raise ValueError(f"model state is malformed: params must be an object, got {type(params).__name__}")
-    expected = set(cls._get_param_names())
-    if set(params) != expected:
-        missing, extra = sorted(expected - set(params)), sorted(set(params) - expected)
-        raise ValueError(f"model state is inconsistent: params of {cls.__name__} are missing {missing} "
-                         f"and have unknown {extra}")
-    return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in params.items()})
+    extra = sorted(set(params) - set(cls._get_param_names()))
+    if extra:
+        raise ValueError(f"model state is inconsistent: params of {cls.__name__} has unknown {extra}")
+    return cls(**{key: tuple(value) if tuples and isinstance(value, list) else value
+                  for key, value in params.items()})
 
 
 def labels_to_json(labels):

@@ -295,7 +295,7 @@ def read_parquet_columns(path, scores, sensitive, max_rows=None):
     """
     import os
 
-    from .._base.grouping import encode_columns
+    from .._base.grouping import encode_groups
 
     try:
         import pyarrow.parquet as pq
@@ -343,8 +343,7 @@ def read_parquet_columns(path, scores, sensitive, max_rows=None):
             f"--scores column {scores!r} has {int(bad.sum())} missing or non-finite values in its first "
             f"{z.shape[0]} rows (first at row {int(np.flatnonzero(bad)[0])}); the benchmark needs finite scores"
         )
-    cols = [table.column(c).to_numpy(zero_copy_only=False) for c in sensitive]
-    codes, labels = encode_columns(cols, z.shape[0], name="--sensitive")
+    codes, labels = encode_groups(table.select(sensitive), z.shape[0], argument="--sensitive")
     return z, codes, labels, total
 
 

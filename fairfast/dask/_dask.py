@@ -274,7 +274,7 @@ def summarize_partition(scores, sensitive, n_quantiles):
     from .._base.validation import as_float_array
 
     z = as_float_array(scores, "scores", dtype=np.float64)
-    codes, labels = encode_groups(sensitive, z.shape[0], name="sensitive")
+    codes, labels = encode_groups(sensitive, z.shape[0], argument="sensitive")
     order = np.lexsort((z, codes))
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     summary = {}

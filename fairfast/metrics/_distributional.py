@@ -40,7 +40,7 @@ def pairwise_group_distances(scores, *, sensitive_features, metric="ks", sample_
     """
     check_choice(metric, "metric", _METRICS)
     z = as_float_array(scores, "scores", allow_2d_column=True, min_rows=1)
-    codes, labels = encode_groups(sensitive_features, z.shape[0])
+    codes, labels = encode_groups(sensitive_features, z.shape[0], what="the scores have")
     w = check_sample_weight(sample_weight, z.shape[0])
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))

@@ -5,7 +5,8 @@
   partial fairness through ``epsilon``.
 """
 
+from .._base.grouping import SmallGroupWarning
 from ._barycenter import WassersteinBarycenter
 from ._thresholds import GroupThresholds
 
-__all__ = ["GroupThresholds", "WassersteinBarycenter"]
+__all__ = ["GroupThresholds", "SmallGroupWarning", "WassersteinBarycenter"]

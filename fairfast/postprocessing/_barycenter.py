@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._base.grouping import count_codes, encode_columns, map_columns, sensitive_columns
+from .._base.grouping import OTHER, Grouping, SmallGroupWarning
 from .._base.validation import (
     as_float_array,
     check_choice,
@@ -17,56 +17,20 @@ from .._base.validation import (
     check_seed,
 )
 from .._base.state import ModelFileMixin
+from ._barycenter_state import from_state, get_state, merged_labels
 from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
 _STRATEGIES = ("intersectional", "sequential", "conditional")
-_OTHER = "<other>"
+_OTHER = OTHER
 _GOLDEN = 0x9E3779B97F4A7C15
-
-
-class SmallGroupWarning(UserWarning):
-    """A calibration group is smaller than ``small_group_size``."""
 
 
 def _stage_seed(seed, stage):
     # Stage 0 uses the model's seed itself; later stages get their own tie keys, since
     # a previous stage's outputs are full of ties.
     return (int(seed) + stage * _GOLDEN) % (1 << 64)
-
-
-def _check_stage(state, k, n_tasks):
-    off = state["offsets"]
-    if off.dtype != np.int64 or off.shape != (k + 1,) or off[0] != 0 or (np.diff(off) <= 0).any():
-        raise ValueError("model state is inconsistent: offsets do not describe the groups")
-    n = int(off[-1])
-    checks = {
-        "counts": (np.int64, (k,)),
-        "weights": (np.float64, (k,)),
-        "keys": (np.uint64, (n_tasks, n)),
-        "table": (np.float64, (n_tasks, n + k)),
-    }
-    for name, (dtype, shape) in checks.items():
-        if state[name].dtype != dtype or state[name].shape != shape:
-            raise ValueError(f"model state is inconsistent: {name} should be {np.dtype(dtype)} of shape {shape}")
-    values = state["values"]
-    if values.dtype not in (np.float32, np.float64) or values.shape != (n_tasks, n):
-        raise ValueError("model state is inconsistent: values")
-    blocks = state["blocks"]
-    if blocks.dtype != np.int64 or blocks.ndim != 1 or blocks[0] != 0 or blocks[-1] != k or (np.diff(blocks) <= 0).any():
-        raise ValueError("model state is inconsistent: blocks")
-    if not np.isfinite(values).all() or not np.isfinite(state["table"]).all():
-        raise ValueError("model state is inconsistent: non-finite values")
-    if not np.array_equal(np.diff(off), state["counts"]):
-        raise ValueError("model state is inconsistent: counts do not match offsets")
-    for t in range(n_tasks):  # each group's values must be sorted for the searches
-        v = values[t]
-        d = np.diff(v)
-        inside = np.ones(n - 1, dtype=bool) if n > 1 else np.zeros(0, dtype=bool)
-        inside[off[1:-1] - 1] = False
-        if (d[inside] < 0).any():
-            raise ValueError("model state is inconsistent: values are not sorted within groups")
 
 
 class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
@@ -320,55 +284,13 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             raise ValueError("group_weights must be finite, non-negative and not all zero")
         return p
 
-    def _encode_stage(self, cols, columns, n, merged):
-        """Codes and labels of a stage's groups at fit time (merging small ones if asked)."""
-        codes, labels = encode_columns([cols[c] for c in columns], n)
-        counts = count_codes(codes, len(labels))
-        small = np.flatnonzero(counts < self.small_group_size)
-        if self.merge_small_groups and small.size:
-            merged.extend(labels[g] for g in small)
-            keep = np.setdiff1d(np.arange(len(labels)), small)
-            remap = np.empty(len(labels), dtype=np.int32)
-            remap[keep] = np.arange(keep.size, dtype=np.int32)
-            remap[small] = keep.size
-            codes = remap[codes]
-            labels = [labels[g] for g in keep] + [_OTHER]
-            counts = count_codes(codes, len(labels))
-        too_small = [labels[g] for g in np.flatnonzero(counts < self.min_group_size)]
-        if too_small:
-            raise ValueError(
-                f"sensitive_features has groups with fewer than min_group_size={self.min_group_size} "
-                f"calibration rows: {too_small[:5]}; merge them (merge_small_groups=True) or lower min_group_size"
-            )
-        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size) if labels[g] is not _OTHER]
-        if small and len(columns) > 1:  # joint groups of several attributes
-            warnings.warn(
-                f"{len(small)} joint group(s) have fewer than small_group_size={self.small_group_size} calibration rows "
-                f"(e.g. {small[:3]}); their quantiles are noisy. Merge them with merge_small_groups=True, "
-                f"or silence this by lowering small_group_size.",
-                SmallGroupWarning,
-                stacklevel=3,
-            )
-        return codes, labels, counts
-
-    def _map_stage(self, stage, cols, n):
-        selected = [cols[c] for c in stage["columns"]]
-        merged = stage["merged"]
-        if not merged:
-            return map_columns(selected, stage["groups"], n)
-        known = [g for g in stage["groups"] if not (isinstance(g, str) and g == _OTHER)]
-        if len(selected) == 1:
-            keys = np.asarray(selected[0], dtype=object)
-        else:
-            keys = np.empty(n, dtype=object)
-            keys[:] = list(zip(*selected))
-        merged_set = set(merged)
-        pooled = np.fromiter((k in merged_set for k in keys), dtype=bool, count=n)
-        codes = np.full(n, len(known), dtype=np.int32)
-        if (~pooled).any():
-            sub = [np.asarray(c)[~pooled] for c in selected]
-            codes[~pooled] = map_columns(sub, known, int((~pooled).sum()))
-        return codes
+    def _encode_stage(self, columns, n):
+        """Group index, codes and counts of a stage's groups at fit time (small groups
+        warned about, or merged if asked; below min_group_size refused)."""
+        return self.grouping_.fit_index(
+            columns, n, min_group_size=self.min_group_size, small_group_size=self.small_group_size,
+            small_groups="merge" if self.merge_small_groups else "warn", stacklevel=5,
+            merge_hint="merge_small_groups=True")
 
     # -- fit / transform ---------------------------------------------------------------
 
@@ -406,16 +328,17 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         Z, ndim = self._scores(scores, fitting=True)
         n, n_tasks = Z.shape
-        cols = sensitive_columns(sensitive_features, n)
+        self.grouping_, _ = Grouping.fit(sensitive_features, n, joint=False, what="the scores have")
+        n_attributes = self.grouping_.n_columns
         w = check_sample_weight(sample_weight, n)
-        plan = self._plan(len(cols), self.strategy)
+        plan = self._plan(n_attributes, self.strategy)
         self._epsilon_matrix(len(plan), n_tasks)  # validate early
         self.seed_ = check_seed(self.random_state)
         stages = []
         current = Z
         for s, (columns, n_strata) in enumerate(plan):
-            merged = []
-            codes, labels, counts = self._encode_stage(cols, columns, n, merged)
+            index, codes, counts = self._encode_stage(columns, n)
+            labels = index.labels
             if w is not None:
                 mass = np.bincount(codes, weights=w, minlength=len(labels))
                 zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
@@ -426,19 +349,20 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
                 jitter=self.jitter, interpolation=self.interpolation,
                 group_weights=self._resolve_group_weights(labels), counts=counts,
             )
-            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "merged": merged,
-                     "state": state}
+            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "index": index,
+                     "merged": merged_labels(self.grouping_, index), "state": state}
             stages.append(stage)
             if s + 1 < len(plan):  # the next attribute is fitted on this stage's (fully fair) output
                 nxt = np.empty_like(current)
                 transform_stage(state, current, codes, np.zeros(n_tasks), jitter=self.jitter,
                                 seed=_stage_seed(self.seed_, s), row_offset=0, out=nxt)
                 current = nxt
+        self.grouping_.release()
         self.stages_ = stages
         self.n_tasks_ = n_tasks
         self._scores_ndim = ndim
         self.n_features_in_ = n_tasks
-        self.n_attributes_ = len(cols)
+        self.n_attributes_ = n_attributes
         self._expose(stages[0] if len(stages) == 1 else None)
         return self
 
@@ -487,11 +411,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
             raise ValueError(f"scores has {n_tasks} task column(s) but the model was fitted on {self.n_tasks_}")
-        cols = sensitive_columns(sensitive_features, n)
-        if len(cols) != self.n_attributes_:
-            raise ValueError(
-                f"sensitive_features must have {self.n_attributes_} column(s), as at fit time; got {len(cols)}"
-            )
+        columns = self.grouping_.read(sensitive_features, n, what="the scores have")
         eps = self._epsilon_matrix(len(self.stages_), n_tasks)
         if out is not None:
             if (not isinstance(out, np.ndarray) or out.dtype != dtype or out.size != Z.size
@@ -507,7 +427,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):
-            codes = self._map_stage(stage, cols, n)
+            codes = self.grouping_.apply_index(stage["index"], *columns)
             target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
             transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
                             seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
@@ -522,79 +442,17 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             scores, sensitive_features=sensitive_features
         )
 
-    # -- model-file state (see fairfast.io) ------------------------------------------
+    # -- model-file state (fairfast._base.model_file; see _barycenter_state) -----------
 
     def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        Returns
-        -------
-        meta : dict
-            ``params`` (constructor parameters), ``seed``, ``n_tasks``,
-            ``scores_ndim``, ``n_attributes`` and per stage its ``columns``,
-            ``n_strata_columns``, ``groups`` (labels; lists for intersections, with
-            ``groups_are_tuples``) and ``merged`` groups.
-        arrays : dict of str to ndarray
-            ``stage{s}.{name}`` for every name in the stage's fitted arrays.
-        """
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle)."""
         check_is_fitted(self, "stages_")
-        params = self.get_params()
-        if isinstance(params["group_weights"], dict) or params["group_weights"] is not None:
-            params["group_weights"] = None  # resolved into the stage weights
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a generator; seed holds what was drawn
-        if not isinstance(params["epsilon"], numbers.Real):
-            params["epsilon"] = np.asarray(params["epsilon"], dtype=float).tolist()
-        stages, arrays = [], {}
-        for s, stage in enumerate(self.stages_):
-            multi = bool(stage["groups"]) and isinstance(stage["groups"][0], tuple)
-            stages.append({
-                "columns": list(stage["columns"]),
-                "n_strata_columns": int(stage["n_strata_columns"]),
-                "groups": [list(g) if isinstance(g, tuple) else g for g in stage["groups"]],
-                "groups_are_tuples": multi,
-                "merged": [list(g) if isinstance(g, tuple) else g for g in stage["merged"]],
-            })
-            for name in STAGE_ARRAYS:
-                arrays[f"stage{s}.{name}"] = stage["state"][name]
-        meta = {
-            "params": params,
-            "seed": int(self.seed_),
-            "n_tasks": int(self.n_tasks_),
-            "scores_ndim": int(self._scores_ndim),
-            "n_attributes": int(self.n_attributes_),
-            "stages": stages,
-        }
-        return meta, arrays
+        return get_state(self)
 
     @classmethod
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        try:
-            est = cls(**meta["params"])
-            est._check_params()
-            est.seed_ = int(meta["seed"])
-            est.n_tasks_ = int(meta["n_tasks"])
-            est._scores_ndim = int(meta["scores_ndim"])
-            est.n_attributes_ = int(meta["n_attributes"])
-            est.n_features_in_ = est.n_tasks_
-            stages = []
-            for s, sm in enumerate(meta["stages"]):
-                tuples = bool(sm["groups_are_tuples"])
-                groups = [tuple(g) if tuples and g != _OTHER else g for g in sm["groups"]]
-                merged = [tuple(g) if isinstance(g, list) else g for g in sm["merged"]]
-                state = {name: np.ascontiguousarray(arrays[f"stage{s}.{name}"]) for name in STAGE_ARRAYS}
-                _check_stage(state, len(groups), est.n_tasks_)
-                state["index"] = rebuild_index(state)
-                stages.append({"columns": [int(c) for c in sm["columns"]], "n_strata_columns": int(sm["n_strata_columns"]),
-                               "groups": groups, "merged": merged, "state": state})
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
-        if len(stages) != len(cls._plan(est.n_attributes_, est.strategy)):
-            raise ValueError("model state is inconsistent: wrong number of stages for its strategy")
-        est.stages_ = stages
-        est._expose(stages[0] if len(stages) == 1 else None)
-        return est
+        return from_state(cls, meta, arrays)
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -135,10 +135,12 @@ def test_small_joint_groups_warn_and_merge():
         WassersteinBarycenter(merge_small_groups=True, strategy="sequential").fit(z, sensitive_features=S)
 
 
-def test_single_attribute_small_groups_do_not_warn():
+def test_single_attribute_small_groups_warn_like_joint_ones():
+    with pytest.warns(SmallGroupWarning, match=r"2 group\(s\) with fewer than small_group_size=30 rows: 0 \(2 rows\)"):
+        WassersteinBarycenter().fit([0.0, 1.0, 2.0, 3.0], sensitive_features=[0, 0, 1, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        WassersteinBarycenter().fit([0.0, 1.0, 2.0, 3.0], sensitive_features=[0, 0, 1, 1])
+        WassersteinBarycenter(small_group_size=2).fit([0.0, 1.0, 2.0, 3.0], sensitive_features=[0, 0, 1, 1])
 
 
 @pytest.mark.parametrize("strategy", ["intersectional", "sequential", "conditional"])

@@ -205,7 +205,7 @@ def test_inconsistent_meta_is_refused(tmp_path, fitted_models):
         (steer, lambda m: m.update(n_features_in=4), "means should be float64 of shape"),
         (steer, lambda m: m["params"].update(program="all_subgroups"), "one feature and no reference group"),
         (steer, lambda m: m["params"].update(family="gamma"), "family must be one of"),
-        (steer, lambda m: m["params"].pop("family"), r"params of GaussianSteering are missing \['family'\]"),
+        (steer, lambda m: m["params"].update(familly="normal"), r"params of GaussianSteering has unknown \['familly'\]"),
         (steer, lambda m: m["params"].update(reference=m["groups"][(m["reference_index"] + 1) % 3]),
          "reference_index does not point at the reference"),
         (steer, lambda m: m.update(groups_are_tuples=False), "is not a string or number"),

@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._base.grouping import encode_groups
+from .._base.grouping import Grouping
 from .._base.validation import as_float_array, check_sample_weight
 
 __all__ = ["METRICS", "group_metrics"]
@@ -69,77 +69,35 @@ _ALIASES = {
 # ----------------------------------------------------------------------------------
 
 
-def _sensitive_items(sensitive_features, name="sensitive_features"):
-    """(column name, values) pairs of the sensitive features."""
-    sf = sensitive_features
-    if sf is None:
-        raise ValueError(f"{name} is required")
-    if isinstance(sf, dict):
-        return [(str(k), v) for k, v in sf.items()]
-    if hasattr(sf, "columns") and not isinstance(sf, np.ndarray):  # pandas / polars DataFrame
-        if hasattr(sf, "get_column"):
-            return [(str(c), sf.get_column(c)) for c in sf.columns]
-        return [(c, sf[c]) for c in sf.columns]
-    if hasattr(sf, "to_numpy") and getattr(sf, "ndim", 1) == 1:  # pandas / polars Series, pyarrow
-        label = getattr(sf, "name", None)
-        return [(label if label not in (None, "") else "sensitive_feature_0", sf)]
-    arr = np.asarray(sf)
-    if arr.ndim == 1:
-        return [("sensitive_feature_0", arr)]
-    if arr.ndim == 2:
-        return [(f"sensitive_feature_{j}", arr[:, j]) for j in range(arr.shape[1])]
-    raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}")
+class _LabelList:
+    """The labels of one column's codes, without listing an integer range."""
 
+    def __init__(self, categories):
+        self._categories = categories
 
-_INTEGER_DTYPES = tuple(np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"))
+    def __len__(self):
+        return self._categories.size
 
+    def __getitem__(self, code):
+        return self._categories.label(code)
 
-def _encode_column(values, n, name):
-    """(integer label array, low, labels) with codes = array - low in [0, len(labels)).
-
-    Integer labels keep their range (dense: some codes may have no rows); other labels
-    are factorized (sorted, all present)."""
-    dtype = getattr(values, "dtype", None)
-    if dtype is not None and str(dtype) == "category" and hasattr(values, "cat"):
-        if len(values) != n:
-            raise ValueError(f"{name} has {len(values)} rows but y_true/y_pred have {n}")
-        codes = np.ascontiguousarray(values.cat.codes.to_numpy())
-        if codes.size and codes.min() < 0:
-            raise ValueError(f"{name} contains missing values (None/NaN); encode them as an explicit group")
-        return codes, 0, list(values.cat.categories)
-    if not isinstance(values, np.ndarray):
-        if hasattr(values, "to_numpy"):
-            try:
-                values = values.to_numpy()
-            except TypeError:
-                values = values.to_numpy(zero_copy_only=False)
-        else:
-            values = np.asarray(values)
-    if values.ndim != 1:
-        raise ValueError(f"{name} must hold one label per row")
-    if len(values) != n:
-        raise ValueError(f"{name} has {len(values)} rows but y_true/y_pred have {n}")
-    if values.dtype == bool:
-        return np.ascontiguousarray(values).view(np.uint8), 0, [False, True]
-    if values.dtype in _INTEGER_DTYPES:
-        values = np.ascontiguousarray(values)
-        lo, hi = _core.metrics.integer_range(values)
-        if hi - lo < max(1 << 16, n):
-            return values, lo, list(range(lo, hi + 1))
-    codes, labels = encode_groups(values, n, name)
-    return codes, 0, labels
+    def __iter__(self):
+        return (self._categories.label(c) for c in range(self._categories.size))
 
 
 class _Groups:
     """Encoded groups: ``codes`` in [0, n_codes); ``present`` are the codes with rows."""
 
     def __init__(self, sensitive_features, n, name="sensitive_features"):
-        items = _sensitive_items(sensitive_features, name)
-        if not items:
-            raise ValueError(f"{name} has no columns")
-        self.names = [c for c, _ in items]
-        encoded = [_encode_column(v, n, f"{name}[{c!r}]" if len(items) > 1 else name) for c, v in items]
-        self._column_labels = [lab for _, _, lab in encoded]
+        # the estimators' grouping component reads and encodes the columns (one set of
+        # forms and messages); groups here keep integer labels' ranges as dense codes
+        grouping, _ = Grouping.fit(sensitive_features, n, argument=name, what="the labels have", joint=False)
+        values, lows, _ = grouping._fit_columns
+        grouping.release()
+        self.names = grouping.names or (["sensitive_feature_0"] if grouping.n_columns == 1 else
+                                        [f"sensitive_feature_{j}" for j in range(grouping.n_columns)])
+        encoded = [(np.ascontiguousarray(v), lo, cats) for v, lo, cats in zip(values, lows, grouping.categories)]
+        self._column_labels = [_LabelList(cats) for _, _, cats in encoded]
         sizes = [len(lab) for lab in self._column_labels]
         total = int(np.prod(sizes, dtype=np.float64))
         self._keys = None

@@ -31,12 +31,13 @@ def files(tmp_path):
 def test_fit_then_transform_parquet(files, capsys):
     d, z, s, _ = files
     assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g",
-                 "--epsilon", "0.2", "--interpolation", "linear", "--random-state", "4",
+                 "--param", "epsilon=0.2", "--param", "interpolation=linear", "--random-state", "4",
                  "--out", str(d / "m.ffm")]) == 0
     model, info = read_model(d / "m.ffm")
-    assert info["metadata"]["columns"] == {"scores": ["p"], "sensitive": ["g"]}
+    assert info["metadata"]["columns"] == {"inputs": ["p"], "input_kind": "scores", "scores": ["p"],
+                                           "sensitive": ["g"], "labels": None}
     direct = WassersteinBarycenter(epsilon=0.2, interpolation="linear", random_state=4).fit(
-        z[:1000], sensitive_features=s[:1000]
+        z[:1000], sensitive_features={"g": s[:1000]}
     )
     np.testing.assert_array_equal(model.transform(z, sensitive_features=s), direct.transform(z, sensitive_features=s))
     assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.parquet"),
@@ -51,11 +52,11 @@ def test_transform_csv_in_place_with_progress_and_two_sensitive_columns(files, c
     d, z, s, sex = files
     assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g, sex",
                  "--out", str(d / "m.ffm"), "--progress"]) == 0
-    assert "wrote" in capsys.readouterr().err
+    assert "fitted WassersteinBarycenter on" in capsys.readouterr().err
     assert main(["transform", "--model", str(d / "m.ffm"), "--data", str(d / "score.csv"),
                  "--out", str(d / "out.csv"), "--in-place", "--progress", "--batch-size", "100"]) == 0
     err = capsys.readouterr().err
-    assert "rows/s" in err and "wrote 2,000 rows" in err
+    assert "rows/s" in err and "read 2,000 rows, wrote 2,000 to" in err
     import pandas as pd
 
     model = load(d / "m.ffm")
@@ -116,8 +117,12 @@ def test_argument_parsing_errors(files, capsys):
     with pytest.raises(SystemExit):
         main(["transform", "--model", "m", "--data", "x", "--out", "y", "--suffix", "_f", "--in-place"])
     assert "not allowed with argument" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["fit", "--data", "x", "--scores", "p", "--sensitive", "g", "--out", "m", "--interpolation", "cubic"])
+    assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g", "--out",
+                 str(d / "m.ffm"), "--param", "interpolation=cubic"]) == 2
+    assert "interpolation must be one of 'step', 'linear'; got 'cubic'" in capsys.readouterr().err
+    assert main(["fit", "--data", str(d / "calib.parquet"), "--scores", "p", "--sensitive", "g", "--out",
+                 str(d / "m.ffm"), "--param", "epsilom=0.1"]) == 2
+    assert "--param epsilom is not a parameter of WassersteinBarycenter" in capsys.readouterr().err
 
 
 def test_interrupted_transform_exits_130_without_output(files, capsys, monkeypatch):

@@ -220,8 +220,19 @@ class Grouping:
 
     # -- transform ----------------------------------------------------------------------
 
-    def read(self, sensitive_features, n_rows=None, *, what="the data have"):
-        """Columns of new data matched to the fitted ones: ``(encoded, lows, columns)``."""
+    def read(self, sensitive_features, n_rows=None, *, what="the data have", mask=False):
+        """Columns of new data matched to the fitted ones and encoded (:class:`ReadColumns`).
+
+        With `mask`, rows holding labels unseen at fit or missing values (when no
+        missing group was fitted) are not refused: ``invalid_rows()`` marks them.
+        Data already read by this grouping is returned as it is.
+        """
+        if isinstance(sensitive_features, ReadColumns):
+            if sensitive_features.grouping is not self:
+                raise ValueError(f"{self.argument} was read by another model's grouping")
+            if n_rows is not None and sensitive_features.n_rows != n_rows:
+                raise ValueError(f"{self.argument} has {sensitive_features.n_rows} rows but {what} {n_rows}")
+            return sensitive_features
         argument = self.argument
         names, columns = read_label_columns(sensitive_features, argument)
         n = columns[0].n_rows
@@ -247,26 +258,30 @@ class Grouping:
         for j, (cats, column) in enumerate(zip(self.categories, columns)):
             if self.names is not None and column.name is None:
                 column.name = self.names[j]
-            values, low = cats.encode(column, argument)
+            values, low = cats.encode(column, argument, mask=mask)
             encoded.append(values)
             lows.append(low)
-        return encoded, lows, columns
+        return ReadColumns(self, encoded, lows, columns)
 
-    def apply_index(self, index, encoded, lows, columns):
-        """Codes of `index`'s groups for columns read by :meth:`read` (unseen raise)."""
-        n = columns[0].n_rows
+    def apply_index(self, index, read, *, mask=False):
+        """Codes of `index`'s groups for columns read by :meth:`read`: unseen labels or
+        intersections raise, or (with `mask`) get code -1."""
+        n = read.n_rows
         try:
-            codes = index.apply(encoded, lows, n)
+            codes = index.apply(read.encoded, read.lows, n)
         except IndexError:
-            codes = None
-        if codes is None or (n and codes.min() < 0):
-            self._raise_unseen(index, encoded, lows, columns, codes)
+            if not mask:
+                self._raise_unseen(index, read.encoded, read.lows, read.columns, None)
+            outside = read.invalid_rows(index.columns)
+            codes = index.apply(read.patched(outside, None).encoded, read.lows, n)
+            codes[outside] = -1
+        if not mask and n and codes.min() < 0:
+            self._raise_unseen(index, read.encoded, read.lows, read.columns, codes)
         return codes
 
     def encode(self, sensitive_features, n_rows=None, *, what="the data have"):
         """Group codes (int32) of new rows; unseen labels or intersections raise."""
-        encoded, lows, columns = self.read(sensitive_features, n_rows, what=what)
-        return self.apply_index(self.index, encoded, lows, columns)
+        return self.apply_index(self.index, self.read(sensitive_features, n_rows, what=what))
 
     def _raise_unseen(self, index, encoded, lows, columns, codes):
         argument = self.argument
@@ -423,6 +438,40 @@ class Grouping:
                           other=labels.index(other_label) if merged else None)
 
 
+class ReadColumns:
+    """Sensitive columns of new rows, matched to a grouping and encoded: per column the
+    values (``values - low`` in ``[0, size)`` for seen labels) and the source column."""
+
+    __slots__ = ("grouping", "encoded", "lows", "columns", "n_rows")
+
+    def __init__(self, grouping, encoded, lows, columns):
+        self.grouping = grouping
+        self.encoded = encoded
+        self.lows = lows
+        self.columns = columns
+        self.n_rows = columns[0].n_rows if columns else len(encoded[0])
+
+    def invalid_rows(self, which=None):
+        """Rows whose label in one of the columns `which` (default all) is unseen or missing."""
+        bad = np.zeros(self.n_rows, dtype=bool)
+        for c in range(len(self.encoded)) if which is None else which:
+            v = np.asarray(self.encoded[c])
+            size = self.grouping.categories[c].size
+            low = self.lows[c]
+            bad |= (v < low) | (v >= low + size) if v.dtype.kind != "u" else (v >= low + size)
+        return bad
+
+    def patched(self, rows, donor):
+        """A copy whose `rows` take the encoded labels of row `donor` (None: the first
+        label of each column), so that they can be computed and then discarded."""
+        encoded = []
+        for c, values in enumerate(self.encoded):
+            values = np.array(values, copy=True)
+            values[rows] = values[donor] if donor is not None else self.lows[c]
+            encoded.append(values)
+        return ReadColumns(self.grouping, encoded, self.lows, self.columns)
+
+
 def encode_groups(sensitive_features, n_rows=None, argument="sensitive_features", what="the data have"):
     """One-off encoding (metrics, reports): ``(codes, labels)``."""
     grouping, codes = Grouping.fit(sensitive_features, n_rows, argument=argument, what=what)
@@ -438,3 +487,22 @@ def map_groups(sensitive_features, labels, n_rows=None, argument="sensitive_feat
     width = len(labels[0]) if labels and isinstance(labels[0], tuple) else 1
     grouping, _ = Grouping.from_labels(width, [(list(range(width)), list(labels), [])], argument=argument)
     return grouping.encode(sensitive_features, n_rows)
+
+
+def grouping_state(grouping, prefix="grouping."):
+    """An estimator's grouping as model-file ``(meta, arrays)`` (see :meth:`Grouping.to_state`)."""
+    return grouping.to_state(prefix)
+
+
+def grouping_from_state(meta, arrays, labels, prefix="grouping.", argument="sensitive_features"):
+    """An estimator's grouping read back from its model-file ``meta``: the saved one
+    (checked against the estimator's group `labels`), or, for files written before
+    groupings were saved, one rebuilt from the labels (unnamed columns, by position)."""
+    if "grouping" not in meta:
+        width = len(labels[0]) if labels and isinstance(labels[0], tuple) else 1
+        grouping, _ = Grouping.from_labels(width, [(list(range(width)), list(labels), [])], argument=argument)
+        return grouping
+    grouping = Grouping.from_state(meta["grouping"], arrays, prefix, argument=argument)
+    if grouping.index is None or grouping.labels != list(labels):
+        raise ValueError("model state is inconsistent: the grouping's groups are not the estimator's groups")
+    return grouping

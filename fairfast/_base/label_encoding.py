@@ -260,12 +260,13 @@ class ColumnCategories:
 
     # -- encode ---------------------------------------------------------------------
 
-    def encode(self, column, argument):
-        """The column as ``(values, low)`` against these categories; -1 marks unseen labels."""
+    def encode(self, column, argument, mask=False):
+        """The column as ``(values, low)`` against these categories; -1 marks unseen labels
+        (and missing values, with `mask`; else they raise unless a missing group was fitted)."""
         if column.kind == "codes":
-            return self._encode_codes(column.codes, column.categories, column, argument), 0
+            return self._encode_codes(column.codes, column.categories, column, argument, mask), 0
         if column.kind == "arrow":
-            return self._encode_arrow(column, argument), 0
+            return self._encode_arrow(column, argument, mask), 0
         values = column.values
         kind = values.dtype.kind
         fitted = self.label_kind()
@@ -288,21 +289,21 @@ class ColumnCategories:
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
                 array = None
             if array is not None:
-                return self._encode_arrow(LabelColumn(column.name, "arrow", values=array), argument), 0
+                return self._encode_arrow(LabelColumn(column.name, "arrow", values=array), argument, mask), 0
         if kind in "iufb":
             if fitted not in ("int", "float", "bool", "mixed") or (kind == "b") != (fitted == "bool") \
                     or (kind == "f" and self.kind == "range"):
                 self._type_mismatch(values.dtype, column, argument)
             if self.kind == "labels":
-                return self._encode_sorted_numbers(values, column, argument), 0
+                return self._encode_sorted_numbers(values, column, argument, mask), 0
         if kind == "U":
             self._type_mismatch(values.dtype, column, argument)
-        return self._encode_codes(*self._factorize(values, column, argument), column, argument), 0
+        return self._encode_codes(*self._factorize(values, column, argument), column, argument, mask), 0
 
     def _string_labels(self):
         return [v for v in self.labels if isinstance(v, str)]
 
-    def _encode_sorted_numbers(self, values, column, argument):
+    def _encode_sorted_numbers(self, values, column, argument, mask):
         """Numeric or boolean rows against sorted numeric labels (exact matches only)."""
         kinds = {type(v) for v in self.labels if v is not None}
         want_bool = kinds == {bool}
@@ -318,9 +319,10 @@ class ColumnCategories:
         hit = table[pos] == values if len(numbers) else np.zeros(values.shape, dtype=bool)
         codes = np.where(hit, pos, -1).astype(np.int32)
         if nan is not None and nan.any():
-            if not self.has_missing:
+            if self.has_missing:
+                codes[nan] = self.size - 1
+            elif not mask:
                 raise _missing_error(column, argument, int(np.flatnonzero(nan)[0]))
-            codes[nan] = self.size - 1
         return codes
 
     def _type_mismatch(self, dtype, column, argument):
@@ -336,7 +338,7 @@ class ColumnCategories:
             raise TypeError(f"{column.describe(argument)} holds labels that cannot be grouped ({exc})") from None
         return codes, list(uniques)
 
-    def _encode_codes(self, codes, categories, column, argument):
+    def _encode_codes(self, codes, categories, column, argument, mask):
         lookup = self.code_of()
         remap = np.full(len(categories) + 1, -1, dtype=np.int32)
         for i, v in enumerate(categories):
@@ -344,11 +346,11 @@ class ColumnCategories:
         out = remap[codes]
         if self.has_missing:
             out = np.where(codes < 0, self.size - 1, out).astype(np.int32)
-        elif codes.size and (codes < 0).any():
+        elif not mask and codes.size and (codes < 0).any():
             raise _missing_error(column, argument, int(np.flatnonzero(codes < 0)[0]))
         return np.where(out < 0, -1, out).astype(np.int32, copy=False)
 
-    def _encode_arrow(self, column, argument):
+    def _encode_arrow(self, column, argument, mask):
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -364,9 +366,10 @@ class ColumnCategories:
         codes = _arrow_codes(found)
         if values.null_count:
             nulls = np.asarray(values.is_null().to_numpy(zero_copy_only=False))
-            if not self.has_missing:
+            if self.has_missing:
+                codes[nulls] = self.size - 1
+            elif not mask:
                 raise _missing_error(column, argument, int(np.flatnonzero(nulls)[0]))
-            codes[nulls] = self.size - 1
         return codes
 
 

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base.validation import check_seed
+from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._common import (
     check_non_negative,
@@ -20,7 +21,7 @@ from ._common import (
 __all__ = ["DAFHClassifier"]
 
 
-class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
+class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
     r"""Demographic-agnostic fairness without harm (DAFH).
 
     Learns, without any sensitive attribute, a soft partition of the feature space
@@ -178,6 +179,13 @@ class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     >>> sorted((clf.group_sizes_ // 100).tolist())
     [9, 10]
     """
+
+    _serving = Serving(
+        inputs="features", sensitive=False, fit_labels="required", labels="none",
+        outputs=(Output("decision", False, "classes", "the predicted label (of the assigned group's classifier)"),
+                 Output("probability", False, "float", "probability of classes_[1]"),
+                 Output("group", False, "int", "the learned group the row is assigned to")),
+    )
 
     def __init__(
         self,
@@ -437,6 +445,15 @@ class DAFHClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         """Labels of the assigned decoupled model."""
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(np.int64)]
+
+    def _serve(self, X, sensitive_features, y, row_offset):
+        from . import _kernels
+
+        pi, score = _kernels.forward(self._transform(X), self._theta, self._beta, self._sizes)
+        group = pi.argmax(axis=1)
+        s = score[np.arange(score.shape[0]), group].astype(np.float64)
+        return {"decision": self.classes_[(s > 0).astype(np.int64)], "probability": 0.5 * (1.0 + np.tanh(0.5 * s)),
+                "group": group.astype(np.int64)}
 
     def predict_each(self, X):
         """0/1 predictions of every model: column 0 is ``h_0``, column ``k`` is ``h_k``.

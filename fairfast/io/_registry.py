@@ -88,6 +88,13 @@ def _resolve(key):
     return entry
 
 
+def resolve_name(name):
+    """The registered class named `name` (ValueError listing the names otherwise)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown estimator {name!r}; registered estimators are {registered_estimators()}")
+    return _resolve(name)
+
+
 def _name_of(estimator):
     cls = type(estimator)
     for key in list(_REGISTRY):

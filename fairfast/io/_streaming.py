@@ -1,254 +1,40 @@
-"""Streamed batch scoring of Parquet and CSV files with bounded memory.
+"""Batch jobs over Parquet and CSV files: serve any fitted model, fit any model kind.
 
-Inputs are read in record batches (one ``pyarrow.parquet.ParquetFile`` and
-``iter_batches``, or pyarrow's streaming CSV reader); each batch is transformed with
-``row_offset`` set to the global index of its first row, so the output does not depend
-on the batch size; output goes to a temporary file in the destination directory that is
-renamed over the destination only when every row has been written.
+:func:`transform_file` serves a model through its serving contract
+(:mod:`fairfast._base.serving`): each batch is served with ``row_offset`` set to the
+global index of its first row, so the output does not depend on the batch size; output
+goes to a temporary file beside the destination, renamed over it only when every row has
+been written. :func:`fit_file` reads the columns a model kind is fitted on and fits it.
 """
 
-import csv
 import os
-import sys
-import time
+from typing import NamedTuple
 
 import numpy as np
 
 from .._base.atomic import atomic_path
-from ._registry import read_model, save
+from .._base.validation import check_choice
+from ._columns import PYTHON_NAMES, check_output_names, fit_columns, served_columns
+from ._files import DEFAULT_BATCH_SIZE, Reader, check_batch_size, check_present, file_type, open_writer, output_schema
+from ._progress import progress_bar, step
+from ._registry import read_model, registered_estimators, save
 
-__all__ = ["fit_file", "transform_file"]
+__all__ = ["TransformSummary", "fit_file", "transform_file"]
 
-DEFAULT_BATCH_SIZE = 1 << 20
-_PARQUET = (".parquet", ".pq", ".parq")
-_CSV = (".csv",)
-
-
-def _file_type(path, what):
-    name = os.fspath(path).lower()
-    for kind, extensions in (("parquet", _PARQUET), ("csv", _CSV)):
-        if name.endswith(extensions):
-            return kind
-    ext = os.path.splitext(name)[1] or "(none)"
-    raise ValueError(
-        f"unsupported file type {ext!r} for {what} {os.fspath(path)!r}; expected Parquet "
-        f"({', '.join(_PARQUET)}) or CSV (.csv)"
-    )
+ON_INVALID = ("error", "passthrough", "quarantine")
 
 
-def _column_list(columns, name):
-    if columns is None:
-        raise ValueError(f"{name} is required: the name(s) of the column(s) to use")
-    if isinstance(columns, str):
-        columns = columns.split(",")
-    columns = [c.strip() if isinstance(c, str) else c for c in columns]
-    if not columns or not all(isinstance(c, str) and c for c in columns):
-        raise ValueError(f"{name} must be a column name or a list of column names, got {columns!r}")
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"{name} names a column twice: {columns}")
-    return columns
+class TransformSummary(NamedTuple):
+    """What :func:`transform_file` did: rows read, rows written to the output, and rows
+    with an invalid input (non-finite input, unseen or missing group) -- written with
+    empty outputs (``"passthrough"``), to the quarantine file (``"quarantine"``)."""
+
+    rows: int
+    written: int
+    invalid: int
 
 
-def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return int(batch_size)
-
-
-def _check_present(names, wanted, path):
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        shown = ", ".join(repr(c) for c in missing)
-        raise ValueError(
-            f"{os.fspath(path)!r} has no column {shown}; its columns are {list(names)[:20]}"
-        )
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-class _Reader:
-    """Record batches of an input file, with its schema and (when known) row count."""
-
-    def __init__(self, path, batch_size, columns=None, column_types=None, string_columns=False):
-        import pyarrow as pa
-
-        self.path = path
-        self.kind = _file_type(path, "input")
-        self.batch_size = batch_size
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"input file {os.fspath(path)!r} does not exist")
-        if self.kind == "parquet":
-            import pyarrow.parquet as pq
-
-            try:
-                # pre_buffer=False: pyarrow's pre-buffering keeps the column chunks it has
-                # read cached until the file is closed, so memory grows with the file
-                self._file = pq.ParquetFile(path, pre_buffer=False)
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise ValueError(f"cannot read {os.fspath(path)!r} as Parquet: {exc}") from None
-            self.names = self._file.schema_arrow.names
-            self.total = self._file.metadata.num_rows
-        else:
-            with open(path, newline="", encoding="utf-8") as f:
-                header_line = f.readline()
-            header = next(csv.reader([header_line]), [])
-            if not header:
-                raise ValueError(f"{os.fspath(path)!r} is empty: a CSV input needs a header line")
-            self.names = header
-            self.total = None
-            self._row_bytes = max(16, len(header_line.encode("utf-8")))
-        if columns is not None:
-            _check_present(self.names, columns, path)
-        self.columns = columns
-        self.column_types = column_types or {}
-        self.string_columns = string_columns
-
-    def schema(self):
-        if self.kind == "parquet":
-            import pyarrow as pa
-
-            schema = self._file.schema_arrow
-            if self.columns is not None:
-                schema = pa.schema([schema.field(c) for c in self.columns], schema.metadata)
-            return schema
-        return None  # known from the first batch
-
-    def batches(self):
-        if self.kind == "parquet":
-            yield from self._file.iter_batches(batch_size=self.batch_size, columns=self.columns)
-            return
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        types = dict(self.column_types)
-        if self.string_columns:
-            for c in self.names:
-                types.setdefault(c, pa.string())
-        # pyarrow's CSV blocks are in bytes: aim at batch_size rows (rows about as long as
-        # the header), at least 1 MiB so that long rows still fit in a block
-        block = int(min(1 << 28, max(1 << 20, self.batch_size * self._row_bytes)))
-        try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(block_size=block),
-                convert_options=pacsv.ConvertOptions(column_types=types, include_columns=self.columns),
-            )
-        except pa.ArrowInvalid as exc:
-            raise ValueError(f"cannot read {os.fspath(self.path)!r} as CSV: {exc}") from None
-        self.csv_schema = reader.schema
-        with reader:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except pa.ArrowInvalid as exc:
-                    raise ValueError(f"cannot read {os.fspath(self.path)!r} as CSV: {exc}") from None
-                for start in range(0, batch.num_rows, self.batch_size):
-                    yield batch.slice(start, self.batch_size)
-
-    def close(self):
-        if self.kind == "parquet":
-            self._file.close()
-
-
-# -- progress ------------------------------------------------------------------------------
-
-
-class _Progress:
-    """A one-line progress display on stderr: rows done, share of the total, rows/s."""
-
-    def __init__(self, total, enabled, label, file=None, interval=0.2):
-        self.file = sys.stderr if file is None else file
-        if enabled is None:
-            isatty = getattr(self.file, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.total = total
-        self.label = label
-        self.rows = 0
-        self.interval = interval
-        self.start = self.last = time.perf_counter()
-
-    def update(self, rows):
-        self.rows += rows
-        if self.enabled:
-            now = time.perf_counter()
-            if now - self.last >= self.interval:
-                self.last = now
-                self._draw(now, end="")
-
-    def _draw(self, now, end):
-        elapsed = max(now - self.start, 1e-9)
-        rate = self.rows / elapsed
-        share = f" {100.0 * self.rows / self.total:5.1f}%" if self.total else ""
-        of = f"/{self.total:,}" if self.total is not None else ""
-        self.file.write(
-            f"\r{self.label}:{share} {self.rows:,}{of} rows, {_si(rate)} rows/s, {elapsed:.1f} s{end}"
-        )
-        self.file.flush()
-
-    def close(self):
-        if self.enabled:
-            self._draw(time.perf_counter(), end="\n")
-
-
-def _si(x):
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.1f}{unit}"
-    return f"{x:.0f}"
-
-
-# -- column extraction ---------------------------------------------------------------------
-
-
-def _numpy(column):
-    return column.to_numpy(zero_copy_only=False)
-
-
-def _scores_of(batch, indices):
-    if len(indices) == 1:
-        return _numpy(batch.column(indices[0]))
-    return np.column_stack([np.asarray(_numpy(batch.column(i)), dtype=np.float64) for i in indices])
-
-
-def _sensitive_of(batch, indices, names):
-    if len(indices) == 1:
-        return _numpy(batch.column(indices[0]))
-    import pandas as pd
-
-    return pd.DataFrame({names[j]: _numpy(batch.column(i)) for j, i in enumerate(indices)})
-
-
-def _label_type(labels):
-    """Arrow type matching fitted group labels (for reading CSV sensitive columns)."""
-    import pyarrow as pa
-
-    values = [v for label in labels for v in (label if isinstance(label, tuple) else (label,))]
-    if all(isinstance(v, bool) for v in values):
-        return pa.bool_()
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return pa.int64()
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return pa.float64()
-    if all(isinstance(v, str) for v in values):
-        return pa.string()
-    return None
-
-
-def _label_types(labels, n_columns):
-    """One Arrow type per sensitive column, from the fitted labels (None: infer)."""
-    if labels and isinstance(labels[0], tuple):
-        return [_label_type([label[j] for label in labels]) for j in range(n_columns)]
-    return [_label_type(list(labels))] * n_columns
-
-
-# -- public API ----------------------------------------------------------------------------
-
-
-def _model_and_columns(model, scores, sensitive):
+def _load(model):
     info = {}
     if isinstance(model, (str, os.PathLike)):
         path = model
@@ -260,69 +46,120 @@ def _model_and_columns(model, scores, sensitive):
             raise ValueError(f"cannot read model file {os.fspath(path)!r}: it is a directory") from None
         except PermissionError:
             raise ValueError(f"cannot read model file {os.fspath(path)!r}: permission denied") from None
-    columns = info.get("metadata", {}).get("columns", {}) if isinstance(info.get("metadata"), dict) else {}
-    scores = scores if scores is not None else columns.get("scores")
-    sensitive = sensitive if sensitive is not None else columns.get("sensitive")
-    if scores is None or sensitive is None:
-        raise ValueError(
-            "scores and sensitive are required: the model file does not record the columns it was fit on"
-        )
-    return model, _column_list(scores, "scores"), _column_list(sensitive, "sensitive")
+    if not callable(getattr(model, "serving_spec", None)):
+        raise TypeError(f"model must be a fitted fairfast estimator that batch jobs can serve (one of "
+                        f"{registered_estimators()}) or the path of its model file, got {type(model).__name__}")
+    return model, info.get("metadata", {})
 
 
-def transform_file(
-    model,
-    input,
-    output,
-    *,
-    scores=None,
-    sensitive=None,
-    batch_size=DEFAULT_BATCH_SIZE,
-    suffix="_fair",
-    in_place=False,
-    progress=None,
-):
-    """Transform the scores of a Parquet or CSV file in batches, writing a new file.
+def _same_file(a, b):
+    a, b = os.fspath(a), os.fspath(b)
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
-    Every batch is transformed with ``row_offset`` equal to the global index of its
-    first row, so the output equals one in-memory ``model.transform`` of the whole
-    columns whatever `batch_size`. All other columns are copied through unchanged.
-    Memory is bounded by the batch size (and by the input's Parquet row-group size, as
-    Parquet decodes a column chunk at a time), not by the file size.
+
+def _csv_types(model, columns):
+    """Arrow types for reading a CSV's columns: inputs as float64, sensitive columns as
+    their fitted labels' type (so "1" is read as the label 1 if the labels were ints)."""
+    import pyarrow as pa
+
+    types = {c: pa.float64() for c in columns.inputs}
+    grouping = getattr(model, "grouping_", None)
+    if grouping is not None and columns.sensitive:
+        by_kind = {"int": pa.int64(), "bool": pa.bool_(), "float": pa.float64(), "str": pa.string()}
+        names = grouping.names or columns.sensitive
+        for name, cats in zip(names, grouping.categories):
+            if name in columns.sensitive and cats.label_kind() in by_kind:
+                types[name] = by_kind[cats.label_kind()]
+    return types
+
+
+def _batch_inputs(batch, reader, columns):
+    """The batch's inputs: X (n, d), sensitive features (by name), labels."""
+    n = batch.num_rows
+    X = np.empty((n, len(columns.inputs)), dtype=np.float64)
+    floats = []
+    for j, c in enumerate(columns.inputs):
+        col = batch.column(reader.index(c))
+        values = np.asarray(col.to_numpy(zero_copy_only=False))
+        if values.dtype.kind not in "fiub":
+            raise ValueError(f"column {c!r} must be numeric, got {col.type}")
+        floats.append(values)
+        X[:, j] = values
+    if floats and all(v.dtype == np.float32 for v in floats):
+        X = X.astype(np.float32)
+    sensitive = {c: batch.column(reader.index(c)) for c in columns.sensitive} or None
+    y = None
+    if columns.label:
+        y = np.asarray(batch.column(reader.index(columns.label)).to_numpy(zero_copy_only=False))
+    return X, sensitive, y
+
+
+def transform_file(model, input, output, *, scores=None, features=None, sensitive_features=None, labels=None,
+                   outputs=None, batch_size=DEFAULT_BATCH_SIZE, suffix="_fair", prefix="", in_place=False,
+                   on_invalid="error", quarantine=None, progress=None, _names=PYTHON_NAMES):
+    """Serve a fitted model over a Parquet or CSV file in batches, writing a new file.
+
+    Every batch is served (:meth:`~fairfast._base.serving.ServingMixin.serve`) with
+    ``row_offset`` equal to the global index of its first row, so the output equals one
+    in-memory call on the whole columns whatever `batch_size`. Other columns are copied
+    through. Memory is bounded by the batch size (and by the input's Parquet row-group
+    size), not by the file size.
 
     Parameters
     ----------
     model : fitted estimator, str or os.PathLike
-        An estimator, or the path of a model file (see :func:`fairfast.io.save`).
+        Any fairfast model that batch jobs serve (``fairfast.io.registered_estimators()``),
+        or the path of its model file.
     input, output : str or os.PathLike
-        ``.parquet`` / ``.pq`` or ``.csv`` files (the formats may differ). The output is
-        written to a temporary file in its directory and renamed over `output` only when
-        complete; on any error (or interruption) no output is left behind.
-    scores, sensitive : str or list of str, optional
-        Score column(s) and sensitive column(s). Default: the columns recorded in the
-        model file by :func:`fit_file`. Several score columns are passed to the model
-        as one ``(n, T)`` array (multi-task models); several sensitive columns define
-        intersectional groups.
+        ``.parquet`` / ``.pq`` or ``.csv`` files (the formats may differ); `output` must
+        not be `input`. The output is written to a temporary file in its directory and
+        renamed over `output` only when complete; on any error, interruption or
+        ``SIGTERM`` no output is left behind.
+    scores, features : str or list of str, optional
+        The input columns: score columns for the post-processors, feature columns for
+        the steering estimators and DAFH (the model's serving contract says which).
+        Default: the columns recorded in the model file by :func:`fit_file`, else the
+        column names the model was fitted with.
+    sensitive_features : str or list of str, optional
+        Sensitive column(s), matched to the fitted ones by name. Default as above.
+    labels : str, optional
+        Label column, for models that use labels when served (label-aware steering).
+    outputs : str or list of str, optional
+        Which outputs to write (default all; see ``model.serving_spec().outputs``).
     batch_size : int, default=1048576
         Rows per batch.
     suffix : str, default="_fair"
-        Transformed scores are added as ``<column><suffix>``.
+        Outputs with one column per input column are written as ``<column><suffix>``.
+    prefix : str, default=""
+        Other outputs (decision, probability, group) are written as ``<prefix><name>``.
     in_place : bool, default=False
-        Replace the score columns instead of adding columns.
+        Replace the input columns instead of adding columns.
+    on_invalid : {"error", "passthrough", "quarantine"}, default="error"
+        Rows with a non-finite input or an unseen or missing group: ``"error"`` stops
+        (naming the rows); ``"passthrough"`` writes them with empty (null) outputs;
+        ``"quarantine"`` writes them, as read, to the file `quarantine` instead.
+    quarantine : str or os.PathLike, optional
+        Where invalid rows go with ``on_invalid="quarantine"`` (written atomically).
     progress : bool or None, default=None
-        Show a progress line (rows, rows/s) on stderr; None shows it only when stderr
-        is a terminal.
+        Progress bar on stderr; None shows it only when stderr is a terminal.
 
     Returns
     -------
-    int
-        Rows written.
+    TransformSummary
+        ``rows`` read, ``written`` to the output, ``invalid``.
 
     Raises
     ------
     ValueError
-        Missing columns (named), unsupported file types, unreadable model files, or
-        data the model rejects (with the rows of the offending batch).
+        Missing columns, an argument the model cannot serve, unsupported file types,
+        unreadable model files, or (``on_invalid="error"``) data the model rejects,
+        with the rows of the offending batch -- before any output exists, except the
+        last.
 
     Examples
     --------
@@ -333,179 +170,182 @@ def transform_file(
     >>> rng = np.random.default_rng(0)
     >>> s = rng.integers(0, 2, 1000).astype(np.int32)
     >>> z = rng.normal(size=1000) + s
-    >>> model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features=s)
+    >>> model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features={"group": s})
     >>> with tempfile.TemporaryDirectory() as d:
     ...     pq.write_table(pa.table({"id": np.arange(1000), "score": z, "group": s}), f"{d}/in.parquet")
-    ...     n = transform_file(model, f"{d}/in.parquet", f"{d}/out.parquet",
-    ...                        scores="score", sensitive="group", batch_size=300)
+    ...     summary = transform_file(model, f"{d}/in.parquet", f"{d}/out.parquet", scores="score",
+    ...                              batch_size=300)
     ...     out = pq.read_table(f"{d}/out.parquet")
-    >>> n, out.column_names
-    (1000, ['id', 'score', 'group', 'score_fair'])
-    >>> bool(np.array_equal(out["score_fair"].to_numpy(), model.transform(z, sensitive_features=s)))
+    >>> summary, out.column_names
+    (TransformSummary(rows=1000, written=1000, invalid=0), ['id', 'score', 'group', 'score_fair'])
+    >>> bool(np.array_equal(out["score_fair"].to_numpy(), model.transform(z, sensitive_features={"group": s})))
     True
     """
     import pyarrow as pa
 
-    batch_size = _check_batch_size(batch_size)
-    model, score_cols, sens_cols = _model_and_columns(model, scores, sensitive)
-    if not in_place and (not isinstance(suffix, str) or not suffix):
-        raise ValueError(f"suffix must be a non-empty string (or use in_place=True), got {suffix!r}")
-    out_kind = _file_type(output, "output")
-    column_types = {}
-    string_columns = False
-    if _file_type(input, "input") == "csv":
-        for c in score_cols:
-            column_types[c] = pa.float64()
-        for c, t in zip(sens_cols, _label_types(list(getattr(model, "groups_", [])), len(sens_cols))):
-            if t is not None:
-                column_types[c] = t
-        string_columns = True  # pass-through columns are copied as text, never re-inferred
-    reader = _Reader(input, batch_size, column_types=column_types, string_columns=string_columns)
+    names = _names
+    batch_size = check_batch_size(batch_size)
+    check_choice(on_invalid, names("on_invalid"), ON_INVALID)
+    if (on_invalid == "quarantine") != (quarantine is not None):
+        raise ValueError(f"{names('quarantine')} is the file for invalid rows with {names('on_invalid')} "
+                         "quarantine, and only then")
+    out_kind = file_type(output, "output")
+    for other, what in ((input, names("input")), (quarantine, names("quarantine"))):
+        if other is not None and _same_file(output, other):
+            raise ValueError(f"{names('output')} {os.fspath(output)!r} is the {what} file; write to another path")
+    if quarantine is not None:
+        file_type(quarantine, "quarantine file")
+        if _same_file(quarantine, input):
+            raise ValueError(f"{names('quarantine')} {os.fspath(quarantine)!r} is the input file")
+    model, metadata = _load(model)
+    spec = model.serving_spec()
+    columns = served_columns(spec, metadata, scores=scores, features=features, sensitive_features=sensitive_features,
+                             labels=labels, outputs=outputs, suffix=suffix, prefix=prefix, in_place=in_place,
+                             names=names)
+    csv_input = file_type(input, "input") == "csv"
+    reader = Reader(input, batch_size, column_types=_csv_types(model, columns) if csv_input else None,
+                    string_columns=csv_input)
     try:
-        _check_present(reader.names, score_cols + sens_cols, input)
-        out_names = list(reader.names) if in_place else list(reader.names) + [c + suffix for c in score_cols]
-        if not in_place:
-            clash = [c + suffix for c in score_cols if c + suffix in reader.names]
-            if clash:
-                raise ValueError(
-                    f"{os.fspath(input)!r} already has column(s) {clash}; choose another suffix or use in_place"
-                )
-        written = score_cols if in_place else [c + suffix for c in score_cols]
-        score_idx = [reader.names.index(c) for c in score_cols]
-        sens_idx = [reader.names.index(c) for c in sens_cols]
-        bar = _Progress(reader.total, progress, "fairfast transform")
-        row = 0
-        writer = None
-        with atomic_path(output) as tmp:
+        for option, wanted in ((spec.inputs, columns.inputs), ("sensitive_features", columns.sensitive),
+                               ("labels", [columns.label] if columns.label else [])):
+            check_present(reader.names, wanted, input, names(option))
+        check_output_names(columns, reader.names, in_place, repr(os.fspath(input)), names)
+        mask = "mask" if on_invalid != "error" else "raise"
+        out_names = list(reader.names) if in_place else list(reader.names) + columns.written
+        rows = written = invalid = 0
+        with progress_bar(reader.total, progress, f"fairfast transform ({spec.estimator})") as bar, \
+                atomic_path(output) as tmp, _maybe_atomic(quarantine) as qtmp:
+            writer = qwriter = None
             try:
                 for batch in reader.batches():
                     n = batch.num_rows
-                    z = _scores_of(batch, score_idx)
-                    sf = _sensitive_of(batch, sens_idx, sens_cols)
+                    X, sensitive, y = _batch_inputs(batch, reader, columns)
                     try:
-                        fair = model.transform(z, sensitive_features=sf, row_offset=row)
+                        served = model.serve(X, sensitive_features=sensitive, y=y, row_offset=rows, invalid=mask)
                     except ValueError as exc:
-                        raise ValueError(
-                            f"{os.fspath(input)!r}, rows {row} to {row + n - 1}: {exc}"
-                        ) from None
-                    fair = np.asarray(fair).reshape(n, len(score_cols))
-                    arrays = list(batch.columns)
-                    new = [pa.array(fair[:, j]) for j in range(len(score_cols))]
-                    if in_place:
-                        for j, i in enumerate(score_idx):
-                            arrays[i] = new[j]
-                    else:
-                        arrays.extend(new)
+                        raise ValueError(f"{os.fspath(input)!r}, rows {rows} to {rows + n - 1}: {exc}") from None
+                    bad = served.pop("invalid", None)
+                    arrays = _output_arrays(batch, served, columns, in_place, reader, bad if mask == "mask" else None)
+                    keep = None
+                    if bad is not None and bad.any():
+                        invalid += int(bad.sum())
+                        if on_invalid == "quarantine":
+                            if qwriter is None:
+                                qwriter = open_writer(file_type(quarantine, "quarantine file"), qtmp, batch.schema)
+                            qwriter.write_batch(batch.filter(pa.array(bad)))
+                            keep = pa.array(~bad)
+                    record = pa.RecordBatch.from_arrays(arrays, names=out_names)
+                    if keep is not None:
+                        record = record.filter(keep)
                     if writer is None:
-                        schema = _output_schema(batch.schema, arrays, out_names)
-                        writer = _open_writer(out_kind, tmp, schema, written=written)
-                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=writer.schema))
-                    row += n
+                        schema = output_schema(batch.schema, record.columns, out_names)
+                        writer = open_writer(out_kind, tmp, schema, written=columns.written)
+                    writer.write_batch(pa.RecordBatch.from_arrays(record.columns, schema=writer.schema))
+                    rows += n
+                    written += record.num_rows
                     bar.update(n)
-                if writer is None:  # no rows: still write a valid, empty file
-                    writer = _open_writer(
-                        out_kind, tmp, _empty_schema(reader, score_cols, out_names, in_place), written=written
-                    )
+                if writer is None:  # no rows: still a valid, empty file
+                    writer = open_writer(out_kind, tmp, _empty_schema(reader, model, spec, columns, in_place),
+                                         written=columns.written)
+                if quarantine is not None and qwriter is None:
+                    qwriter = open_writer(file_type(quarantine, "quarantine file"), qtmp, _input_schema(reader))
             finally:
-                if writer is not None:
-                    writer.close()
-        bar.close()
+                for w in (writer, qwriter):
+                    if w is not None:
+                        w.close()
     finally:
         reader.close()
-    return row
+    return TransformSummary(rows, written, invalid)
 
 
-def _output_schema(input_schema, arrays, names):
+class _NoFile:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _maybe_atomic(path):
+    return atomic_path(path) if path is not None else _NoFile()
+
+
+def _output_arrays(batch, served, columns, in_place, reader, bad):
+    """The batch's columns with the outputs added (or in place of the inputs)."""
     import pyarrow as pa
 
-    fields = []
-    for name, array in zip(names, arrays):
-        i = input_schema.get_field_index(name)
-        if i >= 0 and input_schema.field(i).type == array.type:
-            fields.append(input_schema.field(i))
-        else:
-            fields.append(pa.field(name, array.type))
-    return pa.schema(fields, input_schema.metadata)
+    arrays = list(batch.columns)
+    new = []
+    for name, j, _ in columns.outputs:
+        values = served[name]
+        values = values[:, j] if j is not None else values
+        new.append(pa.array(np.ascontiguousarray(values), mask=bad) if bad is not None and bad.any() else
+                   pa.array(np.ascontiguousarray(values)))
+    if in_place:
+        for (name, j, col), array in zip(columns.outputs, new):
+            if col in reader.names:
+                arrays[reader.index(col)] = array
+            else:
+                arrays.append(array)
+        return arrays
+    return arrays + new
 
 
-def _empty_schema(reader, score_cols, out_names, in_place):
+def _input_schema(reader):
     import pyarrow as pa
 
     schema = reader.schema() or getattr(reader, "csv_schema", None)
-    if schema is None:
-        schema = pa.schema([pa.field(c, pa.string()) for c in reader.names])
-    fields = [schema.field(c) for c in schema.names]
-    if in_place:
-        fields = [pa.field(f.name, pa.float64()) if f.name in score_cols else f for f in fields]
-    else:
-        fields += [pa.field(name, pa.float64()) for name in out_names[len(fields):]]
+    return schema if schema is not None else pa.schema([pa.field(c, pa.string()) for c in reader.names])
+
+
+def _empty_schema(reader, model, spec, columns, in_place):
+    import pyarrow as pa
+
+    schema = _input_schema(reader)
+    probe = model.serve(np.zeros((0, spec.n_inputs)), sensitive_features=None if not spec.sensitive else
+                        {c: pa.array([], schema.field(c).type) for c in columns.sensitive}, invalid="mask")
+    fields = list(schema)
+    for name, j, col in columns.outputs:
+        values = probe[name]
+        field = pa.field(col, pa.from_numpy_dtype(values.dtype))
+        if in_place and col in schema.names:
+            fields[schema.get_field_index(col)] = field
+        else:
+            fields.append(field)
     return pa.schema(fields, schema.metadata)
 
 
-class _CSVOut:
-    def __init__(self, path, schema):
-        import pyarrow.csv as pacsv
+def fit_file(data, *, estimator=None, scores=None, features=None, sensitive_features=None, labels=None,
+             sample_weight=None, out=None, batch_size=DEFAULT_BATCH_SIZE, progress=None, _names=PYTHON_NAMES):
+    """Fit a model on the columns of a Parquet or CSV file.
 
-        self.schema = schema
-        self._writer = pacsv.CSVWriter(path, schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
-
-    def write_batch(self, batch):
-        self._writer.write_batch(batch)
-
-    def close(self):
-        self._writer.close()
-
-
-def parquet_writer(path, schema, written=()):
-    """A ``ParquetWriter`` with pyarrow's defaults, except no dictionary encoding for the
-    `written` (transformed score) columns: continuous scores rarely repeat, and trying a
-    dictionary first costs more than the transform itself."""
-    import pyarrow.parquet as pq
-
-    dictionary = [name for name in schema.names if name not in set(written)]
-    return pq.ParquetWriter(path, schema, use_dictionary=dictionary)
-
-
-def _open_writer(kind, path, schema, written=()):
-    if kind == "parquet":
-        return parquet_writer(path, schema, written)
-    return _CSVOut(path, schema)
-
-
-def fit_file(
-    data,
-    *,
-    scores,
-    sensitive,
-    estimator=None,
-    out=None,
-    sample_weight=None,
-    batch_size=DEFAULT_BATCH_SIZE,
-    progress=None,
-):
-    """Fit an estimator on the columns of a Parquet or CSV calibration file.
-
-    Only the needed columns are read, in batches; the fit itself needs the calibration
-    columns in memory (use :func:`fairfast.dask.fit` for data that does not fit).
+    Only the needed columns are read, in batches; the fit itself needs them in memory
+    (:func:`fairfast.dask.fit` fits from data that does not fit).
 
     Parameters
     ----------
     data : str or os.PathLike
-        ``.parquet`` / ``.pq`` or ``.csv`` calibration file.
-    scores, sensitive : str or list of str
-        Score column(s) (several: a multi-task ``(n, T)`` array) and sensitive
-        column(s) (several: intersectional groups).
+        ``.parquet`` / ``.pq`` or ``.csv`` file.
     estimator : unfitted estimator, optional
-        Default: ``WassersteinBarycenter()``. It is fitted in place and returned.
-    out : str or os.PathLike, optional
-        If given, the fitted model is saved there (atomically) together with the
-        column names, so ``transform_file(out, ...)`` needs no column arguments.
+        Any model kind of ``fairfast.io.registered_estimators()``. Default:
+        ``WassersteinBarycenter()``. It is fitted in place and returned.
+    scores, features : str or list of str
+        Input columns: score columns (post-processors; several for a multi-task
+        barycenter) or feature columns (steering, DAFH), as the estimator reads.
+    sensitive_features : str or list of str
+        Sensitive column(s), for the estimators that use them; their names are kept,
+        so the model matches them by name when served.
+    labels : str, optional
+        Label column, for the estimators fitted on labels.
     sample_weight : str, optional
-        Column of calibration weights.
+        Column of row weights, for the estimators that take them.
+    out : str or os.PathLike, optional
+        If given, the fitted model is saved there (atomically) with the columns it
+        reads, so :func:`transform_file` needs no column arguments.
     batch_size : int, default=1048576
         Rows per read batch.
     progress : bool or None, default=None
-        Progress line on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None: only when stderr is a terminal).
 
     Returns
     -------
@@ -522,55 +362,59 @@ def fit_file(
     >>> z = rng.normal(size=1000) + s
     >>> with tempfile.TemporaryDirectory() as d:
     ...     pq.write_table(pa.table({"score": z, "group": s}), f"{d}/calib.parquet")
-    ...     model = fit_file(f"{d}/calib.parquet", scores="score", sensitive="group",
+    ...     model = fit_file(f"{d}/calib.parquet", scores="score", sensitive_features="group",
     ...                      out=f"{d}/model.ffm")
     ...     loaded = load(f"{d}/model.ffm")
-    >>> loaded.groups_
-    [0, 1]
+    >>> loaded.groups_, loaded.serving_spec().sensitive_names
+    ([0, 1], ('group',))
     """
-    batch_size = _check_batch_size(batch_size)
-    score_cols = _column_list(scores, "scores")
-    sens_cols = _column_list(sensitive, "sensitive")
-    weight_cols = [] if sample_weight is None else _column_list(sample_weight, "sample_weight")
-    if len(weight_cols) > 1:
-        raise ValueError(f"sample_weight must name one column, got {weight_cols}")
+    import pyarrow as pa
+
+    names = _names
+    batch_size = check_batch_size(batch_size)
     if estimator is None:
         from ..postprocessing import WassersteinBarycenter
 
         estimator = WassersteinBarycenter()
-    import pyarrow as pa
-
-    wanted = score_cols + sens_cols + weight_cols
-    types = {c: pa.float64() for c in score_cols + weight_cols}
-    reader = _Reader(data, batch_size, columns=wanted, column_types=types)
-    bar = _Progress(reader.total, progress, "fairfast fit")
-    z_parts, s_parts, w_parts = [], [[] for _ in sens_cols], []
+    decl = getattr(type(estimator), "_serving", None)
+    if decl is None:
+        raise TypeError(f"{names('estimator')} must be a fairfast model kind that batch jobs fit "
+                        f"({registered_estimators()}), got {type(estimator).__name__}")
+    kind = type(estimator).__name__
+    inputs, sensitive, label, weight = fit_columns(decl, kind, scores=scores, features=features,
+                                                   sensitive_features=sensitive_features, labels=labels,
+                                                   sample_weight=sample_weight, names=names)
+    wanted = inputs + sensitive + ([label] if label else []) + ([weight] if weight else [])
+    types = {c: pa.float64() for c in inputs + ([weight] if weight else [])}
+    reader = Reader(data, batch_size, columns=wanted, column_types=types)
+    parts = []
     try:
-        for batch in reader.batches():
-            z_parts.append(np.array(_scores_of(batch, list(range(len(score_cols)))), dtype=np.float64))
-            for j in range(len(sens_cols)):
-                s_parts[j].append(batch.column(len(score_cols) + j))
-            if weight_cols:
-                w_parts.append(np.array(_numpy(batch.column(len(wanted) - 1)), dtype=np.float64))
-            bar.update(batch.num_rows)
+        with progress_bar(reader.total, progress, f"fairfast fit: reading {os.path.basename(os.fspath(data))}") as bar:
+            for batch in reader.batches():
+                parts.append(batch)
+                bar.update(batch.num_rows)
     finally:
         reader.close()
-    bar.close()
-    shape = (0, len(score_cols)) if len(score_cols) > 1 else (0,)
-    z = np.concatenate(z_parts) if z_parts else np.empty(shape)
-    sens = [_numpy(pa.chunked_array(parts, type=parts[0].type)) if parts else np.empty(0) for parts in s_parts]
-    if len(sens) == 1:
-        sf = sens[0]
-    else:
-        import pandas as pd
-
-        sf = pd.DataFrame(dict(zip(sens_cols, sens)))
-    w = np.concatenate(w_parts) if weight_cols and w_parts else None
-    estimator.fit(z, sensitive_features=sf, sample_weight=w)
+    table = pa.Table.from_batches(parts, schema=parts[0].schema) if parts else None
+    if table is None or table.num_rows == 0:
+        raise ValueError(f"{os.fspath(data)!r} has no rows to fit on")
+    X = np.column_stack([np.asarray(table.column(c).to_numpy(), dtype=np.float64) for c in inputs])
+    if decl.inputs == "scores" and len(inputs) == 1:
+        X = X[:, 0]
+    kwargs = {}
+    if decl.sensitive:
+        kwargs["sensitive_features"] = table.select(sensitive)
+    if weight:
+        kwargs["sample_weight"] = np.asarray(table.column(weight).to_numpy(), dtype=np.float64)
+    y = np.asarray(table.column(label).to_numpy(zero_copy_only=False)) if label else None
+    with step(progress, f"fairfast fit: fitting {kind} on {table.num_rows:,} rows"):
+        estimator.fit(X, y, **kwargs)
     if out is not None:
         metadata = {
-            "columns": {"scores": score_cols, "sensitive": sens_cols},
-            "fit_rows": int(z.shape[0]),
+            "columns": {"inputs": inputs, "input_kind": decl.inputs, "sensitive": sensitive, "labels": label,
+                        **({"scores": inputs} if decl.inputs == "scores" else {})},
+            "fit_rows": int(table.num_rows),
         }
-        save(estimator, out, metadata=metadata)
+        with step(progress, f"fairfast fit: writing {os.fspath(out)}"):
+            save(estimator, out, metadata=metadata)
     return estimator

@@ -16,6 +16,7 @@ from .._base.validation import (
     check_sample_weight,
     check_seed,
 )
+from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._barycenter_state import from_state, get_state, merged_labels
 from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
@@ -33,7 +34,7 @@ def _stage_seed(seed, stage):
     return (int(seed) + stage * _GOLDEN) % (1 << 64)
 
 
-class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
+class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
     Fitted on calibration scores :math:`z` with group labels :math:`s`, it maps a
@@ -181,6 +182,11 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
     >>> bool(ks_distance(out[s == 0], out[s == 1]) <= 1 / min(np.bincount(s)))
     True
     """
+
+    _serving = Serving(
+        inputs="scores", sensitive=True, fit_labels="none", labels="none", sample_weight=True,
+        outputs=(Output("scores", True, "float", "the fair scores, one column per score column"),),
+    )
 
     def __init__(
         self,
@@ -411,7 +417,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
             raise ValueError(f"scores has {n_tasks} task column(s) but the model was fitted on {self.n_tasks_}")
-        columns = self.grouping_.read(sensitive_features, n, what="the scores have")
+        groups = self.grouping_.read(sensitive_features, n, what="the scores have")
         eps = self._epsilon_matrix(len(self.stages_), n_tasks)
         if out is not None:
             if (not isinstance(out, np.ndarray) or out.dtype != dtype or out.size != Z.size
@@ -427,7 +433,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):
-            codes = self.grouping_.apply_index(stage["index"], *columns)
+            codes = self.grouping_.apply_index(stage["index"], groups)
             target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
             transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
                             seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
@@ -441,6 +447,17 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         return self.fit(scores, sensitive_features=sensitive_features, sample_weight=sample_weight).transform(
             scores, sensitive_features=sensitive_features
         )
+
+    # -- serving (fairfast._base.serving) ----------------------------------------------
+
+    def _serve(self, X, sensitive_features, y, row_offset):
+        return {"scores": self.transform(X, sensitive_features=sensitive_features, row_offset=row_offset)}
+
+    def _group_indexes(self):
+        return [stage["index"] for stage in self.stages_]
+
+    def _placeholder(self, output, X):
+        return np.full(X.shape, np.nan, dtype=self.stages_[0]["state"]["values"].dtype)
 
     # -- model-file state (fairfast._base.model_file; see _barycenter_state) -----------
 

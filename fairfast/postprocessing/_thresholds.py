@@ -8,7 +8,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .._base.grouping import encode_groups, map_groups
+from .._base.grouping import Grouping, grouping_from_state, grouping_state
+from .._base.serving import Output, Serving, ServingMixin
 from .._base.validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
 from .._base.state import ModelFileMixin
 from ._thresholds_curves import build_curves, pack
@@ -58,7 +59,7 @@ def _fmt(label):
     return repr(label)
 
 
-class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     r"""Per-group thresholds on a score, optimal under a group-fairness constraint.
 
     Each group :math:`a` gets a *monotone* rule: accept every member whose score is
@@ -233,6 +234,12 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
     ((4000,), [0, 1])
     """
 
+    _serving = Serving(
+        inputs="scores", sensitive=True, fit_labels="required", labels="none", sample_weight=True,
+        outputs=(Output("decision", False, "int", "0/1 decisions (randomised only at a group's boundary tie)"),
+                 Output("probability", False, "float", "probability of a positive decision")),
+    )
+
     def __init__(
         self,
         estimator=None,
@@ -342,8 +349,9 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         if ((yy < 0) | (yy > 1)).any():
             raise ValueError("y must hold labels 0/1 or probabilities in [0, 1]")
         w = check_sample_weight(sample_weight, n)
-        codes, labels = encode_groups(sensitive_features, n)
-        self.groups_ = labels
+        self.grouping_, codes = Grouping.fit(sensitive_features, n, what="the scores have")
+        labels = self.groups_ = self.grouping_.labels
+        self.n_features_in_ = 1 if self.estimator is None else getattr(self.estimator_, "n_features_in_", 1)
         self.seed_ = check_seed(self.random_state)
         self.classes_ = np.array([0, 1])
         curves, packed = build_curves(scores, yy, codes, len(labels), w)
@@ -605,7 +613,7 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
 
     # ---------------------------------------------------------------- predict
     def _codes(self, sensitive_features, n):
-        return map_groups(sensitive_features, self.groups_, n)
+        return self.grouping_.encode(sensitive_features, n, what="the scores have")
 
     def _apply(self, scores, codes, decide=False, seed=0, row_offset=0):
         from .._core import thresholds as _kern
@@ -662,6 +670,16 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         scores = self._scores(X)
         n = scores.shape[0]
         return self._apply(scores, self._codes(sensitive_features, n), decide=True, seed=seed, row_offset=row_offset)
+
+    # ---------------------------------------------------------------- serving
+    def _serve(self, X, sensitive_features, y, row_offset):
+        scores = self._scores(X if self.estimator is not None else X[:, 0])
+        codes = self._codes(sensitive_features, scores.shape[0])
+        return {"decision": self._apply(scores, codes, decide=True, seed=self.seed_, row_offset=row_offset),
+                "probability": self._apply(scores, codes)}
+
+    def _serving_inputs(self):
+        return "scores" if self.estimator is None else "features"
 
     # ------------------------------------------------------------------- plot
     def plot(self, curve="roc", ax=None):
@@ -753,6 +771,7 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
             "utility": float(self.utility_),
             "violation": None if np.isnan(self.violation_) else float(self.violation_),
         }
+        meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
         op = self.operating_points_
         arrays = {
             "thresholds": self.thresholds_,
@@ -765,6 +784,7 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         arrays["curve_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         for key in self._CURVE_KEYS:
             arrays[f"curve.{key}"] = np.concatenate([self.curves_[g][key] for g in self.groups_])
+        arrays.update(grouping_arrays)
         return meta, arrays
 
     @classmethod
@@ -806,7 +826,9 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         if constraint != kind or not 0 <= seed < 2**64:
             raise ValueError("model state is inconsistent: constraint or seed does not match the parameters")
         est.estimator_ = None
+        est.grouping_ = grouping_from_state(meta, arrays, groups)
         est.groups_ = groups
+        est.n_features_in_ = 1
         est.seed_ = seed
         est.classes_ = np.array([0, 1])
         est.thresholds_ = np.ascontiguousarray(t)

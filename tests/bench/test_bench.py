@@ -20,7 +20,7 @@ from fairfast.bench import (
     workload_from_arrays,
 )
 from fairfast.bench import _workloads
-from fairfast.bench._cli import main
+from fairfast.cli._bench import main
 
 LINUX_HWM = Path("/proc/self/clear_refs").exists()
 FAST = ["--repeat", "2", "--budget", "0.2", "--in-process"]

@@ -20,7 +20,7 @@ N = 4000
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
         yield c
 
 
@@ -57,7 +57,7 @@ PARTITIONINGS = [1, 3, 8, [1, 2, 1000, 3999], [57]]
 @pytest.mark.parametrize("how", PARTITIONINGS)
 def test_dataframe_transform_equals_in_memory(client, frame, model, how):
     ddf = _partitioned(frame, how)
-    result = ffd.transform(model, ddf, scores="score", sensitive="g").compute()
+    result = ffd.transform(model, ddf, scores="score", sensitive_features="g").compute()
     expected = model.transform(frame["score"].to_numpy(), sensitive_features=frame["g"].to_numpy())
     assert list(result.columns) == ["id", "score", "g", "sex", "score_fair"]
     assert result["score_fair"].to_numpy().tobytes() == expected.tobytes()
@@ -68,7 +68,7 @@ def test_dataframe_in_place_and_intersections(client, frame):
     sf = frame[["g", "sex"]]
     model = WassersteinBarycenter(random_state=1).fit(frame["score"].to_numpy(), sensitive_features=sf)
     ddf = _partitioned(frame, [999, 1000, 2500])
-    result = ffd.transform(model, ddf, scores=["score"], sensitive=["g", "sex"], in_place=True).compute()
+    result = ffd.transform(model, ddf, scores=["score"], sensitive_features=["g", "sex"], in_place=True).compute()
     assert list(result.columns) == list(frame.columns)
     np.testing.assert_array_equal(result["score"].to_numpy(),
                                   model.transform(frame["score"].to_numpy(), sensitive_features=sf))
@@ -77,17 +77,17 @@ def test_dataframe_in_place_and_intersections(client, frame):
 def test_dataframe_errors(client, frame, model):
     ddf = _partitioned(frame, 2)
     with pytest.raises(ValueError, match="no column 'grp'"):
-        ffd.transform(model, ddf, scores="score", sensitive="grp")
+        ffd.transform(model, ddf, scores="score", sensitive_features="grp")
     with pytest.raises(ValueError, match="scores is required"):
-        ffd.transform(model, ddf, sensitive="g")
+        ffd.transform(model, ddf, sensitive_features="g")
     with pytest.raises(ValueError, match=r"already has column\(s\) \['score_x'\]"):
-        ffd.transform(model, ddf.assign(score_x=1.0), scores="score", sensitive="g", suffix="_x")
+        ffd.transform(model, ddf.assign(score_x=1.0), scores="score", sensitive_features="g", suffix="_x")
     with pytest.raises(TypeError, match="dask.dataframe.DataFrame or a dask.array.Array"):
-        ffd.transform(model, frame, scores="score", sensitive="g")
+        ffd.transform(model, frame, scores="score", sensitive_features="g")
     # unseen groups surface when computing, with fairfast's message
     bad = _partitioned(frame.assign(g=frame["g"] + 1), 2)
     with pytest.raises(ValueError, match="not seen at fit time"):
-        ffd.transform(model, bad, scores="score", sensitive="g").compute()
+        ffd.transform(model, bad, scores="score", sensitive_features="g").compute()
 
 
 @pytest.mark.parametrize("chunks", [N, 1000, (1, 2, 997, 3000), 333])
@@ -97,7 +97,7 @@ def test_array_transform_equals_in_memory(client, frame, model, chunks, sensitiv
     s = frame["g"].to_numpy()
     scores = da.from_array(z, chunks=chunks if not isinstance(chunks, tuple) else (chunks,))
     sensitive = s if sensitive_kind == "numpy" else da.from_array(s, chunks=701)  # other chunks: realigned
-    result = ffd.transform(model, scores, sensitive=sensitive)
+    result = ffd.transform(model, scores, sensitive_features=sensitive)
     assert result.chunks[0] == scores.chunks[0]
     assert result.compute().tobytes() == model.transform(z, sensitive_features=s).tobytes()
 
@@ -109,18 +109,18 @@ def test_array_with_unknown_chunk_sizes(client, frame, model):
     scores = da.from_array(z, chunks=500)
     filtered = scores[da.from_array(keep, chunks=500)]  # chunk sizes become unknown
     assert any(np.isnan(c) for c in filtered.chunks[0])
-    result = ffd.transform(model, filtered, sensitive=s[keep]).compute()
+    result = ffd.transform(model, filtered, sensitive_features=s[keep]).compute()
     np.testing.assert_array_equal(result, model.transform(z[keep], sensitive_features=s[keep]))
 
 
 def test_array_errors(client, frame, model):
     scores = da.from_array(frame["score"].to_numpy(), chunks=1000)
-    with pytest.raises(ValueError, match="sensitive is required"):
+    with pytest.raises(ValueError, match="sensitive_features is required"):
         ffd.transform(model, scores)
-    with pytest.raises(ValueError, match=r"sensitive must have shape \(4000,\)"):
-        ffd.transform(model, scores, sensitive=np.zeros(10))
-    with pytest.raises(ValueError, match="scores names dataframe columns"):
-        ffd.transform(model, scores, sensitive=frame["g"].to_numpy(), scores="x")
+    with pytest.raises(ValueError, match=r"sensitive_features must have shape \(4000,\)"):
+        ffd.transform(model, scores, sensitive_features=np.zeros(10))
+    with pytest.raises(ValueError, match="scores and features name dataframe columns"):
+        ffd.transform(model, scores, sensitive_features=frame["g"].to_numpy(), scores="x")
 
 
 def test_multi_task_array(client, frame):
@@ -131,19 +131,19 @@ def test_multi_task_array(client, frame):
         model = WassersteinBarycenter(random_state=0).fit(z, sensitive_features=s)
     except ValueError as exc:
         pytest.skip(f"multi-task scores not supported by this estimator: {exc}")
-    result = ffd.transform(model, da.from_array(z, chunks=(700, 1)), sensitive=s).compute()
+    result = ffd.transform(model, da.from_array(z, chunks=(700, 1)), sensitive_features=s).compute()
     np.testing.assert_array_equal(result, model.transform(z, sensitive_features=s))
-    fitted = ffd.fit(da.from_array(z, chunks=(900, 2)), sensitive=s, method="exact",
+    fitted = ffd.fit(da.from_array(z, chunks=(900, 2)), sensitive_features=s, method="exact",
                      estimator=WassersteinBarycenter(random_state=0))
     np.testing.assert_array_equal(fitted.transform(z, sensitive_features=s), model.transform(z, sensitive_features=s))
     with pytest.raises(ValueError, match="summarises one score column"):
-        ffd.fit(da.from_array(z, chunks=(900, 2)), sensitive=s, method="sketch")
+        ffd.fit(da.from_array(z, chunks=(900, 2)), sensitive_features=s, method="sketch")
 
 
 def test_loaded_model_file_runs_on_the_cluster(client, frame, model, tmp_path):
     save(model, tmp_path / "m.ffm")
     loaded = load(tmp_path / "m.ffm")
-    result = ffd.transform(loaded, _partitioned(frame, 5), scores="score", sensitive="g").compute()
+    result = ffd.transform(loaded, _partitioned(frame, 5), scores="score", sensitive_features="g").compute()
     np.testing.assert_array_equal(
         result["score_fair"].to_numpy(),
         model.transform(frame["score"].to_numpy(), sensitive_features=frame["g"].to_numpy()),
@@ -155,7 +155,7 @@ def test_loaded_model_file_runs_on_the_cluster(client, frame, model, tmp_path):
 
 @pytest.mark.parametrize("how", [1, 4, [10, 3000]])
 def test_exact_fit_equals_in_memory_fit(client, frame, how):
-    fitted = ffd.fit(_partitioned(frame, how), scores="score", sensitive=["g", "sex"],
+    fitted = ffd.fit(_partitioned(frame, how), scores="score", sensitive_features=["g", "sex"],
                      estimator=WassersteinBarycenter(random_state=4))
     assert fitted.fit_method_ == "exact"
     direct = WassersteinBarycenter(random_state=4).fit(frame["score"].to_numpy(), sensitive_features=frame[["g", "sex"]])
@@ -163,7 +163,7 @@ def test_exact_fit_equals_in_memory_fit(client, frame, how):
     meta_b, arrays_b = direct._get_state()
     assert meta_a == meta_b
     assert all(arrays_a[k].tobytes() == arrays_b[k].tobytes() for k in arrays_a)
-    arr = ffd.fit(da.from_array(frame["score"].to_numpy(), chunks=1500), sensitive=frame["g"].to_numpy(),
+    arr = ffd.fit(da.from_array(frame["score"].to_numpy(), chunks=1500), sensitive_features=frame["g"].to_numpy(),
                   estimator=WassersteinBarycenter(random_state=4), method="exact")
     direct = WassersteinBarycenter(random_state=4).fit(frame["score"].to_numpy(), sensitive_features=frame["g"])
     assert all(a.tobytes() == b.tobytes() for a, b in zip(arr._get_state()[1].values(),
@@ -190,7 +190,7 @@ def test_merged_summaries_have_cdf_error_below_one_over_m(seed):
     cuts = np.sort(rng.choice(np.arange(1, n), size=int(rng.integers(0, 12)), replace=False))
     bounds = [0, *cuts, n]
     summaries = [ffd.summarize_partition(z[a:b], g[a:b], m) for a, b in zip(bounds[:-1], bounds[1:])]
-    merged = ffd._dask._merge(summaries)
+    merged = ffd._fit._merge(summaries)
     for k in range(3):
         atoms, counts = merged[(k,)]
         assert counts.sum() == (g == k).sum()  # group frequencies are exact
@@ -214,7 +214,7 @@ def test_summary_of_small_groups_is_exact():
 @pytest.mark.parametrize("m", [16, 64])
 def test_sketched_fit_is_fair_within_the_bound(client, frame, m):
     ddf = _partitioned(frame, 6)
-    model = ffd.fit(ddf, scores="score", sensitive="g", method="sketch", n_quantiles=m,
+    model = ffd.fit(ddf, scores="score", sensitive_features="g", method="sketch", n_quantiles=m,
                     estimator=WassersteinBarycenter(random_state=0))
     assert model.fit_method_ == "sketch"
     assert model.groups_ == [0, 1, 2]
@@ -232,7 +232,7 @@ def test_sketched_fit_is_fair_within_the_bound(client, frame, m):
 
 
 def test_sketch_with_intersections_and_strings(client, frame):
-    model = ffd.fit(_partitioned(frame, 3), scores="score", sensitive=["g", "sex"], method="sketch",
+    model = ffd.fit(_partitioned(frame, 3), scores="score", sensitive_features=["g", "sex"], method="sketch",
                     n_quantiles=32, estimator=WassersteinBarycenter(random_state=0))
     direct = WassersteinBarycenter(random_state=0).fit(frame["score"].to_numpy(), sensitive_features=frame[["g", "sex"]])
     assert model.groups_ == direct.groups_
@@ -245,33 +245,33 @@ def test_sketch_on_arrays_is_independent_of_chunking_when_exact(client):
     rng = np.random.default_rng(0)
     z = rng.normal(size=600)
     s = rng.integers(0, 2, 600)
-    a = ffd.fit(da.from_array(z, chunks=100), sensitive=s, method="sketch", n_quantiles=100,
+    a = ffd.fit(da.from_array(z, chunks=100), sensitive_features=s, method="sketch", n_quantiles=100,
                 estimator=WassersteinBarycenter(random_state=0))
-    b = ffd.fit(da.from_array(z, chunks=(50, 250, 300)), sensitive=s, method="sketch", n_quantiles=300,
+    b = ffd.fit(da.from_array(z, chunks=(50, 250, 300)), sensitive_features=s, method="sketch", n_quantiles=300,
                 estimator=WassersteinBarycenter(random_state=0))
     assert a.transform(z, sensitive_features=s).tobytes() == b.transform(z, sensitive_features=s).tobytes()
 
 
 def test_auto_method_and_argument_checks(client, frame):
     ddf = _partitioned(frame, 2)
-    assert ffd.fit(ddf, scores="score", sensitive="g").fit_method_ == "exact"
-    assert ffd.fit(ddf, scores="score", sensitive="g", max_exact_rows=100).fit_method_ == "sketch"
+    assert ffd.fit(ddf, scores="score", sensitive_features="g").fit_method_ == "exact"
+    assert ffd.fit(ddf, scores="score", sensitive_features="g", max_exact_rows=100).fit_method_ == "sketch"
     with pytest.raises(ValueError, match="method must be one of"):
-        ffd.fit(ddf, scores="score", sensitive="g", method="approx")
+        ffd.fit(ddf, scores="score", sensitive_features="g", method="approx")
     with pytest.raises(ValueError, match="n_quantiles must be a positive int"):
-        ffd.fit(ddf, scores="score", sensitive="g", n_quantiles=0)
+        ffd.fit(ddf, scores="score", sensitive_features="g", n_quantiles=0)
     with pytest.raises(ValueError, match="no column 'nope'"):
-        ffd.fit(ddf, scores="nope", sensitive="g")
+        ffd.fit(ddf, scores="nope", sensitive_features="g")
     with pytest.raises(TypeError, match="dask.dataframe.DataFrame or a dask.array.Array"):
-        ffd.fit(np.zeros(3), sensitive=np.zeros(3))
+        ffd.fit(np.zeros(3), sensitive_features=np.zeros(3))
 
 
 @pytest.mark.slow
 def test_process_cluster(frame, model):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
-        result = ffd.transform(model, _partitioned(frame, 4), scores="score", sensitive="g").compute()
-        fitted = ffd.fit(_partitioned(frame, 4), scores="score", sensitive="g", method="sketch", n_quantiles=64,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
+        result = ffd.transform(model, _partitioned(frame, 4), scores="score", sensitive_features="g").compute()
+        fitted = ffd.fit(_partitioned(frame, 4), scores="score", sensitive_features="g", method="sketch", n_quantiles=64,
                          estimator=WassersteinBarycenter(random_state=0))
     np.testing.assert_array_equal(
         result["score_fair"].to_numpy(),

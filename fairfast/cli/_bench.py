@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
-from ..cli import _positive_int
-from ._runner import CLI_NAMES, run_benchmarks
+from ._common import positive_int as _positive_int
+from ..bench._runner import CLI_NAMES, run_benchmarks
 
 __all__ = ["add_bench_parser", "main", "run_bench"]
 
@@ -171,7 +171,7 @@ def run_bench(args, file=None):
     _check_output(args.json, "--json")
     _check_output(args.plot, "--plot", ".png")
     if args.plot is not None:
-        from ._report import _matplotlib
+        from ..bench._report import _matplotlib
 
         _matplotlib()  # fail now, not after the run
     progress = sys.stderr if sys.stderr.isatty() else None
@@ -183,7 +183,7 @@ def run_bench(args, file=None):
         threads=args.threads, repeat=args.repeat, budget=args.budget, seed=args.seed,
         isolate=not args.in_process, timeout=args.timeout, progress=progress,
     )
-    from ._report import format_table, plot, write_json
+    from ..bench._report import format_table, plot, write_json
 
     print(format_table(report), file=file, end="")
     if args.json is not None:
@@ -196,7 +196,7 @@ def run_bench(args, file=None):
 
 def main(argv=None):
     """``python -m fairfast.bench``: the ``bench`` command on its own."""
-    from ..cli import main as cli_main  # same parser, same error handling
+    from . import main as cli_main  # same parser, same error handling
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] != "bench":

@@ -1,0 +1,7 @@
+"""``python -m fairfast.cli``: the ``fairfast`` command line."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

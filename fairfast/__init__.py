@@ -53,9 +53,8 @@ def load(path):
     Loading never executes code from the file; a damaged, tampered or newer-format
     file raises ``ValueError``.
     """
-    from .io import load as _load
-
-    return _load(path)
+    # through importlib: the root package is a facade over every layer, not one of them
+    return _importlib.import_module(f"{__name__}.io").load(path)
 
 
 def __getattr__(name):

@@ -146,22 +146,30 @@ class ServingMixin:
         if spec.labels == "none" and y is not None:
             raise ValueError(f"{spec.estimator} takes no labels when served; do not pass y")
         n = X.shape[0]
+        if n == 0:  # nothing to compute (and some estimators refuse empty inputs)
+            result = {o.name: self._placeholder(o, X) for o in spec.outputs}
+            if invalid == "mask":
+                result["invalid"] = np.zeros(0, dtype=bool)
+            return result
+        X = self._named(X)
         if invalid == "raise":
             out = self._serve(X, sensitive_features, y, offset)
             return {k: np.asarray(v) for k, v in out.items()}
-        bad = ~np.isfinite(X).all(axis=1) if X.size else np.zeros(n, dtype=bool)
+        values = np.asarray(X)
+        bad = ~np.isfinite(values).all(axis=1) if values.size else np.zeros(n, dtype=bool)
         sensitive = None
         if spec.sensitive:
             sensitive = self.grouping_.read(sensitive_features, n, what="X has", mask=True)
             bad |= self._invalid_groups(sensitive)
-        bad |= self._invalid_inputs(X)
+        bad |= self._invalid_inputs(values)
         good = np.flatnonzero(~bad)
         if good.size == 0:  # nothing to compute: placeholders of the right dtypes
-            result = {o.name: self._placeholder(o, X) for o in spec.outputs}
+            result = {o.name: self._placeholder(o, values) for o in spec.outputs}
         else:
             if good.size < n:
-                X = X.copy()
-                X[bad] = X[good[0]]
+                values = values.copy()
+                values[bad] = values[good[0]]
+                X = self._named(values)
                 if sensitive is not None:
                     sensitive = sensitive.patched(bad, good[0])
                 if y is not None:
@@ -170,6 +178,16 @@ class ServingMixin:
             result = {k: np.asarray(v) for k, v in self._serve(X, sensitive, y, offset).items()}
         result["invalid"] = bad
         return result
+
+    def _named(self, X):
+        """`X` as a DataFrame with the column names seen at fit, for estimators that
+        check them (the batch tools matched the columns by name already)."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None or not isinstance(X, np.ndarray):
+            return X
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=list(names), copy=False)
 
     def _serving_inputs(self):
         return self._serving.inputs

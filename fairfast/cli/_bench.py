@@ -1,7 +1,7 @@
 """``fairfast bench``: the scale benchmarks as a command.
 
 Registered in ``fairfast/cli.py`` by ``add_bench_parser(subparsers)``; also runs on its
-own as ``python -m fairfast.bench``. Examples::
+own as ``python -m fairfast bench``. Examples::
 
     fairfast bench                                   # every kernel, n = 1e4, 1e5, 1e6
     fairfast bench --kernels w1,ks --sizes 1e5,1e6,1e7 --peers --json bench.json --plot bench.png
@@ -195,7 +195,7 @@ def run_bench(args, file=None):
 
 
 def main(argv=None):
-    """``python -m fairfast.bench``: the ``bench`` command on its own."""
+    """The ``bench`` command on its own (``python -m fairfast bench``)."""
     from . import main as cli_main  # same parser, same error handling
 
     argv = sys.argv[1:] if argv is None else list(argv)

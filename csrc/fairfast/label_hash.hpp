@@ -31,59 +31,77 @@ inline std::uint64_t hash_fixed(const unsigned char* p, std::size_t width) {
   return h ^ (h >> 32);
 }
 
-// Open-addressing table from a key (a row of `width` bytes somewhere) to its index.
+// Open-addressing table from a key (`width` bytes) to its index. Each slot keeps the
+// upper half of the key's hash beside the index, so a probe compares bytes only when
+// the hashes agree; the keys are copied into one contiguous buffer (cache friendly when
+// the keys are many and the rows that held them far apart).
 class FixedWidthTable {
  public:
-  FixedWidthTable(std::size_t width, std::size_t expected) : width_(width) { reserve(expected); }
+  FixedWidthTable(std::size_t width, std::size_t expected) : width_(width) {
+    keys_.reserve(expected * width);
+    reserve(expected);
+  }
 
   // Index of `key`, or -1.
   std::int32_t find(const unsigned char* key) const {
-    std::size_t s = hash_fixed(key, width_) & mask_;
+    const std::uint64_t h = hash_fixed(key, width_);
+    const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t s = h & mask_;
     while (true) {
-      const std::int32_t idx = slots_[s];
-      if (idx < 0) return -1;
-      if (std::memcmp(keys_[static_cast<std::size_t>(idx)], key, width_) == 0) return idx;
+      const Slot slot = slots_[s];
+      if (slot.index < 0) return -1;
+      if (slot.tag == tag && std::memcmp(key_at(slot.index), key, width_) == 0) return slot.index;
       s = (s + 1) & mask_;
     }
   }
 
-  // Index of `key`, inserting it (pointer kept, not copied) if new.
+  // Index of `key`, inserting a copy of it if new.
   std::int32_t insert(const unsigned char* key) {
-    if (2 * (keys_.size() + 1) > slots_.size()) reserve(2 * slots_.size());
-    std::size_t s = hash_fixed(key, width_) & mask_;
+    if (2 * (size_ + 1) > slots_.size()) reserve(slots_.size());
+    const std::uint64_t h = hash_fixed(key, width_);
+    const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t s = h & mask_;
     while (true) {
-      const std::int32_t idx = slots_[s];
-      if (idx < 0) {
-        slots_[s] = static_cast<std::int32_t>(keys_.size());
-        keys_.push_back(key);
-        return slots_[s];
+      const Slot slot = slots_[s];
+      if (slot.index < 0) {
+        slots_[s] = Slot{tag, static_cast<std::int32_t>(size_)};
+        keys_.insert(keys_.end(), key, key + width_);
+        return static_cast<std::int32_t>(size_++);
       }
-      if (std::memcmp(keys_[static_cast<std::size_t>(idx)], key, width_) == 0) return idx;
+      if (slot.tag == tag && std::memcmp(key_at(slot.index), key, width_) == 0) return slot.index;
       s = (s + 1) & mask_;
     }
   }
 
-  std::size_t size() const { return keys_.size(); }
-  const unsigned char* key(std::size_t i) const { return keys_[i]; }
+  std::size_t size() const { return size_; }
 
  private:
+  struct Slot {
+    std::uint32_t tag;
+    std::int32_t index;
+  };
+
+  const unsigned char* key_at(std::int32_t i) const { return keys_.data() + static_cast<std::size_t>(i) * width_; }
+
   void reserve(std::size_t want) {
     std::size_t cap = 16;
     while (cap < 2 * want) cap <<= 1;
     if (cap <= slots_.size()) return;
-    slots_.assign(cap, -1);
+    slots_.assign(cap, Slot{0, -1});
     mask_ = cap - 1;
-    for (std::size_t i = 0; i < keys_.size(); ++i) {
-      std::size_t s = hash_fixed(keys_[i], width_) & mask_;
-      while (slots_[s] >= 0) s = (s + 1) & mask_;
-      slots_[s] = static_cast<std::int32_t>(i);
+    for (std::size_t i = 0; i < size_; ++i) {
+      const std::uint64_t h = hash_fixed(key_at(static_cast<std::int32_t>(i)), width_);
+      std::size_t s = h & mask_;
+      while (slots_[s].index >= 0) s = (s + 1) & mask_;
+      slots_[s] = Slot{static_cast<std::uint32_t>(h >> 32), static_cast<std::int32_t>(i)};
     }
   }
 
   std::size_t width_;
   std::size_t mask_ = 0;
-  std::vector<std::int32_t> slots_;
-  std::vector<const unsigned char*> keys_;
+  std::size_t size_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<unsigned char> keys_;
 };
 
 // codes[i] = index of row i's value in order of first appearance; returns the first row

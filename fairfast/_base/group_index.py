@@ -115,7 +115,7 @@ class GroupIndex:
             wide = probe._wide_keys(encoded, lows, n)
             keys, codes, counts = np.unique(wide, return_inverse=True, return_counts=True)
             codes = codes.astype(np.int32).reshape(-1)
-        labels = [label_of(columns, key) for key in cls._split(keys, sizes)]
+        labels = label_of(columns, keys, sizes)
         index = cls(columns, sizes, keys, np.arange(keys.size, dtype=np.int32), labels)
         return index, np.ascontiguousarray(codes, dtype=np.int32), counts.astype(np.int64)
 

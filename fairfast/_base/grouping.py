@@ -176,7 +176,7 @@ class Grouping:
         small-group policy applied (see the module docstring)."""
         encoded, lows, _ = self._fit_columns
         sizes = [c.size for c in self.categories]
-        index, codes, counts = GroupIndex.fit(encoded, lows, sizes, columns, self._label_of, n)
+        index, codes, counts = GroupIndex.fit(encoded, lows, sizes, columns, self._labels_of, n)
         if small_group_size is not None and small_groups == "merge":
             small = np.flatnonzero(counts < small_group_size)
             if small.size and small.size < index.n_groups:
@@ -207,6 +207,21 @@ class Grouping:
     def _label_of(self, columns, codes):
         parts = tuple(self.categories[c].label(k) for c, k in zip(columns, codes))
         return parts[0] if len(parts) == 1 else parts
+
+    def _labels_of(self, columns, keys, sizes):
+        """Labels of the joint `keys` (mixed radix over `columns`), column by column."""
+        rest = np.asarray(keys, dtype=np.int64)
+        per_column = []
+        for c, size in zip(columns[::-1], sizes[::-1]):
+            rest, codes = np.divmod(rest, size)
+            cats = self.categories[c]
+            if cats.kind == "range":
+                per_column.append((codes + cats.low).tolist())
+            else:
+                labels = cats.labels
+                per_column.append([labels[k] for k in codes.tolist()])
+        per_column.reverse()
+        return per_column[0] if len(per_column) == 1 else list(zip(*per_column))
 
     def release(self):
         """Drop the fit-time column data (kept only for fit_index)."""

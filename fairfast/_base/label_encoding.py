@@ -241,7 +241,7 @@ class ColumnCategories:
         if bad:
             raise TypeError(f"{column.describe(argument)} holds labels of type {type(bad[0]).__name__}; "
                             "labels must be strings, integers, booleans or floats")
-        order = sorted(range(len(categories)), key=lambda i: sort_key(categories[i]))
+        order = _order(categories)
         labels = [categories[i] for i in order]
         if any(v is None for v in labels):  # a category that is itself missing (e.g. NaN)
             labels = [v for v in labels if v is not None]
@@ -371,6 +371,17 @@ class ColumnCategories:
             elif not mask:
                 raise _missing_error(column, argument, int(np.flatnonzero(nulls)[0]))
         return codes
+
+
+def _order(labels):
+    """Positions that sort `labels` by :func:`sort_key` (numpy's sort for one type)."""
+    kinds = {type(v) for v in labels}
+    if len(labels) > 64 and (kinds == {str} or kinds <= {int} or kinds <= {float}):
+        try:
+            return np.argsort(np.array(labels), kind="stable").tolist()
+        except (OverflowError, ValueError):  # integers beyond 64 bits
+            pass
+    return sorted(range(len(labels)), key=lambda i: sort_key(labels[i]))
 
 
 def _arrow_codes(found):

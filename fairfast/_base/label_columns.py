@@ -51,7 +51,7 @@ def _is_scalar(value):
 
 
 def _looks_like_column(value):
-    if isinstance(value, (str, bytes)) or _is_scalar(value):
+    if isinstance(value, (str, bytes, Mapping)) or _is_scalar(value):
         return False
     return hasattr(value, "__len__") or hasattr(value, "__array__")
 

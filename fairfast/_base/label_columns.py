@@ -145,6 +145,29 @@ def _from_numpy(name, array, argument):
     return LabelColumn(name, "numpy", values=array)
 
 
+def _from_polars(name, series, pl, argument):
+    """polars Enum and Categorical columns through their physical codes (no strings
+    touched per row); other dtypes through Arrow."""
+    dtype = series.dtype
+    nulls = series.null_count()
+    if isinstance(dtype, pl.Enum):
+        codes = series.to_physical().fill_null(0).to_numpy()
+        if nulls:
+            codes = np.where(series.is_null().to_numpy(), -1, codes.astype(np.int64))
+        return LabelColumn(name, "codes", codes=codes, categories=list(dtype.categories.to_list()))
+    if isinstance(dtype, pl.Categorical):
+        present = series.drop_nulls().unique()
+        keys = present.to_physical().to_numpy().astype(np.int64)
+        if keys.size == 0 or keys.max() < (1 << 24):
+            table = np.full((int(keys.max()) + 1 if keys.size else 0) + 1, -1, dtype=np.int32)
+            table[keys] = np.arange(keys.size, dtype=np.int32)
+            physical = series.to_physical().fill_null(0).to_numpy()
+            codes = table[np.where(series.is_null().to_numpy(), -1, physical.astype(np.int64))] \
+                if nulls else table[physical]
+            return LabelColumn(name, "codes", codes=codes, categories=present.cast(pl.String).to_list())
+    return _from_arrow(name, series.to_arrow(), argument)
+
+
 def _one_column(name, values, argument):
     """A LabelColumn from any 1-D container."""
     import sys
@@ -164,7 +187,7 @@ def _one_column(name, values, argument):
         return _from_arrow(name, values, argument)
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(values, pl.Series):
-        return _from_arrow(name, values.to_arrow(), argument)
+        return _from_polars(name, values, pl, argument)
     import narwhals.stable.v2 as nw
 
     obj = nw.from_native(values, pass_through=True, allow_series=True, eager_only=True)

@@ -1,7 +1,6 @@
 """Wasserstein-barycenter post-processing for strong demographic parity."""
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,7 +18,7 @@ from .._base.validation import (
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._barycenter_state import from_state, get_state, merged_labels
-from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
+from ._stage import DERIVED_KEYS, MODES, fit_stage, rebuild_index, transform_stage
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 

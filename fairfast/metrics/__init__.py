@@ -29,7 +29,7 @@ from ._disparities import (
 )
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
-from ._report import BootstrapResult, GroupReport
+from ._report import BootstrapResult, GroupReport, SmallGroupWarning
 from ._without_harm import (
     WithoutHarmResult,
     group_risk_matrix,
@@ -43,6 +43,7 @@ __all__ = [
     "CherryPickingResult",
     "DISPARITIES",
     "GroupReport",
+    "SmallGroupWarning",
     "METRICS",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",

@@ -17,8 +17,11 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-t
      border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
-thead th { background: #f3f4f6; border-bottom: 2px solid #ccc; }
+tbody th { text-align: left; font-weight: 600; }
+thead th { background: #f3f4f6; border-bottom: 2px solid #ccc; white-space: normal; vertical-align: bottom;
+           min-width: 4.5rem; }
+thead th:first-child { text-align: left; }
+.ci { display: block; font-size: .78em; color: #555; }
 tbody tr:hover { background: #fafafa; }
 .overflow { overflow-x: auto; }
 .note { background: #f6f8fa; border-left: 4px solid #8aa4c8; padding: .5rem .9rem; margin: .8rem 0; }
@@ -26,7 +29,7 @@ tbody tr:hover { background: #fafafa; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; font-size: .9rem; }
 dt { font-weight: 600; } dd { margin: 0; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
-.meta td:first-child { font-weight: 600; }
+.meta td { text-align: left; white-space: normal; } .meta td:first-child { font-weight: 600; }
 """
 
 _GLOSSARY = [
@@ -49,13 +52,24 @@ _GLOSSARY = [
 
 
 def _table(df, index_name=None, float_digits=3):
-    df = df.copy()
-    if index_name is not None:
-        df.index.name = index_name
-    for c in df.columns:
-        if df[c].dtype.kind == "f":
-            df[c] = df[c].map(lambda v: "" if np.isnan(v) else f"{v:.{float_digits}f}")
-    return "<div class='overflow'>" + df.to_html(border=0, escape=True, na_rep="") + "</div>"
+    """An HTML table of a DataFrame: header row, one row per index entry; floats with
+    ``float_digits`` digits; interval cells ``"v [lo, hi]"`` show the interval on a
+    second line (the cell's text stays ``"v [lo, hi]"`` for parsers)."""
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return "" if np.isnan(v) else f"{v:.{float_digits}f}"
+        text = str(v)
+        if " [" in text and text.endswith("]"):
+            est, interval = text.split(" [", 1)
+            return f"{html.escape(est)} <span class='ci'>[{html.escape(interval)}</span>"
+        return html.escape(text)
+
+    head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in df.columns)
+    name = html.escape(str(index_name if index_name is not None else df.index.name or ""))
+    rows = "".join(f"<tr><th>{html.escape(str(i))}</th>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for i, row in zip(df.index, df.itertuples(index=False)))
+    return (f"<div class='overflow'><table><thead><tr><th>{name}</th>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>")
 
 
 def _figure(fig, alt):

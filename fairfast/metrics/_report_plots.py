@@ -30,8 +30,9 @@ def group_colors(n):
     return [cmap(i % k) for i in range(n)]
 
 
-def _axes(ax, n):
-    """(figure, list of n Axes): the given ones, or a new pyplot-free Figure."""
+def _axes(ax, n, n_groups=4):
+    """(figure, list of n Axes): the given ones, or a new pyplot-free Figure whose
+    panels widen with the number of groups."""
     if ax is not None:
         axes = list(np.ravel(ax))
         if len(axes) < n:
@@ -40,9 +41,10 @@ def _axes(ax, n):
     require_matplotlib()
     from matplotlib.figure import Figure
 
-    cols = min(n, 3)
+    cols = min(n, 3 if n_groups <= 6 else 2)
     rows = -(-n // cols)
-    fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
+    fig = Figure(figsize=((4.6 + 0.22 * max(0, n_groups - 6)) * cols, (3.6 + 0.08 * max(0, n_groups - 6)) * rows),
+                 layout="constrained")
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     return fig, axes
 
@@ -62,7 +64,7 @@ def plot_bars(reports, labels, metrics, ax, title):
     for r in reports[1:]:
         if list(r.by_group.index) != groups:
             raise ValueError("the reports must have the same groups to be compared")
-    fig, axes = _axes(ax, len(metrics))
+    fig, axes = _axes(ax, len(metrics), len(groups))
     x = np.arange(len(groups))
     width = 0.8 / len(reports)
     single = len(reports) == 1
@@ -88,7 +90,8 @@ def plot_bars(reports, labels, metrics, ax, title):
             a.axhline(float(r.overall[m]), color=line, linestyle="--", linewidth=1)
         a.set_xticks(x)
         rotate = len(groups) > 3
-        a.set_xticklabels(names, rotation=35 if rotate else 0, ha="right" if rotate else "center", fontsize="small")
+        a.set_xticklabels(names, rotation=40 if rotate else 0, ha="right" if rotate else "center",
+                          rotation_mode="anchor", fontsize="small" if len(groups) <= 8 else "x-small")
         a.set_title(m.replace("_", " "))
         a.grid(axis="y", alpha=0.3)
         if not single:
@@ -140,7 +143,7 @@ def plot_summary(report, metrics, title):
     elif isinstance(metrics, str):
         metrics = [metrics]
     panels = len(metrics) + (report._inputs.scores is not None)
-    fig, axes = _axes(None, panels)
+    fig, axes = _axes(None, panels, len(report.by_group))
     plot_bars([report], ["report"], metrics, axes[: len(metrics)], None)
     if report._inputs.scores is not None:
         plot_score_cdfs(report, axes[-1], None, "score")

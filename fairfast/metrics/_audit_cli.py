@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import re
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -268,8 +269,9 @@ def run_audit(args, file=None):
                               for g in report.small_groups)
             fix = ("the merged group is still small" if report.merged_groups else
                    "--small-groups merge pools them, --small-groups error refuses them")
-            print(f"fairfast audit: warning: groups with fewer than --min-group-size {args.min_group_size} rows: "
-                  f"{names}; the disparities they set are marked * ({fix})", file=sys.stderr)
+            message = (f"fairfast audit: warning: groups with fewer than --min-group-size {args.min_group_size} "
+                       f"rows: {names}; the disparities they set are marked * ({fix})")
+            print("\n".join(textwrap.wrap(message, 100, subsequent_indent="  ")), file=sys.stderr)
         if args.bootstrap:
             with _progress(show, total=args.bootstrap, desc="bootstrap", unit="replicate") as bar:
                 report.bootstrap(args.bootstrap, confidence_level=args.confidence, random_state=args.seed,

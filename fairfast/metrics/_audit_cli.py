@@ -239,7 +239,8 @@ def run_audit(args, file=None):
     ValueError
         On a missing file or column, or inconsistent options (the CLI prints it).
     """
-    from ._report import GroupReport, SmallGroupWarning, write_text_atomic
+    from ._report import GroupReport, SmallGroupWarning
+    from ._report_output import write_text_atomic
 
     out = sys.stdout if file is None else file
     show = not args.quiet

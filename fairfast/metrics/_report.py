@@ -391,6 +391,8 @@ class GroupReport:
     def to_json(self, path=None, indent=2):
         """:meth:`to_dict` as JSON text; written to ``path`` if given (atomically: a
         temporary file in the same directory, renamed on success)."""
+        from ._report_output import write_text_atomic
+
         text = json.dumps(self.to_dict(), indent=indent, default=str)
         if path is not None:
             write_text_atomic(path, text + "\n")
@@ -414,6 +416,8 @@ class GroupReport:
         input file and the options of ``fairfast audit``).
         """
         from ._report_html import report_html
+
+        from ._report_output import write_text_atomic
 
         text = report_html(self, title, plots, details or {})
         if path is not None:
@@ -485,15 +489,6 @@ class GroupReport:
         from ._report_plots import plot_summary
 
         return plot_summary(self, metrics, title)
-
-
-def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same directory."""
-    from ..io._atomic import atomic_path  # moves to the base layer with the model files
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
 
 
 def same_value(a, b):

@@ -5,7 +5,8 @@ import numpy as np
 from ._bootstrap import plain_number
 from ._disparities import _METHODS
 
-__all__ = ["NO_PREDICTIONS_NOTE", "interval_cell", "report_dict", "report_text", "wrap_table"]
+__all__ = ["NO_PREDICTIONS_NOTE", "interval_cell", "report_dict", "report_text", "wrap_table",
+           "write_text_atomic"]
 
 #: What a report of scores without predicted labels shows, and how to get the rest.
 NO_PREDICTIONS_NOTE = (
@@ -203,3 +204,12 @@ def report_dict(report):
         out["bootstrap"]["by_group_low"] = {c: [plain_number(v) for v in b.by_group_low[c]] for c in b.by_group_low}
         out["bootstrap"]["by_group_high"] = {c: [plain_number(v) for v in b.by_group_high[c]] for c in b.by_group_high}
     return out
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    from ..io._atomic import atomic_path  # moves to the base layer with the model files
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)

@@ -69,7 +69,8 @@ def test_errors_are_clear(tmp_path, frame):
     frame.to_csv(src, index=False)
     with pytest.raises(ValueError, match="does not exist"):
         run_audit(_parse([str(tmp_path / "nope.csv"), "--pred", "y", "--sensitive", "race"]))
-    with pytest.raises(ValueError, match="--sensitive column 'religion' is not in scored.csv; its columns: race, sex, y, score, w$"):
+    with pytest.raises(ValueError,
+                       match="--sensitive column 'religion' is not in scored.csv; its columns: race, sex, y, score, w$"):
         run_audit(_parse([str(src), "--pred", "y", "--sensitive", "religion"]))
     with pytest.raises(ValueError, match="give --pred"):
         run_audit(_parse([str(src), "--label", "y", "--sensitive", "race"]))

@@ -10,7 +10,7 @@ import pytest
 
 from fairfast import _core
 from fairfast.metrics import GroupReport, unfairness
-from fairfast.metrics._report import write_text_atomic
+from fairfast.metrics._report_output import write_text_atomic
 from fairfast.metrics._report_output import NO_PREDICTIONS_NOTE, wrap_table
 from fairfast.metrics._score_audit import delong_auc
 

@@ -416,7 +416,6 @@ class GroupReport:
         input file and the options of ``fairfast audit``).
         """
         from ._report_html import report_html
-
         from ._report_output import write_text_atomic
 
         text = report_html(self, title, plots, details or {})

@@ -90,8 +90,8 @@ def _metric_columns(report, digits):
 
 
 def has_predictions(report):
-    inputs = report._inputs
-    return inputs.y_pred is not None
+    """Whether the report has predicted labels (given, or scores >= threshold)."""
+    return report._inputs.y_pred is not None
 
 
 def report_text(report, digits=3, width=100):

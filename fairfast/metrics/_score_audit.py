@@ -99,9 +99,22 @@ def largest_pair(distances, keep=None):
     return float(sub.max()), a, b
 
 
+def _cached(report, key, compute):
+    """``compute()``, once per report and key (the score audits sort the scores); a copy."""
+    cache = report.__dict__.setdefault("_score_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key].copy()
+
+
 def report_auc(report, confidence_level):
     """:meth:`GroupReport.auc_by_group`."""
+    return _cached(report, ("auc", confidence_level), lambda: _report_auc(report, confidence_level))
+
+
+def _report_auc(report, confidence_level):
     import pandas as pd
+
     inputs = report._inputs
     if inputs.scores is None or inputs.y_true is None:
         raise ValueError("auc_by_group needs y_true and scores")
@@ -114,9 +127,14 @@ def report_auc(report, confidence_level):
 
 def report_distances(report, metric):
     """:meth:`GroupReport.score_distances`."""
+    return _cached(report, ("distances", metric), lambda: _report_distances(report, metric))
+
+
+def _report_distances(report, metric):
     import pandas as pd
 
     from ._distributional import pairwise_group_distances
+
     inputs = report._inputs
     if inputs.scores is None:
         raise ValueError("score_distances needs scores")

@@ -190,3 +190,10 @@ def test_summary_plot_colours_and_legend_outside_the_cdf_panel():
     assert legend.x0 >= panel.x1  # entirely to the right of the panel
     bars = fig.axes[0]
     assert len({to_hex(p.get_facecolor()) for p in bars.patches}) == 12
+
+
+def test_bootstrap_progress_bar_on_stderr(capsys):
+    y, s, g = _twelve_groups(7)
+    GroupReport(y, s > 0.5, sensitive_features=g).bootstrap(120, random_state=0, progress=True)
+    captured = capsys.readouterr()
+    assert "bootstrap: 100%" in captured.err and "120/120" in captured.err and captured.out == ""

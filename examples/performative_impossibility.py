@@ -96,14 +96,23 @@ def main():
     ax.set_title(r"group-blind: $\pi_1 = \pi_0/2$ for every t")
     ax.legend()
 
+    # Every bar is labelled with its value: the deterministic group-blind policy under
+    # parity hires nobody (threshold +inf), so its bars have height 0 and would otherwise
+    # leave an empty slot.
     ax = axes[1]
     names = list(rows)
     pis = np.array([rows[n] for n in names])
     x = np.arange(len(names))
-    ax.bar(x - 0.2, pis[:, 0], 0.4, label="group 0")
-    ax.bar(x + 0.2, pis[:, 1], 0.4, label="group 1")
-    ax.set_xticks(x, [n.replace(" (", "\n(").replace(", ", ",\n", 1) for n in names], fontsize=7)
+    for k, (offset, label) in enumerate(((-0.2, "group 0"), (0.2, "group 1"))):
+        bars = ax.bar(x + offset, pis[:, k], 0.4, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
+    labels = [n.replace(" (", "\n(").replace(", ", ",\n", 1) for n in names]
+    blind_t = blind.deterministic_policy_.thresholds[0, 0]
+    if np.isinf(blind_t):
+        labels[names.index("group-blind, parity (determin.)")] += "\nhires nobody"
+    ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("ex-post qualification rate")
+    ax.set_ylim(0, pis.max() * 1.12)
     ax.set_title(f"policies learned under base-rate parity (eps={EPS})")
     ax.legend()
 

@@ -1,5 +1,6 @@
 """The ``fairfast`` command line: demo, fit, transform, audit registration, errors."""
 
+import re
 import subprocess
 import sys
 
@@ -179,4 +180,36 @@ def test_demo(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("fairfast demo: Wasserstein-barycenter post-processing on UCI Adult")
-    assert "KS unfairness by sex" in out and "KS unfairness by race" in out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    flat = " ".join(out.split())
+    assert "held-out test rows" in flat and "transform() as it would be deployed" in flat
+    # group counts of the test rows, summing to the test size
+    n_test = int(re.search(r"on the ([\d,]+) held-out", flat).group(1).replace(",", ""))
+    for col in ("sex", "race"):
+        counts = re.search(rf"by {col} \(test rows: (.*?)\)", flat).group(1)
+        assert sum(int(c.replace(",", "")) for c in re.findall(r" ([\d,]+)(?:,|$)", counts)) == n_test
+    # equal opportunity and equalized odds beside demographic parity, each with a 95% interval
+    interval = r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]"
+    for measure in ("demographic parity difference", "equal opportunity difference", "equalized odds difference"):
+        rows = [line for line in lines if line.strip().startswith(measure)]
+        assert len(rows) == 2 and all(len(re.findall(interval, r)) == 2 for r in rows), rows
+    assert re.search(rf"AUC\s+{interval}\s+{interval}", out)
+    # every measure is defined
+    for name in ("AUC:", "KS unfairness:", "noise level:", "demographic parity:", "equal opportunity:",
+                 "equalized odds:", "[low, high]:"):
+        assert f"    {name}" in out
+
+
+def test_demo_numbers_are_held_out_and_consistent():
+    from fairfast._demo import demo_results
+
+    r = demo_results(sensitive=("sex",))
+    before, after = r["before"]["by"]["sex"], r["after"]["by"]["sex"]
+    assert sum(before["count"].values()) == r["n_test"]
+    assert after["ks"] < r["noise_level"]["sex"] < before["ks"]
+    est, low, high = after["disparities"]["demographic_parity_difference"]
+    assert low <= est <= high < before["disparities"]["demographic_parity_difference"][1]
+    rates = before["positive_rate"]
+    assert before["disparities"]["demographic_parity_difference"][0] == pytest.approx(
+        abs(rates["Female"][0] - rates["Male"][0]))

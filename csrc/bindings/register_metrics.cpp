@@ -99,8 +99,10 @@ carray<double> group_sums_py(const carray<std::int32_t>& codes, std::int32_t n_g
 
 carray<double> index_bootstrap_py(const carray<std::int32_t>& codes, std::int32_t n_groups, const py::object& y_true,
                                   const py::object& y_pred, const py::object& scores, const py::object& weights,
-                                  int n_bins, std::int64_t n_replicates, std::uint64_t seed) {
+                                  int n_bins, std::int64_t n_replicates, std::uint64_t seed,
+                                  std::int64_t first_replicate) {
   if (n_replicates < 1) throw py::value_error("n_replicates must be >= 1");
+  if (first_replicate < 0) throw py::value_error("first_replicate must be >= 0");
   Prepared p = prepare(codes, n_groups, y_true, y_pred, scores, weights, n_bins);
   const int S = group_stat_count(p.in.n_bins);
   const py::ssize_t n = codes.shape(0);
@@ -122,26 +124,27 @@ carray<double> index_bootstrap_py(const carray<std::int32_t>& codes, std::int32_
   }
   if (scores.is_none()) {
     py::gil_scoped_release release;
-    st = index_bootstrap<double>(p.in, nullptr, ord, off, n_replicates, seed, o);
+    st = index_bootstrap<double>(p.in, nullptr, ord, off, n_replicates, seed, o, first_replicate);
   } else {
     st = with_scores(p.scores,
-                     [&](auto s) { return index_bootstrap(p.in, s, ord, off, n_replicates, seed, o); });
+                     [&](auto s) { return index_bootstrap(p.in, s, ord, off, n_replicates, seed, o, first_replicate); });
   }
   raise_metrics_status(st);
   return out;
 }
 
 carray<std::int64_t> multinomial_bootstrap_py(const carray<std::int64_t>& counts, std::int64_t n_replicates,
-                                              std::uint64_t seed) {
+                                              std::uint64_t seed, std::int64_t first_replicate) {
   if (counts.ndim() != 2) throw py::value_error("counts must be two-dimensional (strata x cells)");
   if (n_replicates < 1) throw py::value_error("n_replicates must be >= 1");
+  if (first_replicate < 0) throw py::value_error("first_replicate must be >= 0");
   const auto s = static_cast<std::int32_t>(counts.shape(0)), c = static_cast<std::int32_t>(counts.shape(1));
   carray<std::int64_t> out({static_cast<py::ssize_t>(n_replicates), static_cast<py::ssize_t>(s),
                             static_cast<py::ssize_t>(c)});
   Status st;
   {
     py::gil_scoped_release release;
-    st = multinomial_bootstrap(counts.data(), s, c, n_replicates, seed, out.mutable_data());
+    st = multinomial_bootstrap(counts.data(), s, c, n_replicates, seed, out.mutable_data(), first_replicate);
   }
   if (st != Status::ok) throw py::value_error("counts must be non-negative");
   return out;
@@ -304,10 +307,10 @@ void register_metrics(py::module_& m) {
         "Per-group sums (n_groups x (7 + 3 n_bins)); see csrc/fairfast/group_metrics.hpp for the layout.");
   m.def("index_bootstrap", &index_bootstrap_py, py::arg("codes").noconvert(), py::arg("n_groups"),
         py::arg("y_true"), py::arg("y_pred"), py::arg("scores"), py::arg("sample_weight"), py::arg("n_bins"),
-        py::arg("n_replicates"), py::arg("seed"),
+        py::arg("n_replicates"), py::arg("seed"), py::arg("first_replicate") = 0,
         "Group sums of stratified row-level bootstrap replicates (n_replicates x n_groups x stats).");
   m.def("multinomial_bootstrap", &multinomial_bootstrap_py, py::arg("counts").noconvert(), py::arg("n_replicates"),
-        py::arg("seed"), "Stratified multinomial resampling of cell counts (n_replicates x strata x cells).");
+        py::arg("seed"), py::arg("first_replicate") = 0, "Stratified multinomial resampling of cell counts (n_replicates x strata x cells).");
   m.def("group_counts_columns", &group_counts_columns_py, py::arg("columns"), py::arg("lows").noconvert(),
         py::arg("sizes").noconvert(), py::arg("y_true"), py::arg("y_pred"), py::arg("pos_label"),
         "Counts-only group sums (prod(sizes) x 7) straight from integer label columns and raw labels.");

@@ -400,8 +400,11 @@ inline std::int64_t binomial(std::int64_t n, double p, Draws& d) {
 // the distribution of the cell counts of N_g rows resampled with replacement from the
 // stratum, so for statistics that depend on the rows only through their cell (e.g. the
 // confusion counts of unweighted data) it is the stratified bootstrap at O(cells) cost.
+// Replicates first_replicate .. first_replicate + n_replicates - 1 are drawn, so a long
+// run can be computed in chunks (e.g. to report progress) with the same result.
 inline Status multinomial_bootstrap(const std::int64_t* counts, std::int32_t n_strata, std::int32_t n_cells,
-                                    std::int64_t n_replicates, std::uint64_t seed, std::int64_t* out) {
+                                    std::int64_t n_replicates, std::uint64_t seed, std::int64_t* out,
+                                    std::int64_t first_replicate = 0) {
   for (std::int64_t j = 0; j < static_cast<std::int64_t>(n_strata) * n_cells; ++j)
     if (counts[j] < 0) return Status::bad_value;
   const std::size_t per = static_cast<std::size_t>(n_strata) * n_cells;
@@ -411,7 +414,8 @@ inline Status multinomial_bootstrap(const std::int64_t* counts, std::int32_t n_s
 #endif
   for (std::int64_t r = 0; r < n_replicates; ++r) {
     for (std::int32_t g = 0; g < n_strata; ++g) {
-      detail::Draws d{CounterRng(bootstrap_key(seed, static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(g)),
+      detail::Draws d{CounterRng(bootstrap_key(seed, static_cast<std::uint64_t>(first_replicate + r),
+                                               static_cast<std::uint64_t>(g)),
                                  stream_bootstrap)};
       const std::int64_t* c = counts + static_cast<std::size_t>(g) * n_cells;
       std::int64_t* o = out + static_cast<std::size_t>(r) * per + static_cast<std::size_t>(g) * n_cells;
@@ -440,9 +444,11 @@ inline Status multinomial_bootstrap(const std::int64_t* counts, std::int32_t n_s
 // S). `order`/`offsets` come from order_by_group. Replicate r of group g draws n_g row
 // positions uniformly from the group (draw j of its stream picks the j-th resampled row)
 // and accumulates their stats. Cost O(n_replicates * n); threads share replicates.
+// As above, the replicates drawn are first_replicate .. first_replicate + n_replicates - 1.
 template <class T>
 Status index_bootstrap(const GroupInputs& in, const T* scores, const std::int64_t* order,
-                       const std::int64_t* offsets, std::int64_t n_replicates, std::uint64_t seed, double* out) {
+                       const std::int64_t* offsets, std::int64_t n_replicates, std::uint64_t seed, double* out,
+                       std::int64_t first_replicate = 0) {
   const int S = group_stat_count(in.n_bins);
   const std::size_t KS = static_cast<std::size_t>(in.n_groups) * S;
   // The rows packed in group order: a draw then touches one cache line, not five arrays.
@@ -468,7 +474,8 @@ Status index_bootstrap(const GroupInputs& in, const T* scores, const std::int64_
     std::fill(o, o + KS, 0.0);
     for (std::int32_t g = 0; g < in.n_groups; ++g) {
       const std::int64_t lo = offsets[g], len = offsets[g + 1] - offsets[g];
-      detail::Draws d{CounterRng(bootstrap_key(seed, static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(g)),
+      detail::Draws d{CounterRng(bootstrap_key(seed, static_cast<std::uint64_t>(first_replicate + r),
+                                               static_cast<std::uint64_t>(g)),
                                  stream_bootstrap)};
       double* acc = o + static_cast<std::size_t>(g) * S;
       const Packed* base = rows.data() + lo;

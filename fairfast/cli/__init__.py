@@ -18,6 +18,7 @@ Arguments are parsed here; the work is done by the library functions.
 import argparse
 import sys
 
+from ._audit import add_audit_parser
 from ._batch import add_batch_commands
 
 __all__ = ["main"]
@@ -28,16 +29,6 @@ def _demo(args):
 
     run_demo(sensitive=args.sensitive, epsilon=args.epsilon, random_state=args.seed, file=sys.stdout)
     return 0
-
-
-def _add_audit_command(sub):
-    """Register ``fairfast audit`` from fairfast.metrics (skipped if that module is absent)."""
-    try:
-        from ..metrics._audit_cli import add_audit_parser
-    except ImportError:  # pragma: no cover - metrics without the audit command
-        return False
-    add_audit_parser(sub)
-    return True
 
 
 def _build_parser():
@@ -62,7 +53,7 @@ def _build_parser():
     demo.add_argument("--seed", type=int, default=0, help="random seed of the splits and tie keys (default 0)")
     demo.set_defaults(func=_demo)
     add_batch_commands(sub)
-    _add_audit_command(sub)
+    add_audit_parser(sub)
     from ._bench import add_bench_parser
 
     add_bench_parser(sub)

@@ -1,6 +1,6 @@
 """``fairfast bench``: the scale benchmarks as a command.
 
-Registered in ``fairfast/cli.py`` by ``add_bench_parser(subparsers)``; also runs on its
+Registered in the command line (``fairfast.cli``) by ``add_bench_parser(subparsers)``; also runs on its
 own as ``python -m fairfast bench``. Examples::
 
     fairfast bench                                   # every kernel, n = 1e4, 1e5, 1e6

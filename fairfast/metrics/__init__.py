@@ -4,7 +4,8 @@
   distributions.
 - :func:`group_metrics` and :class:`GroupReport`: rates, confusion metrics, calibration
   per group (and intersections) in one compiled pass; disparities, bootstrap intervals,
-  text/JSON output and plots.
+  small groups flagged (:class:`SmallGroupWarning`), merged or refused, AUC by group and
+  score-distribution disparities, text/JSON/HTML output and plots.
 - Disparities with fairlearn's names: :func:`demographic_parity_difference`,
   :func:`equalized_odds_ratio`, ...; :func:`bootstrap_disparity` for their intervals.
 - :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
@@ -29,7 +30,7 @@ from ._disparities import (
 )
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
-from ._report import BootstrapResult, GroupReport
+from ._report import BootstrapResult, GroupReport, SmallGroupWarning
 from ._without_harm import (
     WithoutHarmResult,
     group_risk_matrix,
@@ -43,6 +44,7 @@ __all__ = [
     "CherryPickingResult",
     "DISPARITIES",
     "GroupReport",
+    "SmallGroupWarning",
     "METRICS",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",

@@ -22,6 +22,7 @@ Two exact implementations of this one scheme:
 Intervals are percentile intervals of the replicates (NaN replicates ignored).
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -30,7 +31,20 @@ from .. import _core
 from .._base.validation import check_seed
 from ._group_metrics import _BASE, _Inputs
 
-__all__ = ["bootstrap_disparity"]
+__all__ = ["BootstrapResult", "bootstrap_disparity"]
+
+
+def plain_number(v):
+    """A numpy scalar as a plain Python value for JSON (NaN as None)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return None if math.isnan(v) else v
+    return v
+
 
 
 def check_bootstrap_args(n_replicates, confidence_level):
@@ -40,21 +54,39 @@ def check_bootstrap_args(n_replicates, confidence_level):
         raise ValueError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level!r}")
 
 
-def bootstrap_sums(inputs, sums, n_replicates, seed):
+def bootstrap_sums(inputs, sums, n_replicates, seed, progress=None):
     """(n_replicates, n_groups, n_stats) group sums of the replicates (observed groups,
-    in the order of ``inputs.groups.present``); ``sums = inputs.sums()``."""
+    in the order of ``inputs.groups.present``); ``sums = inputs.sums()``.
+
+    ``progress``, if given, is called with the number of replicates finished after each
+    chunk; the replicates are then computed in chunks (``first_replicate`` of the
+    kernels), with the same result.
+    """
     groups = inputs.groups
     k = len(groups.present)
+    n_replicates = int(n_replicates)
+    chunk = n_replicates if progress is None else max(8, -(-n_replicates // 50))
     if inputs.sample_weight is None and inputs.scores is None:
         cells = np.ascontiguousarray(np.asarray(sums)[:, 2:6]).round().astype(np.int64)
-        drawn = _core.metrics.multinomial_bootstrap(cells, int(n_replicates), int(seed))
         out = np.zeros((n_replicates, k, _BASE))
-        out[..., 2:6] = drawn
-        out[..., 0] = out[..., 1] = drawn.sum(axis=-1)
+        for first in range(0, n_replicates, chunk):
+            size = min(chunk, n_replicates - first)
+            drawn = _core.metrics.multinomial_bootstrap(cells, size, int(seed), first_replicate=first)
+            out[first : first + size, :, 2:6] = drawn
+            out[first : first + size, :, 0] = out[first : first + size, :, 1] = drawn.sum(axis=-1)
+            if progress is not None:
+                progress(size)
         return out
     codes = groups.compact_codes()
-    return _core.metrics.index_bootstrap(codes, k, inputs.y_true, inputs.y_pred, inputs.scores,
-                                         inputs.sample_weight, inputs.n_bins, int(n_replicates), int(seed))
+    parts = []
+    for first in range(0, n_replicates, chunk):
+        size = min(chunk, n_replicates - first)
+        parts.append(_core.metrics.index_bootstrap(codes, k, inputs.y_true, inputs.y_pred, inputs.scores,
+                                                   inputs.sample_weight, inputs.n_bins, size, int(seed),
+                                                   first_replicate=first))
+        if progress is not None:
+            progress(size)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def percentile_interval(replicates, confidence_level):
@@ -146,3 +178,108 @@ def bootstrap_disparity(disparity, y_true, y_pred, *, sensitive_features, method
                                     metrics_from_sums(reps.sum(axis=1), metrics, 0), method, agg)
     low, high = percentile_interval(values, confidence_level)
     return float(estimate), float(low), float(high), values
+
+
+class BootstrapResult:
+    """Stratified-bootstrap percentile intervals of a :class:`GroupReport`.
+
+    Attributes
+    ----------
+    n_replicates : int
+    confidence_level : float
+    random_state : int
+        The seed actually used.
+    scheme : {"multinomial", "index"}
+        How replicates were drawn (see :func:`fairfast.metrics.bootstrap_disparity`).
+    by_group_low, by_group_high : pandas.DataFrame
+        Interval ends, shaped like ``GroupReport.by_group`` (built-in metrics only).
+    overall : pandas.DataFrame
+        Index: metrics; columns ``estimate``, ``low``, ``high``.
+    difference, ratio : dict of str to pandas.DataFrame
+        For each method ("between_groups", "to_overall"): index metrics; columns
+        ``estimate``, ``low``, ``high``.
+    disparities : dict of str to pandas.DataFrame
+        For each method: index the named disparities of :data:`DISPARITIES` that the
+        report's metrics allow; columns ``estimate``, ``low``, ``high``.
+    replicates : dict of str to ndarray of shape (n_replicates, n_groups)
+        Replicate values of every built-in metric, by group.
+    """
+
+    def to_dict(self):
+        def frame(df):
+            return {str(k): {c: plain_number(v) for c, v in row.items()} for k, row in df.iterrows()}
+
+        return {
+            "n_replicates": self.n_replicates,
+            "confidence_level": self.confidence_level,
+            "random_state": self.random_state,
+            "scheme": self.scheme,
+            "overall": frame(self.overall),
+            "difference": {m: frame(df) for m, df in self.difference.items()},
+            "ratio": {m: frame(df) for m, df in self.ratio.items()},
+            "disparities": {m: frame(df) for m, df in self.disparities.items()},
+        }
+
+
+def report_bootstrap(report, n_replicates, confidence_level, random_state, agg, progress):
+    """The :class:`BootstrapResult` of :meth:`GroupReport.bootstrap`."""
+    import pandas as pd
+
+    from .._base.validation import check_choice
+    from ._disparities import _AGGS, _METHODS, difference_of, disparity_from_metrics, ratio_of
+    from ._group_metrics import metrics_from_sums
+
+    check_bootstrap_args(n_replicates, confidence_level)
+    check_choice(agg, "agg", _AGGS)
+    seed = check_seed(random_state)
+    inputs, display, builtin = report._inputs, report._display, report._builtin
+    if progress is True:
+        from tqdm import tqdm
+
+        with tqdm(total=int(n_replicates), desc="bootstrap", unit="replicate") as bar:
+            reps = bootstrap_sums(inputs, report._sums, n_replicates, seed, progress=bar.update)
+    else:
+        reps = bootstrap_sums(inputs, report._sums, n_replicates, seed, progress=progress or None)
+    values = metrics_from_sums(reps, builtin, inputs.n_bins, report.zero_division)
+    overall = metrics_from_sums(reps.sum(axis=1), builtin, inputs.n_bins, report.zero_division)
+    est, est_overall = report._values, report._overall_values
+    res = BootstrapResult()
+    res.n_replicates, res.confidence_level, res.random_state = int(n_replicates), confidence_level, seed
+    res.scheme = "multinomial" if inputs.sample_weight is None and inputs.scores is None else "index"
+    res.replicates = {display[m]: values[m] for m in builtin}
+    cols = [display[m] for m in builtin]
+    lows, highs = {}, {}
+    for m in builtin:
+        lows[display[m]], highs[display[m]] = percentile_interval(values[m], confidence_level)
+    res.by_group_low = pd.DataFrame(lows, index=report.by_group.index, columns=cols)
+    res.by_group_high = pd.DataFrame(highs, index=report.by_group.index, columns=cols)
+
+    rated = [m for m in builtin if m != "count"]
+    names = [display[m] for m in rated]
+    res.overall = _interval_table(cols, [est_overall[m] for m in builtin], [overall[m] for m in builtin],
+                                  confidence_level)
+    res.difference, res.ratio, res.disparities = {}, {}, {}
+    dnames = report._available_disparities()
+    for method in _METHODS:
+        res.difference[method] = _interval_table(
+            names, [difference_of(est[m], est_overall[m], method) for m in rated],
+            [difference_of(values[m], overall[m], method) for m in rated], confidence_level)
+        res.ratio[method] = _interval_table(
+            names, [ratio_of(est[m], est_overall[m], method) for m in rated],
+            [ratio_of(values[m], overall[m], method) for m in rated], confidence_level)
+        res.disparities[method] = _interval_table(
+            dnames, [disparity_from_metrics(d, est, est_overall, method, agg) for d in dnames],
+            [disparity_from_metrics(d, values, overall, method, agg) for d in dnames], confidence_level)
+    return res
+
+
+def _interval_table(index, estimates, replicates, confidence_level):
+    import pandas as pd
+
+    low, high = [], []
+    for r in replicates:
+        lo, hi = percentile_interval(r, confidence_level)
+        low.append(float(lo))
+        high.append(float(hi))
+    return pd.DataFrame({"estimate": [float(e) for e in estimates], "low": low, "high": high},
+                        index=pd.Index(index, dtype=object))

@@ -1,66 +1,28 @@
-"""GroupReport: metrics by group, overall, disparities, bootstrap intervals, output, plots."""
+"""GroupReport: metrics by group, overall, disparities, small groups, bootstrap intervals,
+score audits; its text, JSON, HTML and plots live in ``_report_output`` and
+``_report_plots``."""
 
 import json
-import math
+import numbers
+import warnings
 
 import numpy as np
 
-from .._base.validation import check_choice, check_seed
-from ._bootstrap import bootstrap_sums, check_bootstrap_args, percentile_interval
+from .._base.grouping import SmallGroupWarning
+from .._base.validation import check_choice
+from ._bootstrap import BootstrapResult, check_bootstrap_args
 from ._disparities import _AGGS, _METHODS, DISPARITIES, difference_of, disparity_from_metrics, ratio_of
-from ._group_metrics import _Inputs, custom_by_group, metrics_from_sums, resolve_metrics
+from ._group_metrics import _ROWS, _Inputs, custom_by_group, metrics_from_sums, resolve_metrics
+from ._score_audit import same_value
 
-__all__ = ["BootstrapResult", "GroupReport"]
+__all__ = ["BootstrapResult", "GroupReport", "SmallGroupWarning"]
 
-
-class BootstrapResult:
-    """Stratified-bootstrap percentile intervals of a :class:`GroupReport`.
-
-    Attributes
-    ----------
-    n_replicates : int
-    confidence_level : float
-    random_state : int
-        The seed actually used.
-    scheme : {"multinomial", "index"}
-        How replicates were drawn (see :func:`fairfast.metrics.bootstrap_disparity`).
-    by_group_low, by_group_high : pandas.DataFrame
-        Interval ends, shaped like ``GroupReport.by_group`` (built-in metrics only).
-    overall : pandas.DataFrame
-        Index: metrics; columns ``estimate``, ``low``, ``high``.
-    difference, ratio : dict of str to pandas.DataFrame
-        For each method ("between_groups", "to_overall"): index metrics; columns
-        ``estimate``, ``low``, ``high``.
-    disparities : dict of str to pandas.DataFrame
-        For each method: index the named disparities of :data:`DISPARITIES` that the
-        report's metrics allow; columns ``estimate``, ``low``, ``high``.
-    replicates : dict of str to ndarray of shape (n_replicates, n_groups)
-        Replicate values of every built-in metric, by group.
-    """
-
-    def to_dict(self):
-        def frame(df):
-            return {str(k): {c: _num(v) for c, v in row.items()} for k, row in df.iterrows()}
-
-        return {
-            "n_replicates": self.n_replicates,
-            "confidence_level": self.confidence_level,
-            "random_state": self.random_state,
-            "scheme": self.scheme,
-            "overall": frame(self.overall),
-            "difference": {m: frame(df) for m, df in self.difference.items()},
-            "ratio": {m: frame(df) for m, df in self.ratio.items()},
-            "disparities": {m: frame(df) for m, df in self.disparities.items()},
-        }
+_SMALL_GROUP_POLICIES = ("warn", "merge", "error")
 
 
-def _num(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return None if math.isnan(v) else v
-    return v
+def group_name(g):
+    """Display name of a group label (intersections joined by ' & ')."""
+    return " & ".join(str(x) for x in g) if isinstance(g, tuple) else str(g)
 
 
 class GroupReport:
@@ -71,6 +33,15 @@ class GroupReport:
     values (or intersections) of the sensitive features; a rate with an empty
     denominator is ``zero_division``.
 
+    Small groups. A group with fewer than ``min_group_size`` rows has rates so noisy
+    that it can set every disparity on its own (two rows give rates of 0 or 1, and a
+    disparity of 1). ``small_groups`` says what to do with them: ``"warn"`` (default)
+    keeps them, emits a :class:`SmallGroupWarning` and marks, in every output, the
+    disparities they set (those that change when the small groups are left out, see
+    :meth:`set_by_small_groups`); ``"merge"`` pools them into one group labelled
+    ``other_label`` (a warning remains if the pooled group is still small);
+    ``"error"`` raises ``ValueError``.
+
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,), optional
@@ -78,7 +49,8 @@ class GroupReport:
         derived from ``scores`` with ``threshold``.
     sensitive_features : array-like, Series, DataFrame or dict of columns
     scores : array-like of shape (n_samples,), optional
-        For ``mean_score``, the calibration error (probabilities) and the CDF plots.
+        For ``mean_score``, the calibration error (probabilities), the per-group AUC
+        (with ``y_true``), the score-distribution disparities and the CDF plots.
     sample_weight : array-like of shape (n_samples,), optional
     metrics : str, callable, list or dict, optional
         As in :func:`group_metrics`; default every built-in metric the inputs allow.
@@ -86,6 +58,12 @@ class GroupReport:
     threshold : float, optional
     n_bins : int, default=10
     zero_division : float, default=0.0
+    min_group_size : int, default=30
+        Groups with fewer rows (unweighted) are small; 0 turns the check off.
+    small_groups : {"warn", "merge", "error"}, default="warn"
+    other_label : str, default="<other>"
+        Label of the pooled group (``small_groups="merge"``); in every column when
+        there are several sensitive columns.
 
     Attributes
     ----------
@@ -93,6 +71,12 @@ class GroupReport:
         One row per group, one column per metric.
     overall : pandas.Series
         Every metric on all rows.
+    group_sizes : pandas.Series
+        Rows per group.
+    small_groups : pandas.Index
+        The groups with fewer than ``min_group_size`` rows (after any merge).
+    merged_groups : list
+        The original labels pooled into ``other_label`` (``small_groups="merge"``).
     bootstrap_ : BootstrapResult or None
         Set by :meth:`bootstrap`.
 
@@ -101,7 +85,7 @@ class GroupReport:
     >>> from fairfast.metrics import GroupReport
     >>> r = GroupReport([1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1],
     ...                 sensitive_features=["a", "a", "a", "b", "b", "b"],
-    ...                 metrics=["selection_rate", "tpr", "accuracy"])
+    ...                 metrics=["selection_rate", "tpr", "accuracy"], min_group_size=0)
     >>> r.by_group.round(3)
                          selection_rate  true_positive_rate  accuracy
     sensitive_feature_0
@@ -114,18 +98,40 @@ class GroupReport:
     """
 
     def __init__(self, y_true=None, y_pred=None, *, sensitive_features, scores=None, sample_weight=None,
-                 metrics=None, pos_label=1, threshold=None, n_bins=10, zero_division=0.0):
+                 metrics=None, pos_label=1, threshold=None, n_bins=10, zero_division=0.0, min_group_size=30,
+                 small_groups="warn", other_label="<other>"):
         import pandas as pd
 
-        self._inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, scores=scores,
-                               sample_weight=sample_weight, pos_label=pos_label, threshold=threshold, n_bins=n_bins)
+        if isinstance(min_group_size, bool) or not isinstance(min_group_size, numbers.Integral) or min_group_size < 0:
+            raise ValueError(f"min_group_size must be an int >= 0, got {min_group_size!r}")
+        check_choice(small_groups, "small_groups", _SMALL_GROUP_POLICIES)
+        if not isinstance(other_label, str) or not other_label:
+            raise TypeError(f"other_label must be a non-empty str, got {other_label!r}")
+        self.min_group_size, self.small_groups_policy, self.other_label = int(min_group_size), small_groups, other_label
+        kwargs = dict(scores=scores, sample_weight=sample_weight, pos_label=pos_label, threshold=threshold,
+                      n_bins=n_bins)
+        self._inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, **kwargs)
         self.zero_division = zero_division
         self._builtin, custom, self._display = resolve_metrics(metrics, self._inputs)
         self._sums = self._inputs.sums()
+        self.merged_groups = []
+        small = self._sums[:, _ROWS] < self.min_group_size
+        if small.any() and small_groups == "error":
+            raise ValueError(f"sensitive_features has {int(small.sum())} group(s) with fewer than min_group_size="
+                             f"{self.min_group_size} rows: {self._describe(small)}; merge them (small_groups='merge'),"
+                             f" lower min_group_size, or recode the groups")
+        if small.any() and small_groups == "merge":
+            merged = self._merged_features(small)
+            self._inputs = _Inputs(y_true, y_pred, sensitive_features=merged, **kwargs)
+            self._sums = self._inputs.sums()
+            small = self._sums[:, _ROWS] < self.min_group_size
+        self._small = small
         self._values = metrics_from_sums(self._sums, self._builtin, self._inputs.n_bins, zero_division)
         self._overall_values = metrics_from_sums(self._sums.sum(axis=0), self._builtin, self._inputs.n_bins,
                                                  zero_division)
         index = self._inputs.groups.index()
+        self.group_sizes = pd.Series(self._sums[:, _ROWS].astype(np.int64), index=index, name="rows")
+        self.small_groups = index[small]
         data, overall = {}, {}
         for name in self._builtin:
             col = self._display[name]
@@ -141,6 +147,45 @@ class GroupReport:
         if not custom:
             self.overall = self.overall.astype(np.float64)
         self.bootstrap_ = None
+        if small.any():
+            fix = ("the pooled group is still small; lower min_group_size or recode the groups" if self.merged_groups
+                   else "pool them with small_groups='merge', refuse them with small_groups='error', or lower "
+                        "min_group_size")
+            warnings.warn(f"{int(small.sum())} group(s) have fewer than min_group_size={self.min_group_size} rows: "
+                          f"{self._describe(small)}; disparities they set are marked in the report ({fix})",
+                          SmallGroupWarning, stacklevel=2)
+
+    def _describe(self, small, limit=6):
+        index = self._inputs.groups.index()
+        rows = self._sums[:, _ROWS]
+        shown = [f"{self.display_name(index[k])} ({int(rows[k])} rows)" for k in np.flatnonzero(small)]
+        return ", ".join(shown[:limit]) + (f" and {len(shown) - limit} more" if len(shown) > limit else "")
+
+    def display_name(self, g):
+        """The name of group label ``g`` in reports: ``"a & b"`` for an intersection, the
+        ``other_label`` alone for the merged small groups."""
+        if isinstance(g, tuple) and self.merged_groups and all(x == self.other_label for x in g):
+            return self.other_label
+        return group_name(g)
+
+    def _merged_features(self, small):
+        """The sensitive columns with the rows of the small groups relabelled."""
+        groups = self._inputs.groups
+        index = groups.index()
+        codes = groups.compact_codes()
+        multi = len(groups.names) > 1
+        kept = index[~small]
+        if (self.other_label in kept) if not multi else (tuple([self.other_label] * len(groups.names)) in kept):
+            raise ValueError(f"other_label={self.other_label!r} is already a group; choose another other_label")
+        self.merged_groups = list(index[small])
+        row_small = small[codes]
+        columns = {}
+        for j, name in enumerate(groups.names):
+            level = np.asarray(index.get_level_values(j) if multi else index, dtype=object)
+            col = level[codes]
+            col[row_small] = self.other_label
+            columns[name] = col
+        return columns
 
     # -- aggregates -------------------------------------------------------------------
 
@@ -162,7 +207,7 @@ class GroupReport:
         >>> from fairfast.metrics import GroupReport
         >>> r = GroupReport([1, 0, 1, 0], [1, 0, 0, 0],
         ...                 sensitive_features={"sex": ["f", "f", "m", "m"], "age": [1, 2, 1, 2]},
-        ...                 metrics=["count", "selection_rate"])
+        ...                 metrics=["count", "selection_rate"], min_group_size=0)
         >>> r.by_feature("age")
              count  selection_rate
         age
@@ -217,19 +262,92 @@ class GroupReport:
     def _available_disparities(self):
         return [d for d, (ms, _) in DISPARITIES.items() if all(m in self._builtin for m in ms)]
 
-    def disparities(self, method="between_groups", agg="worst_case"):
-        """The named disparities of :data:`DISPARITIES` that the report's metrics allow."""
+    def disparities(self, method="between_groups", agg="worst_case", include_small_groups=True):
+        """The named disparities of :data:`DISPARITIES` that the report's metrics allow.
+
+        ``include_small_groups=False`` leaves the groups of :attr:`small_groups` out
+        (NaN when no other group remains); the overall values still cover all rows.
+        """
         import pandas as pd
 
         check_choice(method, "method", _METHODS)
         check_choice(agg, "agg", _AGGS)
         names = self._available_disparities()
-        vals = [float(disparity_from_metrics(d, self._values, self._overall_values, method, agg)) for d in names]
+        values, keep = self._values, ~self._small
+        if not include_small_groups:
+            values = {m: v[keep] for m, v in values.items()}
+        vals = [float(disparity_from_metrics(d, values, self._overall_values, method, agg))
+                if include_small_groups or keep.any() else np.nan for d in names]
         return pd.Series(vals, index=names, name="disparity", dtype=float)
+
+    def set_by_small_groups(self, method="between_groups", agg="worst_case"):
+        """Which disparities the small groups set: True where leaving the groups of
+        :attr:`small_groups` out changes the value (always False without small groups).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from fairfast.metrics import GroupReport
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     r = GroupReport(None, [1, 0] * 10 + [1, 1, 1, 0] * 5 + [1, 1],
+        ...                     sensitive_features=["a"] * 20 + ["b"] * 20 + ["c"] * 2, min_group_size=5)
+        >>> list(r.small_groups), bool(r.set_by_small_groups()["demographic_parity_difference"])
+        (['c'], True)
+        >>> r.disparities()["demographic_parity_difference"], r.disparities(include_small_groups=False).iloc[0]
+        (np.float64(0.5), np.float64(0.25))
+        """
+        import pandas as pd
+
+        full = self.disparities(method, agg).to_numpy()
+        without = self.disparities(method, agg, include_small_groups=False).to_numpy()
+        flags = self._small.any() & ~same_value(full, without)
+        return pd.Series(flags, index=self._available_disparities(), name="set_by_small_groups", dtype=bool)
+
+    # -- score audits -------------------------------------------------------------------
+
+    def auc_by_group(self, confidence_level=0.95):
+        """AUC of the scores within every group and on all rows, with DeLong intervals
+        (NaN without a positive or a negative; intervals NaN with sample weights).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the groups, then ``"(overall)"``; columns ``auc``, ``low``, ``high``.
+        """
+        from ._score_audit import report_auc
+
+        check_bootstrap_args(1, confidence_level)
+        return report_auc(self, confidence_level)
+
+    def score_distances(self, metric="ks"):
+        """Pairwise distances between the groups' score distributions (``"ks"``,
+        ``"w1"`` or ``"w2"``; see :func:`fairfast.metrics.pairwise_group_distances`),
+        as a DataFrame indexed by the group names."""
+        from ._score_audit import report_distances
+
+        return report_distances(self, metric)
+
+    def score_disparities(self):
+        """KS and Wasserstein-1 unfairness of the scores (:func:`fairfast.metrics.unfairness`:
+        the largest distance between two groups' score distributions) and the pair that
+        sets each; ``set_by_small_group`` and ``without_small_groups`` as for the
+        disparities.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``ks_unfairness``, ``w1_unfairness``; columns ``value``, ``group_a``,
+            ``group_b``, ``set_by_small_group``, ``without_small_groups``.
+        """
+        from ._score_audit import report_score_disparities
+
+        return report_score_disparities(self)
 
     # -- bootstrap ----------------------------------------------------------------------
 
-    def bootstrap(self, n_replicates=1000, confidence_level=0.95, random_state=None, agg="worst_case"):
+    def bootstrap(self, n_replicates=1000, confidence_level=0.95, random_state=None, agg="worst_case",
+                  progress=False):
         """Stratified-bootstrap percentile intervals of every built-in metric (by group
         and overall), of its difference and ratio, and of the named disparities.
 
@@ -237,129 +355,71 @@ class GroupReport:
         counter-based generator, so results do not depend on the thread count; see
         :func:`fairfast.metrics.bootstrap_disparity` for the scheme.
 
+        Parameters
+        ----------
+        n_replicates : int, default=1000
+        confidence_level : float, default=0.95
+        random_state : int, numpy Generator or None
+        agg : {"worst_case", "mean"}, default="worst_case"
+        progress : bool or callable, default=False
+            True shows a progress bar (tqdm) on stderr; a callable is called with the
+            number of replicates finished after each chunk. Replicates are computed in
+            chunks then, with the same result.
+
         Returns
         -------
         BootstrapResult
             Also stored as ``self.bootstrap_``.
         """
-        import pandas as pd
+        from ._bootstrap import report_bootstrap
 
-        check_bootstrap_args(n_replicates, confidence_level)
-        check_choice(agg, "agg", _AGGS)
-        seed = check_seed(random_state)
-        inputs = self._inputs
-        reps = bootstrap_sums(inputs, self._sums, n_replicates, seed)
-        values = metrics_from_sums(reps, self._builtin, inputs.n_bins, self.zero_division)
-        overall = metrics_from_sums(reps.sum(axis=1), self._builtin, inputs.n_bins, self.zero_division)
-        res = BootstrapResult()
-        res.n_replicates, res.confidence_level, res.random_state = int(n_replicates), confidence_level, seed
-        res.scheme = "multinomial" if inputs.sample_weight is None and inputs.scores is None else "index"
-        res.replicates = {self._display[m]: values[m] for m in self._builtin}
-        cols = [self._display[m] for m in self._builtin]
-        lows, highs = {}, {}
-        for m in self._builtin:
-            lows[self._display[m]], highs[self._display[m]] = percentile_interval(values[m], confidence_level)
-        res.by_group_low = pd.DataFrame(lows, index=self.by_group.index, columns=cols)
-        res.by_group_high = pd.DataFrame(highs, index=self.by_group.index, columns=cols)
-
-        rated = [m for m in self._builtin if m != "count"]
-        names = [self._display[m] for m in rated]
-        res.overall = _interval_table(cols, [self._overall_values[m] for m in self._builtin],
-                                      [overall[m] for m in self._builtin], confidence_level)
-        res.difference, res.ratio, res.disparities = {}, {}, {}
-        for method in _METHODS:
-            res.difference[method] = _interval_table(
-                names, [difference_of(self._values[m], self._overall_values[m], method) for m in rated],
-                [difference_of(values[m], overall[m], method) for m in rated], confidence_level)
-            res.ratio[method] = _interval_table(
-                names, [ratio_of(self._values[m], self._overall_values[m], method) for m in rated],
-                [ratio_of(values[m], overall[m], method) for m in rated], confidence_level)
-            dnames = self._available_disparities()
-            res.disparities[method] = _interval_table(
-                dnames,
-                [disparity_from_metrics(d, self._values, self._overall_values, method, agg) for d in dnames],
-                [disparity_from_metrics(d, values, overall, method, agg) for d in dnames], confidence_level)
-        self.bootstrap_ = res
-        return res
+        self.bootstrap_ = report_bootstrap(self, n_replicates, confidence_level, random_state, agg, progress)
+        return self.bootstrap_
 
     # -- output -------------------------------------------------------------------------
 
     def to_dict(self):
-        """Plain-Python summary (JSON-serialisable): groups, metrics by group, overall,
-        differences, ratios, disparities and, if computed, bootstrap intervals."""
-        groups = [list(g) if isinstance(g, tuple) else g for g in self.by_group.index]
-        out = {
-            "sensitive_features": list(self._inputs.groups.names),
-            "groups": [_num(g) if not isinstance(g, list) else [_num(x) for x in g] for g in groups],
-            "by_group": {c: [_num(v) for v in self.by_group[c]] for c in self.by_group.columns},
-            "overall": {c: _num(v) for c, v in self.overall.items()},
-            "difference": {m: {c: _num(v) for c, v in self.difference(m).items()} for m in _METHODS},
-            "ratio": {m: {c: _num(v) for c, v in self.ratio(m).items()} for m in _METHODS},
-            "disparities": {m: {c: _num(v) for c, v in self.disparities(m).items()} for m in _METHODS},
-        }
-        if self.bootstrap_ is not None:
-            b = self.bootstrap_
-            out["bootstrap"] = b.to_dict()
-            out["bootstrap"]["by_group_low"] = {c: [_num(v) for v in b.by_group_low[c]] for c in b.by_group_low}
-            out["bootstrap"]["by_group_high"] = {c: [_num(v) for v in b.by_group_high[c]] for c in b.by_group_high}
-        return out
+        """Plain-Python summary (JSON-serialisable): groups and their sizes, small groups,
+        metrics by group, overall, differences, ratios, disparities (with the ones set
+        by small groups), score audits and, if computed, bootstrap intervals."""
+        from ._report_output import report_dict
+
+        return report_dict(self)
 
     def to_json(self, path=None, indent=2):
-        """:meth:`to_dict` as JSON text; written to ``path`` if given."""
+        """:meth:`to_dict` as JSON text; written to ``path`` if given (atomically: a
+        temporary file in the same directory, renamed on success)."""
+        from .._base.atomic import write_text_atomic
+
         text = json.dumps(self.to_dict(), indent=indent, default=str)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
+            write_text_atomic(path, text + "\n")
         return text
 
-    def to_text(self, digits=3):
-        """A readable text table: metrics by group and overall, then disparities (with
-        bootstrap intervals when :meth:`bootstrap` has run)."""
-        import pandas as pd
+    def to_text(self, digits=3, width=100):
+        """A readable text report that fits ``width`` columns: metrics by group and
+        overall (wrapped by metric), disparities with bootstrap intervals when
+        :meth:`bootstrap` has run, small-group marks and, with scores, the AUC by group
+        and the score-distribution disparities."""
+        from ._report_output import report_text
 
-        b = self.bootstrap_
-        fmt = f"{{:.{digits}f}}"
+        return report_text(self, digits, width)
 
-        def cell(v, lo=None, hi=None):
-            if isinstance(v, (int, np.integer)):
-                return str(int(v))
-            if not isinstance(v, (float, np.floating)):
-                return str(v)
-            s = "nan" if np.isnan(v) else fmt.format(v)
-            if lo is not None and not (np.isnan(lo) or np.isnan(hi)):
-                s += f" [{fmt.format(lo)}, {fmt.format(hi)}]"
-            return s
+    def to_html(self, path=None, *, title="Fairness report", plots=True, details=None):
+        """A standalone HTML page: tables (metrics by group with intervals, disparities,
+        score audits), notes and, with ``plots``, the figures as inline PNG images
+        (needs matplotlib). Written atomically to ``path`` if given.
 
-        cols = {}
-        for g in self.by_group.index:
-            cols[_group_name(g)] = [
-                cell(self.by_group.loc[g, c],
-                     *((b.by_group_low.loc[g, c], b.by_group_high.loc[g, c]) if b is not None and c in b.by_group_low
-                       and c != "count" else (None, None)))
-                for c in self.by_group.columns]
-        cols["(overall)"] = [
-            cell(int(self.overall[c]) if c == "count" else self.overall[c],
-                 *((b.overall.loc[c, "low"], b.overall.loc[c, "high"])
-                   if b is not None and c in b.overall.index and c != "count" else (None, None)))
-            for c in self.by_group.columns]
-        table = pd.DataFrame(cols, index=self.by_group.columns)
-        if len(cols) > 6:  # many groups: one row per group reads better
-            table = table.T
-        names = ", ".join(str(n) for n in self._inputs.groups.names)
-        lines = [f"Group report: {len(self.by_group)} groups of {names}, {self._inputs.n} rows"]
-        if b is not None:
-            lines.append(f"[low, high]: {100 * b.confidence_level:g}% stratified bootstrap percentile intervals, "
-                         f"{b.n_replicates} replicates")
-        lines += ["", table.to_string(), ""]
-        disp = self.disparities()
-        if len(disp):
-            lines.append("Disparities (between groups):")
-            width = max(len(d) for d in disp.index)
-            for d, v in disp.items():
-                lo_hi = (b.disparities["between_groups"].loc[d, "low"], b.disparities["between_groups"].loc[d, "high"]) \
-                    if b is not None else (None, None)
-                lines.append(f"  {d:<{width}}  {cell(v, *lo_hi)}")
-        return "\n".join(lines)
+        ``details`` is an optional dict of extra lines for the header table (e.g. the
+        input file and the options of ``fairfast audit``).
+        """
+        from ._report_html import report_html
+        from .._base.atomic import write_text_atomic
+
+        text = report_html(self, title, plots, details or {})
+        if path is not None:
+            write_text_atomic(path, text)
+        return text
 
     def __str__(self):
         return self.to_text()
@@ -371,7 +431,7 @@ class GroupReport:
 
     def plot_bars(self, metrics=None, *, ax=None, title=None):
         """Bar chart of each metric by group, with bootstrap intervals when computed and
-        a dashed line at the overall value. Needs matplotlib.
+        a dashed line at the overall value; small groups are hatched. Needs matplotlib.
 
         Parameters
         ----------
@@ -385,7 +445,9 @@ class GroupReport:
         -------
         matplotlib.figure.Figure
         """
-        return _plot_bars([self], ["report"], metrics, ax, title)
+        from ._report_plots import plot_bars
+
+        return plot_bars([self], ["report"], metrics, ax, title)
 
     def plot_comparison(self, other, metrics=None, *, labels=("before", "after"), ax=None, title=None):
         """Side-by-side bars of this report and ``other`` (e.g. before and after a
@@ -395,38 +457,23 @@ class GroupReport:
         -------
         matplotlib.figure.Figure
         """
+        from ._report_plots import plot_bars
+
         if not isinstance(other, GroupReport):
             raise TypeError(f"other must be a GroupReport, got {type(other).__name__}")
-        return _plot_bars([self, other], list(labels), metrics, ax, title)
+        return plot_bars([self, other], list(labels), metrics, ax, title)
 
     def plot_score_cdfs(self, *, ax=None, title=None, label_scores="score"):
-        """Weighted empirical CDF of the scores in every group. Needs ``scores``.
+        """Weighted empirical CDF of the scores in every group (one colour per group,
+        the legend outside the panel). Needs ``scores``.
 
         Returns
         -------
         matplotlib.figure.Figure
         """
-        inputs = self._inputs
-        if inputs.scores is None:
-            raise ValueError("plot_score_cdfs needs scores; pass scores= to GroupReport")
-        fig, axes = _axes(ax, 1)
-        a = axes[0]
-        codes = inputs.groups.compact_codes()
-        w = inputs.sample_weight
-        for k, g in enumerate(self.by_group.index):
-            m = codes == k
-            s = inputs.scores[m]
-            ww = np.ones(s.size) if w is None else w[m]
-            order = np.argsort(s, kind="stable")
-            cum = np.cumsum(ww[order])
-            a.step(np.r_[s[order][0], s[order]], np.r_[0.0, cum / cum[-1]], where="post", label=_group_name(g))
-        a.set_xlabel(label_scores)
-        a.set_ylabel("cumulative share of the group")
-        a.set_ylim(0, 1.02)
-        a.legend(title=", ".join(str(n) for n in inputs.groups.names), fontsize="small")
-        a.set_title(title or "Score distribution by group")
-        a.grid(alpha=0.3)
-        return fig
+        from ._report_plots import plot_score_cdfs
+
+        return plot_score_cdfs(self, ax, title, label_scores)
 
     def plot_summary(self, metrics=None, *, title=None):
         """One figure: bars of up to five metrics by group (with intervals when
@@ -436,114 +483,6 @@ class GroupReport:
         -------
         matplotlib.figure.Figure
         """
-        if metrics is None:
-            preferred = ["selection_rate", "true_positive_rate", "false_positive_rate", "positive_predictive_value",
-                         "accuracy", "calibration_error", "mean_score"]
-            cols = list(self.by_group.columns)
-            metrics = [m for m in preferred if m in cols] or [c for c in cols if c != "count"]
-            metrics = metrics[:5]
-        elif isinstance(metrics, str):
-            metrics = [metrics]
-        panels = len(metrics) + (self._inputs.scores is not None)
-        fig, axes = _axes(None, panels)
-        _plot_bars([self], ["report"], metrics, axes[: len(metrics)], None)
-        if self._inputs.scores is not None:
-            self.plot_score_cdfs(ax=axes[-1])
-        if title:
-            fig.suptitle(title)
-        return fig
+        from ._report_plots import plot_summary
 
-    def to_html(self, *, title="Fairness report", plots=True):
-        """A self-contained HTML page: the text table, the disparities and, if matplotlib
-        is installed and ``plots``, the plots as embedded PNG images."""
-        import base64
-        import html
-        import io
-
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>",
-                 f"<body><h1>{html.escape(title)}</h1><pre>{html.escape(self.to_text())}</pre>"]
-        if plots:
-            for fig in [self.plot_summary()]:
-                buf = io.BytesIO()
-                fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-                parts.append("<img alt='plot' src='data:image/png;base64,"
-                             + base64.b64encode(buf.getvalue()).decode("ascii") + "'/>")
-        parts.append("</body></html>")
-        return "\n".join(parts)
-
-
-def _interval_table(index, estimates, replicates, confidence_level):
-    import pandas as pd
-
-    low, high = [], []
-    for r in replicates:
-        lo, hi = percentile_interval(r, confidence_level)
-        low.append(float(lo))
-        high.append(float(hi))
-    return pd.DataFrame({"estimate": [float(e) for e in estimates], "low": low, "high": high},
-                        index=pd.Index(index, dtype=object))
-
-
-def _group_name(g):
-    return " & ".join(str(x) for x in g) if isinstance(g, tuple) else str(g)
-
-
-def _axes(ax, n):
-    """(figure, list of n Axes): the given ones, or a new pyplot-free Figure."""
-    if ax is not None:
-        axes = list(np.ravel(ax))
-        if len(axes) < n:
-            raise ValueError(f"ax must provide {n} Axes, got {len(axes)}")
-        return axes[0].figure, axes
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install matplotlib (fairfast[plot])") from exc
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig = Figure(figsize=(4.2 * cols, 3.4 * rows), layout="constrained")
-    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
-    return fig, axes
-
-
-def _plot_bars(reports, labels, metrics, ax, title):
-    first = reports[0]
-    if metrics is None:
-        metrics = [c for c in first.by_group.columns if c != "count"
-                   and all(c in r.by_group.columns for r in reports)][:6]
-    elif isinstance(metrics, str):
-        metrics = [metrics]
-    for m in metrics:
-        for r in reports:
-            if m not in r.by_group.columns:
-                raise ValueError(f"metric {m!r} is not in the report; its metrics are {list(r.by_group.columns)}")
-    groups = list(first.by_group.index)
-    for r in reports[1:]:
-        if list(r.by_group.index) != groups:
-            raise ValueError("the reports must have the same groups to be compared")
-    fig, axes = _axes(ax, len(metrics))
-    x = np.arange(len(groups))
-    width = 0.8 / len(reports)
-    colors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
-    for a, m in zip(axes, metrics):
-        for j, r in enumerate(reports):
-            vals = r.by_group[m].to_numpy(dtype=float)
-            err = None
-            if r.bootstrap_ is not None and m in r.bootstrap_.by_group_low:
-                lo = r.bootstrap_.by_group_low[m].to_numpy(dtype=float)
-                hi = r.bootstrap_.by_group_high[m].to_numpy(dtype=float)
-                err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
-            pos = x + (j - (len(reports) - 1) / 2) * width
-            a.bar(pos, vals, width=width * 0.95, yerr=err, capsize=3, color=colors[j % len(colors)],
-                  label=labels[j] if len(reports) > 1 else None)
-            a.axhline(float(r.overall[m]), color=colors[j % len(colors)], linestyle="--", linewidth=1)
-        a.set_xticks(x)
-        a.set_xticklabels([_group_name(g) for g in groups], rotation=30 if len(groups) > 3 else 0, ha="right"
-                          if len(groups) > 3 else "center", fontsize="small")
-        a.set_title(m.replace("_", " "))
-        a.grid(axis="y", alpha=0.3)
-        if len(reports) > 1:
-            a.legend(fontsize="small")
-    if title:
-        fig.suptitle(title)
-    return fig
+        return plot_summary(self, metrics, title)

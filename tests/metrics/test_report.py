@@ -174,7 +174,7 @@ def test_plots(tmp_path):
 def test_by_feature_marginalises_intersections():
     y, p, a, s, w = _data(8, weighted=True)
     b = np.random.default_rng(0).integers(0, 3, len(y))
-    r = fm.GroupReport(y, p, sensitive_features={"a": a, "b": b}, scores=s, sample_weight=w)
+    r = fm.GroupReport(y, p, sensitive_features={"a": a, "b": b}, scores=s, sample_weight=w, min_group_size=20)
     for name, col in (("a", a), ("b", b)):
         direct = fm.GroupReport(y, p, sensitive_features={name: col}, scores=s, sample_weight=w).by_group
         pd.testing.assert_frame_equal(r.by_feature(name), direct, atol=1e-12, check_index_type=False)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fairfast.metrics import GroupReport
-from fairfast.metrics._audit_cli import add_audit_parser, run_audit
+from fairfast.cli._audit import add_audit_parser, run_audit
 
 
 def _parse(argv):
@@ -69,7 +69,8 @@ def test_errors_are_clear(tmp_path, frame):
     frame.to_csv(src, index=False)
     with pytest.raises(ValueError, match="does not exist"):
         run_audit(_parse([str(tmp_path / "nope.csv"), "--pred", "y", "--sensitive", "race"]))
-    with pytest.raises(ValueError, match="cannot read columns"):
+    with pytest.raises(ValueError,
+                       match="--sensitive column 'religion' is not in scored.csv; its columns: race, sex, y, score, w$"):
         run_audit(_parse([str(src), "--pred", "y", "--sensitive", "religion"]))
     with pytest.raises(ValueError, match="give --pred"):
         run_audit(_parse([str(src), "--label", "y", "--sensitive", "race"]))

@@ -33,8 +33,12 @@ def _reference_index(reference, groups, counts):
 
 
 class _GroupMapBase(st.ModelFileMixin, TransformerMixin, BaseEstimator):
-    def transform(self, X, *, sensitive_features):
-        """Apply the fitted map of each row's group (float32 stays float32)."""
+    def transform(self, X, y=None, *, sensitive_features):
+        """Apply the fitted map of each row's group (float32 stays float32).
+
+        Label-free: ``y`` is accepted (for a uniform batch interface) and ignored.
+        Each output row depends only on its own row and group.
+        """
         check_is_fitted(self, "linear_")
         X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # apply_blocks checks
         g = transform_groups(sensitive_features, self.groups_, X.shape[0])
@@ -293,8 +297,8 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         self.groups_, self.n_features_in_ = groups, d
         return self
 
-    def transform(self, X, *, sensitive_features=None):
-        """Erase the concept (``sensitive_features`` is accepted and ignored)."""
+    def transform(self, X, y=None, *, sensitive_features=None):
+        """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
         X = check_X(X, n_features=self.n_features_in_)
         dt = X.dtype

@@ -203,7 +203,7 @@ def test_inconsistent_meta_is_refused(tmp_path, fitted_models):
         (steer, lambda m: m.update(reference_index=None), "needs a reference_index"),
         (steer, lambda m: m.update(kl=m["kl"] * 2), "kl is .* but the priors"),
         (steer, lambda m: m.update(n_features_in=4), "means should be float64 of shape"),
-        (steer, lambda m: m["params"].update(program="all_subgroups"), "one feature and no reference group"),
+        (steer, lambda m: m["params"].update(program="all_subgroups"), "program='all_subgroups' has no reference group"),
         (steer, lambda m: m["params"].update(family="gamma"), "family must be one of"),
         (steer, lambda m: m["params"].pop("family"), r"params of GaussianSteering are missing \['family'\]"),
         (steer, lambda m: m["params"].update(reference=m["groups"][(m["reference_index"] + 1) % 3]),

@@ -100,8 +100,8 @@ def test_soft_transform_input_checks_and_lognormal():
     P = np.exp(X / 3)
     ln = GaussianSteering(family="lognormal", reference=0, unlabeled="soft").fit(P, y, sensitive_features=a)
     lin = GaussianSteering(reference=0, unlabeled="soft").fit(X / 3, y, sensitive_features=a)
-    np.testing.assert_allclose(np.log(ln.transform(P, sensitive_features=a)), lin.transform(X / 3, sensitive_features=a),
-                               atol=1e-6)
+    np.testing.assert_allclose(np.log(ln.transform(P, sensitive_features=a)),
+                               lin.transform(X / 3, sensitive_features=a), atol=1e-6)
     np.testing.assert_allclose(ln.class_posterior(P, sensitive_features=a),
                                lin.class_posterior(X / 3, sensitive_features=a), atol=1e-6)
 

@@ -28,10 +28,10 @@ import numpy as np
 from scipy import linalg, optimize
 
 from ._closed_form import shared_dense_map
-from ._gaussian import cholesky
+from ._gaussian import cholesky, gaussian_kl
 from ._programs import small_blas
 
-__all__ = ["all_subgroups", "all_subgroups_gaussian"]
+__all__ = ["all_subgroups", "all_subgroups_gaussian", "solve_all_subgroups"]
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
@@ -352,3 +352,16 @@ def _solve_whitened(prob, maxiter):
             val, _, extra = prob.value_and_grad(M)
             best = dict(value=val, M=M, extra=extra, converged=bool(res.success), problem=prob)
     return best
+
+
+def solve_all_subgroups(mu, covs, tq):
+    """The estimator's all-subgroups fit: (target means, target covariances, subgroup KLs, KL)."""
+    G, K, d = mu.shape
+    if d == 1:
+        res = all_subgroups(mu[:, :, 0], np.sqrt(covs[:, :, 0, 0]), tq)
+        t_means, t_covs = res["means"][:, :, None], (res["sds"] ** 2)[:, :, None, None]
+        sub_kl = np.array([[gaussian_kl(t_means[a, i], t_covs[a, i], mu[a, i], covs[a, i]) for i in range(K)]
+                           for a in range(G)])
+        return t_means, t_covs, sub_kl, res["kl"]
+    res = all_subgroups_gaussian(mu, covs, tq)
+    return res["means"], res["covs"], res["subgroup_kl"], res["kl"]

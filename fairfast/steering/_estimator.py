@@ -9,11 +9,11 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_choice
 from ..io import _state as st
 from . import _label_free, _steering_state
-from ._all_subgroups import all_subgroups, all_subgroups_gaussian
-from ._apply import KERNEL_MAX_FEATURES, apply_blocks, check_X, encode_labels, fit_groups, require_finite
-from ._apply import transform_groups
+from ._all_subgroups import solve_all_subgroups
+from ._apply import KERNEL_MAX_FEATURES, all_equal, apply_blocks, check_X, encode_labels, fit_groups
+from ._apply import require_finite, stack_maps, times, transform_groups
 from ._closed_form import shared_affirmative, whitened_map
-from ._gaussian import bures_map, cholesky, gaussian_kl
+from ._gaussian import bures_map, cholesky
 from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
 from ._programs import affirmative_action, pinsker_bounds, prior_kl, small_blas
 
@@ -238,18 +238,18 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         qa, qy = q.sum(axis=1), q.sum(axis=0)
         tq = qa[:, None] * qy[None, :]
         if self.program == "all_subgroups":
-            ref, t_means, t_covs, sub_kl, feature_kl = None, *self._all_subgroups(mu, covs, tq)
+            ref, t_means, t_covs, sub_kl, feature_kl = None, *solve_all_subgroups(mu, covs, tq)
             lin_parts = self._subgroup_maps(covs, t_covs, None, range(G), {})
         else:
             ref, t_means, t_covs, sub_kl, feature_kl, low_rank, factors = self._affirmative(
                 mu, covs, group_covs, q, groups)
             lin_parts = self._subgroup_maps(covs, t_covs, low_rank, [a for a in range(G) if a != ref], factors)
         dtype = np.float64 if group_covs is None else group_covs.dtype
-        linear, identity = _stack_maps(lin_parts, ref, G, K, d, dtype, shared=group_covs is not None)
+        linear, identity = stack_maps(lin_parts, ref, G, K, d, dtype, shared=group_covs is not None)
         offset = np.zeros((G, K, d))
         for a in range(G):
             if a != ref:  # b = mu~ - A mu, with A as stored (its float32 rounding included)
-                offset[a] = t_means[a] - _times(linear[a], mu[a])
+                offset[a] = t_means[a] - times(linear[a], mu[a])
         if self.direction == "forward":
             self.kl_ = prior_kl(q) + float((tq * sub_kl).sum())
         else:
@@ -262,17 +262,6 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         self.subgroup_kl_, self.feature_kl_ = sub_kl, float(feature_kl)
         self.guarantees_ = pinsker_bounds(self.kl_)
 
-    def _all_subgroups(self, mu, covs, tq):
-        G, K, d = mu.shape
-        if d == 1:
-            res = all_subgroups(mu[:, :, 0], np.sqrt(covs[:, :, 0, 0]), tq)
-            t_means, t_covs = res["means"][:, :, None], (res["sds"] ** 2)[:, :, None, None]
-            sub_kl = np.array([[gaussian_kl(t_means[a, i], t_covs[a, i], mu[a, i], covs[a, i]) for i in range(K)]
-                               for a in range(G)])
-            return t_means, t_covs, sub_kl, res["kl"]
-        res = all_subgroups_gaussian(mu, covs, tq)
-        return res["means"], res["covs"], res["subgroup_kl"], res["kl"]
-
     def _affirmative(self, mu, covs, group_covs, q, groups):
         G, K, d = mu.shape
         qa, qy = q.sum(axis=1), q.sum(axis=0)
@@ -284,7 +273,7 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
                 factors[a] = cholesky(group_covs[a], f"the covariance of group {groups[a]!r}", single=single)
             return factors[a]
 
-        shared = [_all_equal(covs[a]) for a in range(G)]
+        shared = [all_equal(covs[a]) for a in range(G)]
         refs = range(G) if _is_auto(self.reference) else [_group_index(self.reference, groups)]
         best = None
         for r in refs:
@@ -328,7 +317,7 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         G, K, d = covs.shape[:3]
         out = {}
         for a in moving:
-            if _all_equal(covs[a]) and _all_equal(t_covs[a]):
+            if all_equal(covs[a]) and all_equal(t_covs[a]):
                 S, T = covs[a, 0], t_covs[a, 0]
                 if self.coupling == "ot":
                     out[a] = bures_map(S, T)
@@ -447,15 +436,8 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_features)
         """
-        from .._validation import as_float_array
-
         n = np.shape(X)[0] if np.ndim(X) == 2 else None
-        P = as_float_array(proba, "proba", dtype=np.float64, ndim=2)
-        if P.shape != (n, len(self.classes_)):
-            raise ValueError(f"proba must have shape (n_samples, n_classes) = ({n}, {len(self.classes_)}), "
-                             f"columns in the order of classes_; got {P.shape}")
-        if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-6):
-            raise ValueError("proba must be non-negative with rows summing to 1 (class probabilities)")
+        P = _label_free.check_proba(proba, n, len(self.classes_))
         return self._label_free(X, sensitive_features, "soft", P)
 
     def fit_transform(self, X, y=None, *, sensitive_features):
@@ -497,50 +479,6 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
-
-
-def _stack_maps(parts, ref, G, K, d, dtype, shared):
-    """(linear (G, K, d, d), identity (G, K)) from per-group maps; views of (G, d, d) if all are shared."""
-    identity = np.zeros((G, K), dtype=bool)
-    if ref is not None:
-        identity[ref] = True
-    if shared and all(not isinstance(p, list) for p in parts.values()):
-        group = np.empty((G, d, d), dtype=dtype)
-        for a in range(G):
-            if a == ref:
-                group[a] = 0.0
-                group[a].flat[:: d + 1] = 1.0
-            else:
-                group[a] = parts[a]
-        return np.broadcast_to(group[:, None], (G, K, d, d)), identity
-    linear = np.empty((G, K, d, d), dtype=dtype)
-    for a in range(G):
-        if a == ref:
-            linear[a] = 0.0
-            for i in range(K):
-                linear[a, i].flat[:: d + 1] = 1.0
-        else:
-            linear[a] = parts[a] if not isinstance(parts[a], list) else np.stack(parts[a])
-    return linear, identity
-
-
-def _all_equal(S):
-    """The (K, d, d) stack repeats one matrix (a broadcast view does by construction)."""
-    return S.strides[0] == 0 or bool(np.all(S == S[:1]))
-
-
-def _times(A, M):
-    """``M[i] @ A[i].T`` in float64 for a (K, d, d) stack of maps (possibly float32, possibly
-    one broadcast matrix) and means (K, d), converting A in row blocks (no d x d copy)."""
-    K, d = M.shape
-    out = np.empty((K, d))
-    same = A.strides[0] == 0
-    for i in range(1 if same else K):
-        rows = M if same else M[i : i + 1]
-        res = out if same else out[i : i + 1]
-        for lo in range(0, d, 512):
-            res[:, lo : lo + 512] = rows @ np.asarray(A[i, lo : lo + 512], dtype=np.float64).T
-    return out
 
 
 def _is_auto(reference):

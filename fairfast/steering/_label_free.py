@@ -21,7 +21,7 @@ from ._closed_form import whitened_map
 from ._gaussian import bures_map
 from ._programs import small_blas
 
-__all__ = ["mixture_maps", "posterior", "soft_combine"]
+__all__ = ["check_proba", "mixture_maps", "posterior", "soft_combine"]
 
 
 def _mixture(weights, means, covs):
@@ -53,6 +53,19 @@ def mixture_maps(est):
             lin[a] = A
             off[a] = m_t - A @ m_s
     return lin, off
+
+
+def check_proba(proba, n, n_classes):
+    """Class probabilities of shape (n, n_classes), non-negative, rows summing to 1."""
+    from .._validation import as_float_array
+
+    P = as_float_array(proba, "proba", dtype=np.float64, ndim=2)
+    if P.shape != (n, n_classes):
+        raise ValueError(f"proba must have shape (n_samples, n_classes) = ({n}, {n_classes}), "
+                         f"columns in the order of classes_; got {P.shape}")
+    if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+        raise ValueError("proba must be non-negative with rows summing to 1 (class probabilities)")
+    return P
 
 
 def _factors(est, a):

@@ -155,7 +155,8 @@ def _as_problem(ref_means, ref_covs, means, covs):
             return np.broadcast_to(c, (K, d, d)), True
         if c.shape == (K, d, d):
             return c, False
-        raise ValueError(f"{name} must have shape ({K},) (variances, d = 1), ({d}, {d}) or ({K}, {d}, {d}); got {c.shape}")
+        raise ValueError(f"{name} must have shape ({K},) (variances, d = 1), ({d}, {d}) or ({K}, {d}, {d}); "
+                         f"got {c.shape}")
 
     S_r, shared_r = cov(ref_covs, "ref_covs")
     S_a, shared_a = cov(covs, "covs")

@@ -48,7 +48,7 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         probabilities with :meth:`soft_transform`.
 
     Neither (b) nor (c) carries the guarantee; moving *test* rows with their true
-    labels is an evaluation device only (:func:`fairfast.steering.oracle_transform`).
+    labels is for evaluations only (:func:`fairfast.steering.oracle_transform`).
     :func:`fairfast.steering.deployment_views` builds the inputs of every mode.
 
     Parameters

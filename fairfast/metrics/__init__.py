@@ -8,6 +8,8 @@
   score-distribution disparities, text/JSON/HTML output and plots.
 - Disparities with fairlearn's names: :func:`demographic_parity_difference`,
   :func:`equalized_odds_ratio`, ...; :func:`bootstrap_disparity` for their intervals.
+- Multi-class: :class:`MulticlassReport` (per-class TPR by group), :func:`tpr_gap_rms`,
+  :func:`tpr_gap_max` (the per-class TPR gap between groups, the Bios measure).
 - :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
 - Fairness without harm of decoupled classifiers: :func:`group_risk_matrix`,
   :func:`without_harm_report`, :func:`probability_without_harm`, :func:`mcnemar_pvalue`.
@@ -30,6 +32,7 @@ from ._disparities import (
 )
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
+from ._multiclass import MulticlassReport, tpr_gap_max, tpr_gap_rms
 from ._report import BootstrapResult, GroupReport, SmallGroupWarning
 from ._without_harm import (
     WithoutHarmResult,
@@ -46,6 +49,7 @@ __all__ = [
     "GroupReport",
     "SmallGroupWarning",
     "METRICS",
+    "MulticlassReport",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",
     "bootstrap_disparity",
@@ -60,6 +64,8 @@ __all__ = [
     "pairwise_group_distances",
     "predictive_parity_difference",
     "predictive_parity_ratio",
+    "tpr_gap_max",
+    "tpr_gap_rms",
     "unfairness",
     "WithoutHarmResult",
     "group_risk_matrix",

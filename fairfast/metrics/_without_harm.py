@@ -29,7 +29,7 @@ __all__ = [
     "without_harm_report",
 ]
 
-_ESTIMATORS = ("individual", "pairwise", "group")
+_ESTIMATORS = ("individual", "pairwise", "group", "bootstrap")
 
 
 def _as_1d(x, name):
@@ -236,6 +236,12 @@ def _pairwise(correct, pooled, a, w):
     return float(np.average(vs_j.sum(axis=1) / k, weights=w))
 
 
+def _check_replicates(n_replicates, minimum):
+    if not isinstance(n_replicates, numbers.Integral) or isinstance(n_replicates, bool) or n_replicates < minimum:
+        kind = "a non-negative" if minimum == 0 else "a positive"
+        raise ValueError(f"n_replicates must be {kind} int, got {n_replicates!r}")
+
+
 def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
     """Share of stratified replicates in which every group passes Def. 1."""
     cols = correct if pooled is None else np.column_stack([correct, pooled])
@@ -272,7 +278,7 @@ def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
 
 
 def probability_without_harm(y_true, predictions, assignment, *, pooled_predictions=None, estimator="individual",
-                             sample_weight=None):
+                             sample_weight=None, n_replicates=1000, random_state=None):
     """Estimated probability of fairness without harm (DAFH evaluation, spec section 5).
 
     The estimator used by the DAFH paper was not available; three are offered and the
@@ -285,8 +291,10 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     - ``"pairwise"`` (b): ``1/(nK) sum_i sum_{j=1..K} [l_i(h_k(i)) <= l_i(h_j) and
       l_i(h_k(i)) <= l_i(h_0)]``.
     - ``"group"`` (c): share of rows in groups whose empirical risks satisfy
-      rationality and envy-freeness (see :func:`without_harm_report` for the bootstrap
-      probability that all groups do).
+      rationality and envy-freeness.
+    - ``"bootstrap"``: the probability, over ``n_replicates`` bootstrap replicates
+      resampled within each assigned group, that every group satisfies them
+      (:attr:`WithoutHarmResult.bootstrap_probability` of :func:`without_harm_report`).
 
     Without ``pooled_predictions`` the conditions on ``h_0`` are dropped.
 
@@ -296,8 +304,12 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     predictions : array-like of shape (n_samples, K)
     assignment : array-like of int, shape (n_samples,)
     pooled_predictions : array-like of shape (n_samples,), optional
-    estimator : {"individual", "pairwise", "group"}, default="individual"
+    estimator : {"individual", "pairwise", "group", "bootstrap"}, default="individual"
     sample_weight : array-like of shape (n_samples,), optional
+    n_replicates : int, default=1000
+        Replicates of the ``"bootstrap"`` estimator (ignored by the others).
+    random_state : int, numpy Generator or None
+        Seeds the ``"bootstrap"`` estimator.
 
     Returns
     -------
@@ -314,6 +326,8 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     >>> preds = list(zip(h1, h2))
     >>> probability_without_harm(y, preds, [0, 0, 1, 1], pooled_predictions=h0)
     0.75
+    >>> probability_without_harm(y, preds, [0, 0, 1, 1], pooled_predictions=h0, estimator="group")
+    1.0
     """
     check_choice(estimator, "estimator", _ESTIMATORS)
     correct, pooled, a, w = _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight)
@@ -322,6 +336,9 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     if estimator == "pairwise":
         return _pairwise(correct, pooled, a, w)
     k = correct.shape[1]
+    if estimator == "bootstrap":
+        _check_replicates(n_replicates, minimum=1)
+        return _bootstrap_probability(correct, pooled, a, w, k, int(n_replicates), check_seed(random_state))
     risk, pooled_risk, mass = _risks(correct, pooled, a, w, k)
     rational, envy_free = _checks(risk, pooled_risk)
     return float(mass[rational & envy_free].sum() / mass.sum())
@@ -372,8 +389,7 @@ def without_harm_report(y_true, predictions, assignment, *, pooled_predictions=N
     >>> res.rational.tolist(), res.envy_free.tolist(), res.individual
     ([True, True], [True, True], 0.75)
     """
-    if not isinstance(n_replicates, numbers.Integral) or isinstance(n_replicates, bool) or n_replicates < 0:
-        raise ValueError(f"n_replicates must be a non-negative int, got {n_replicates!r}")
+    _check_replicates(n_replicates, minimum=0)
     correct, pooled, a, w = _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight)
     n, k = correct.shape
     res = WithoutHarmResult()

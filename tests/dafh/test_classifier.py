@@ -136,7 +136,7 @@ def test_fit_takes_no_sensitive_features(synthetic):
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \(0, 1\)"),
         ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
-        ({"selection": "accuracy"}, "selection must be one of 'individual', 'pairwise', 'group'"),
+        ({"selection": "accuracy"}, "selection must be one of 'individual', 'pairwise', 'group', 'bootstrap'"),
         ({"group_prior": [1.0, 0.0]}, "group_prior must hold n_groups=2 positive finite shares"),
     ],
 )

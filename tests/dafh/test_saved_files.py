@@ -28,3 +28,13 @@ def test_earlier_model_files_load_and_predict_the_same(name):
         got = getattr(model, method)(X)
         assert got.dtype == expected[method].dtype and got.tobytes() == expected[method].tobytes(), method
     np.testing.assert_array_equal(np.asarray(model.predict(X)).astype(str), expected["predict"])
+    # those files predate envy_weight (their models were trained with the full envy
+    # term) and the validation objective in the history (read as NaN)
+    assert model.envy_weight == 1.0
+    assert len(model.history_["val_objective"]) == model.n_epochs_
+    assert np.isnan(model.history_["val_objective"]).all()
+    meta, arrays = model._get_state()
+    assert meta["params"]["envy_weight"] == 1.0
+    # saved again, the file has the current layout and loads the same
+    again = DAFHClassifier._from_state(meta, arrays)
+    assert again.predict_proba(X).tobytes() == expected["predict_proba"].tobytes()

@@ -117,11 +117,17 @@ def correlations(records):
 
 
 def _fmt(values, digits=2):
-    values = pd.Series(values).dropna()
-    if values.empty:
+    """Mean ± sd over seeds; "(k of n)" when the statistic was constant over the epochs of some seeds."""
+    values = pd.Series(values, dtype=float)
+    defined = values.dropna()
+    if defined.empty:
         return "n/a"
-    mean = f"{values.mean():+.{digits}f}"
-    return mean if values.size == 1 else f"{mean} ± {values.std(ddof=0):.{digits}f}"
+    text = f"{defined.mean():+.{digits}f}"
+    if defined.size > 1:
+        text += f" ± {defined.std(ddof=0):.{digits}f}"
+    if defined.size < values.size:
+        text += f" ({defined.size} of {values.size})"
+    return text
 
 
 def tables(records, corr):
@@ -133,7 +139,8 @@ def tables(records, corr):
     lines.append(f"\n#### Rank correlation of the objective with each estimator (defaults, {seeds} seeds, "
                  f"epochs 1-{epochs})\n")
     lines.append("Spearman correlation over epochs between the objective on the training rows and each statistic "
-                 "on the training / validation rows; mean ± sd over seeds.\n")
+                 "on the training / validation rows; mean ± sd over seeds (\"k of n\": the statistic did not "
+                 "change over the epochs of the other seeds, no correlation).\n")
     lines.append("| data set | objective | " + " | ".join(LABELS[e] for e in [*ESTIMATORS, "accuracy"]) + " |")
     lines.append("|---|---|" + "---|" * (len(ESTIMATORS) + 1))
     for (dataset, variant), part in base.groupby(["dataset", "variant"], sort=False):
@@ -160,6 +167,19 @@ def tables(records, corr):
             first = p[p.epoch == 1][c].mean()
             last = p[p.epoch == epochs][c].mean()
             cells.append(f"{first:.3f} → {last:.3f}")
+        lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " |")
+
+    # the same statistics on the training and the validation rows: where they part, it is overfitting
+    lines.append(f"\n#### Training rows against validation rows: epoch 1 → epoch {epochs} (defaults, mean over seeds)\n")
+    cols = ["bootstrap", "accuracy", "rationality_margin", "envy_margin"]
+    lines.append("| data set | objective | " + " | ".join(f"{c} train | {c} validation" for c in cols) + " |")
+    lines.append("|---|---|" + "---|---|" * len(cols))
+    for (dataset, variant), part in b.groupby(["dataset", "variant"], sort=False):
+        cells = []
+        for c in cols:
+            for side in ("train", "validation"):
+                p = part[part.part == side]
+                cells.append(f"{p[p.epoch == 1][c].mean():.3f} → {p[p.epoch == epochs][c].mean():.3f}")
         lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " |")
 
     # every setting: correlation with the bootstrap probability and with (a), final values
@@ -209,6 +229,8 @@ def plot(records, path):
             train = part[part.part == "train"].groupby("epoch").mean(numeric_only=True)
             for stat, color in colors.items():
                 ax.plot(val.index, val[stat], color=color, lw=1.4, label=LABELS[stat] + " (val.)")
+            ax.plot(train.index, train.bootstrap, color="tab:blue", lw=1.4, ls=":", label="bootstrap prob. (train)")
+            ax.plot(val.index, val.agreement, color="tab:purple", lw=1.2, ls="-.", label="model agreement (val.)")
             ax.set_ylim(-0.02, 1.02)
             twin = ax.twinx()
             twin.plot(train.index, train.objective, color="black", lw=2.2, ls="--", label="objective (train)")
@@ -226,8 +248,8 @@ def plot(records, path):
 
     handles.append(Line2D([], [], color="black", lw=2.2, ls="--"))
     labels.append("objective (training rows, right axis)")
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -187,6 +187,12 @@ class WithoutHarmResult:
     bootstrap_probability : float or None
         Share of stratified-bootstrap replicates in which every group is fair without
         harm (None when ``n_replicates=0``).
+    bootstrap_rational : ndarray of shape (K,) or None
+        Per group, the share of those replicates in which it prefers its model to the
+        pooled one (None without pooled predictions or replicates).
+    bootstrap_envy_free : ndarray of shape (K, K) or None
+        ``[k, j]``: the share in which group ``k`` prefers its model to model ``j``
+        (NaN on the diagonal). The joint probability is at most the smallest of these.
     mcnemar_envy : ndarray of shape (K, K)
         ``[k, j]``: :func:`mcnemar_pvalue` of model ``k`` against model ``j`` on group
         ``k`` (NaN on the diagonal).
@@ -206,7 +212,8 @@ class WithoutHarmResult:
 
         out = {k: arr(getattr(self, k)) for k in ("risk_matrix", "pooled_risk", "group_sizes", "group_mass",
                                                   "rational", "envy_free", "fair_without_harm", "mcnemar_envy",
-                                                  "mcnemar_rationality")}
+                                                  "mcnemar_rationality", "bootstrap_rational",
+                                                  "bootstrap_envy_free")}
         out.update({k: getattr(self, k) for k in ("accuracy", "individual", "pairwise", "group_share",
                                                   "bootstrap_probability")})
         if self.disparities is not None:
@@ -242,8 +249,12 @@ def _check_replicates(n_replicates, minimum):
         raise ValueError(f"n_replicates must be {kind} int, got {n_replicates!r}")
 
 
-def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
-    """Share of stratified replicates in which every group passes Def. 1."""
+def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed, per_constraint=False):
+    """Share of stratified replicates in which every group passes Def. 1.
+
+    With ``per_constraint``, also the share in which each constraint holds: rationality
+    per group (K,) and envy-freeness per ordered pair (K, K; NaN diagonal).
+    """
     cols = correct if pooled is None else np.column_stack([correct, pooled])
     m = cols.shape[1]
     if w is None and m <= 16:
@@ -274,7 +285,15 @@ def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
     risk = risk_all[..., :k]
     pooled_risk = risk_all[..., k] if pooled is not None else None
     rational, envy_free = _checks(risk, pooled_risk)
-    return float(np.mean(np.all(rational & envy_free, axis=-1)))
+    probability = float(np.mean(np.all(rational & envy_free, axis=-1)))
+    if not per_constraint:
+        return probability
+    own = np.diagonal(risk, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore"):
+        pairwise = (own[..., :, None] <= risk) | np.isnan(risk)  # (B, K, K): group g prefers its model to j's
+    envy = pairwise.mean(axis=0)
+    np.fill_diagonal(envy, np.nan)
+    return probability, rational.mean(axis=0), envy
 
 
 def probability_without_harm(y_true, predictions, assignment, *, pooled_predictions=None, estimator="individual",
@@ -403,10 +422,13 @@ def without_harm_report(y_true, predictions, assignment, *, pooled_predictions=N
     res.individual = _individual(correct, pooled, a, w)
     res.pairwise = _pairwise(correct, pooled, a, w)
     res.group_share = float(res.group_mass[res.fair_without_harm].sum())
-    res.bootstrap_probability = None
+    res.bootstrap_probability = res.bootstrap_rational = res.bootstrap_envy_free = None
     if n_replicates:
-        res.bootstrap_probability = _bootstrap_probability(correct, pooled, a, w, k, int(n_replicates),
-                                                           check_seed(random_state))
+        res.bootstrap_probability, rational, envy = _bootstrap_probability(
+            correct, pooled, a, w, k, int(n_replicates), check_seed(random_state), per_constraint=True)
+        res.bootstrap_envy_free = envy
+        if pooled is not None:
+            res.bootstrap_rational = rational
     res.mcnemar_envy = np.full((k, k), np.nan)
     res.mcnemar_rationality = None if pooled is None else np.ones(k)
     for g in range(k):

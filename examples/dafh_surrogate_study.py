@@ -170,7 +170,8 @@ def tables(records, corr):
         lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " |")
 
     # the same statistics on the training and the validation rows: where they part, it is overfitting
-    lines.append(f"\n#### Training rows against validation rows: epoch 1 → epoch {epochs} (defaults, mean over seeds)\n")
+    lines.append(f"\n#### Training rows against validation rows: epoch 1 → epoch {epochs} (defaults, mean over "
+                 "seeds)\n")
     cols = ["bootstrap", "accuracy", "rationality_margin", "envy_margin"]
     lines.append("| data set | objective | " + " | ".join(f"{c} train | {c} validation" for c in cols) + " |")
     lines.append("|---|---|" + "---|---|" * len(cols))

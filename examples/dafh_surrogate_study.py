@@ -183,6 +183,24 @@ def tables(records, corr):
                 cells.append(f"{p[p.epoch == 1][c].mean():.3f} → {p[p.epoch == epochs][c].mean():.3f}")
         lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " |")
 
+    # the surrogate's pull towards the majority class, by sharpness
+    gam = records[(records.part == "validation") & ((records.factor == "base") | (records.factor == "gamma"))]
+    if not gam.empty:
+        lines.append("\n#### Share of positive predictions on the validation rows, by sharpness gamma (mean over "
+                     "seeds)\n")
+        lines.append("| data set | objective | gamma | epoch 0 | smallest, epochs 1-5 | largest, epochs 1-5 | "
+                     f"epoch {epochs} |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for (dataset, variant, factor, value), part in gam.groupby(["dataset", "variant", "factor", "value"],
+                                                                   sort=False, dropna=False):
+            if variant not in VARIANTS:
+                continue
+            g = VARIANTS[variant]["gamma"] if factor == "base" else float(value)
+            rate = part.groupby("epoch").positive_rate.mean()
+            early = rate.loc[1:5]
+            lines.append(f"| {dataset} | {variant} | {g:g} | {rate.loc[0]:.3f} | {early.min():.3f} | "
+                         f"{early.max():.3f} | {rate.loc[epochs]:.3f} |")
+
     # every setting: correlation with the bootstrap probability and with (a), final values
     grid = corr[corr.factor != "base"]
     if not grid.empty:

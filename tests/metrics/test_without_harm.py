@@ -157,6 +157,10 @@ def test_bootstrap_estimator_is_the_reports_probability(weighted):
     same = np.column_stack([pooled, pooled, pooled])
     assert fm.probability_without_harm(y, same, a, pooled_predictions=pooled, estimator="bootstrap",
                                        n_replicates=50, random_state=0) == 1.0
+    no_pooled = fm.without_harm_report(y, preds, a, n_replicates=30, random_state=0)
+    assert no_pooled.bootstrap_rational is None and no_pooled.bootstrap_envy_free.shape == (3, 3)
+    skipped = fm.without_harm_report(y, preds, a, pooled_predictions=pooled, n_replicates=0)
+    assert skipped.bootstrap_probability is None and skipped.bootstrap_rational is None
     with pytest.raises(ValueError, match="n_replicates must be a positive int"):
         fm.probability_without_harm(y, preds, a, estimator="bootstrap", n_replicates=0)
     with pytest.raises(ValueError, match="n_replicates must be a non-negative int"):

@@ -26,7 +26,7 @@ equal-opportunity gaps across the values of ``A``.
 
 Usage::
 
-    python examples/dafh_reproduction.py                 # all datasets, 10 seeds (about 25 min)
+    python examples/dafh_reproduction.py                 # all datasets, 10 seeds (about 45 min on 2 cores)
     python examples/dafh_reproduction.py --datasets german --seeds 2
     python examples/dafh_reproduction.py --ablation lam --datasets compas_violent
     python examples/dafh_reproduction.py --datasets compas_violent --methods pooled gbm

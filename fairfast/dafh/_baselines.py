@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base.grouping import encode_groups, map_groups
+from .._base.grouping import Grouping
 from .._base.validation import check_seed
 from ._common import check_non_negative, check_positive_int, encode_binary_target, fit_logistic, standardizer
 
@@ -13,7 +13,7 @@ __all__ = ["KMeansPartitionClassifier", "PooledClassifier", "TrivialPartitionCla
 
 class _PartitionClassifier(ClassifierMixin, BaseEstimator):
     # A pooled logistic model h_0 plus one logistic model per group of a partition.
-    # Subclasses implement _fit_partition(Z, **kw) -> codes and _partition(Z, **kw).
+    # Subclasses implement _fit_partition(Z, y01, **kw) -> codes and _partition(Z, **kw).
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -27,7 +27,7 @@ class _PartitionClassifier(ClassifierMixin, BaseEstimator):
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_
         self.pooled_coef_, self.pooled_intercept_ = fit_logistic(Z, y01, self.C)
-        codes = self._fit_partition(Z, **kw)
+        codes = self._fit_partition(Z, y01, **kw)
         K = self.n_groups_
         self.coef_ = np.zeros((K, Z.shape[1]))
         self.intercept_ = np.zeros(K)
@@ -103,7 +103,7 @@ class PooledClassifier(_PartitionClassifier):
         """Fit the logistic regression. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         self.n_groups_ = 1
         return np.zeros(Z.shape[0], dtype=np.int64)
 
@@ -145,14 +145,14 @@ class TrivialPartitionClassifier(_PartitionClassifier):
         """Fit the pooled model and one model per group. Returns self."""
         return self._fit_models(X, y, sensitive_features=sensitive_features)
 
-    def _fit_partition(self, Z, *, sensitive_features):
-        codes, labels = encode_groups(sensitive_features, Z.shape[0])
-        self.groups_ = list(labels)
-        self.n_groups_ = len(labels)
+    def _fit_partition(self, Z, y01, *, sensitive_features):
+        self.grouping_, codes = Grouping.fit(sensitive_features, Z.shape[0], what="X has")
+        self.groups_ = list(self.grouping_.labels)
+        self.n_groups_ = len(self.groups_)
         return codes.astype(np.int64)
 
     def _partition(self, Z, *, sensitive_features):
-        return np.asarray(map_groups(sensitive_features, self.groups_, Z.shape[0]), dtype=np.int64)
+        return np.asarray(self.grouping_.encode(sensitive_features, Z.shape[0], what="X has"), dtype=np.int64)
 
     def score(self, X, y, *, sensitive_features, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``."""
@@ -196,7 +196,7 @@ class KMeansPartitionClassifier(_PartitionClassifier):
         """Cluster, then fit the pooled model and one model per cluster. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         from sklearn.cluster import KMeans
 
         K = check_positive_int(self.n_groups, "n_groups")

@@ -138,3 +138,126 @@ def build_curves(scores, y, codes, n_groups, sample_weight=None):
         w = np.ones(s.size) if sample_weight is None else (sample_weight if idx is None else sample_weight[idx])
         curves.append(_weighted_curve(s, yy, w))
     return curves, None
+
+
+class Paths:
+    """All groups' candidate monotone rules as one set of concatenated paths.
+
+    Point ``j`` of a path has accepted positive weight ``tp[j]`` and accepted negative
+    weight ``fp[j]``; it is the rule "accept blocks ``0..k[j]-1`` and a fraction
+    ``q[j]`` of block ``k[j]``". Between points ``j`` and ``j + 1`` the rule moves
+    linearly. Paths start as the breakpoints (``q = 0``); per-group bounds insert the
+    points where a bounded metric crosses its bound. ``flags[j]`` bit 0: point ``j``
+    meets every bound; bit 1: the segment from ``j`` to ``j + 1`` does (the last point's
+    bit 1 is 0). ``offsets[g]..offsets[g + 1]`` is group ``g``; ``P``, ``N`` its
+    positive and negative weight.
+    """
+
+    def __init__(self, tp, fp, k, q, flags, offsets, P, N):
+        self.tp, self.fp, self.k, self.q, self.flags, self.offsets, self.P, self.N = tp, fp, k, q, flags, offsets, P, N
+
+    @property
+    def n_groups(self):
+        return self.offsets.size - 1
+
+    def sizes(self):
+        return np.diff(self.offsets)
+
+    def totals(self):
+        """Per-point group totals (P, N)."""
+        s = self.sizes()
+        return np.repeat(self.P, s), np.repeat(self.N, s)
+
+    def metric(self, rate):
+        """(numerator, denominator) of ``rate`` at every point."""
+        P, N = self.totals()
+        num, den = rate.parts(self.tp, self.fp, P, N)
+        return np.ascontiguousarray(num, dtype=np.float64), np.ascontiguousarray(den, dtype=np.float64)
+
+    def group(self, g):
+        return slice(int(self.offsets[g]), int(self.offsets[g + 1]))
+
+    def position(self, g, j, t):
+        """Block and tie fraction of the point at fraction ``t`` from local point ``j`` to ``j + 1``."""
+        b = int(self.offsets[g]) + int(j)
+        k, q0 = int(self.k[b]), float(self.q[b])
+        if t <= 0.0 or b + 1 >= int(self.offsets[g + 1]):
+            return k, q0
+        q1 = float(self.q[b + 1]) if int(self.k[b + 1]) == k else 1.0
+        return k, q0 + t * (q1 - q0)
+
+
+def breakpoint_paths(sel, pos, offsets):
+    """:class:`Paths` of the breakpoints (packed arrays of :func:`pack`)."""
+    G = offsets.size - 1
+    sizes = np.diff(offsets)
+    last = offsets[1:] - 1
+    P = pos[last].astype(np.float64)
+    N = (sel[last] - pos[last]).astype(np.float64)
+    k = np.arange(sel.size, dtype=np.int64) - np.repeat(offsets[:-1], sizes)
+    flags = np.full(sel.size, 3, dtype=np.uint8)
+    flags[last] = 1
+    return Paths(np.ascontiguousarray(pos, dtype=np.float64), np.ascontiguousarray(sel - pos, dtype=np.float64), k,
+                 np.zeros(sel.size), flags, offsets.astype(np.int64), P, N) if G else None
+
+
+def _meets(values, form, bound, slack):
+    if form == "minimum":
+        return values >= bound - slack
+    return values <= bound + slack
+
+
+def bounded_paths(paths, bounds):
+    """Paths with the crossings of every per-group bound inserted and flags set.
+
+    ``bounds``: (rate, form, value) with form "minimum" or "maximum". A point whose
+    metric is undefined (zero denominator, e.g. the PPV with nothing accepted) does not
+    meet a bound on that metric.
+    """
+    if not bounds:
+        return paths
+    P, N = paths.totals()
+    same = np.ones(paths.tp.size, dtype=bool)  # same[j]: j and j + 1 are in one group
+    same[paths.offsets[1:] - 1] = False
+    seg = np.flatnonzero(same[:-1]) if paths.tp.size > 1 else np.zeros(0, dtype=np.int64)
+    ins_seg, ins_t = [], []
+    for rate, _, value in bounds:
+        num, den = rate.parts(paths.tp, paths.fp, P, N)
+        n0, n1, d0, d1 = num[seg], num[seg + 1], den[seg], den[seg + 1]
+        f0, f1 = n0 - value * d0, n1 - value * d1  # sign of (metric - value) where den > 0
+        cross = (f0 * f1 < 0) & (d0 > 0) & (d1 > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = f0 / (f0 - f1)
+        ins_seg.append(seg[cross])
+        ins_t.append(t[cross])
+    ins_seg, ins_t = np.concatenate(ins_seg), np.clip(np.concatenate(ins_t), 0.0, 1.0)
+    keep = (ins_t > 0) & (ins_t < 1)
+    ins_seg, ins_t = ins_seg[keep], ins_t[keep]
+    key = np.concatenate([np.arange(paths.tp.size, dtype=np.float64), ins_seg + ins_t])
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    dup = np.r_[False, key[1:] == key[:-1]]
+    order, key = order[~dup], key[~dup]
+    base = np.floor(key).astype(np.int64)
+    t = key - base
+    nxt = np.minimum(base + 1, paths.tp.size - 1)
+    tp = paths.tp[base] + t * (paths.tp[nxt] - paths.tp[base])
+    fp = paths.fp[base] + t * (paths.fp[nxt] - paths.fp[base])
+    k = paths.k[base]
+    q1 = np.where(paths.k[nxt] == k, paths.q[nxt], 1.0)
+    q = paths.q[base] + t * (q1 - paths.q[base])
+    counts = np.bincount(np.searchsorted(paths.offsets, base, side="right") - 1, minlength=paths.n_groups)
+    offsets = np.zeros(paths.n_groups + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    sizes = np.diff(offsets)
+    Pp, Np = np.repeat(paths.P, sizes), np.repeat(paths.N, sizes)
+    point_ok = np.ones(tp.size, dtype=bool)
+    seg_ok = np.ones(tp.size, dtype=bool)
+    mid_tp, mid_fp = np.r_[(tp[:-1] + tp[1:]) / 2, tp[-1:]], np.r_[(fp[:-1] + fp[1:]) / 2, fp[-1:]]
+    for rate, form, value in bounds:
+        slack = 1e-9 * max(1.0, abs(value))
+        point_ok &= _meets(rate.value(tp, fp, Pp, Np), form, value, slack)
+        seg_ok &= _meets(rate.value(mid_tp, mid_fp, Pp, Np), form, value, 0.0)
+    seg_ok[offsets[1:] - 1] = False
+    flags = (point_ok.astype(np.uint8) | (seg_ok.astype(np.uint8) << 1)).astype(np.uint8)
+    return Paths(tp, fp, k, q, flags, offsets, paths.P, paths.N)

@@ -1,0 +1,379 @@
+"""Solvers of :class:`GroupThresholds`: functions of the groups' rule paths.
+
+Each returns one list per group of mixture components ``(k, q, weight)`` (block,
+tie fraction, weight; one component for a monotone rule) and a :class:`Solution`.
+
+- :func:`solve_window`: one coupled metric (difference and/or ratio) plus per-group
+  bounds, over monotone rules; exact for rates, bounded (gap reported) for ratio
+  metrics such as the PPV.
+- :func:`solve_boxes`: two coupled rates (equalized odds without mixing), over
+  monotone rules; exact by enumerating the vertices of the search's arrangement when
+  they are few, else a coarse-to-fine search bounded by the mixing optimum.
+- :func:`solve_mixing`: equalized odds with Hardt et al.'s randomised mixing of
+  thresholds (a sparse linear programme over the groups' ROC hulls).
+"""
+
+import numpy as np
+
+from ._thresholds_curves import pack
+
+__all__ = ["Solution", "InfeasibleConstraintError", "solve_window", "solve_boxes", "solve_mixing", "WORK_LIMIT"]
+
+#: Largest (candidate common values x groups) the window search takes on (about 2 s
+#: on one core); larger problems are refused before any work starts.
+WORK_LIMIT = 4e8
+#: Largest (vertices x groups) the exact two-metric search enumerates.
+BOX_EXACT_LIMIT = 3e7
+_BOX_K = 48  # coarse-to-fine: candidate corners per axis and round
+_BOX_KEEP = 6  # boxes refined per round
+
+
+class InfeasibleConstraintError(ValueError):
+    """No within-group monotone threshold rule meets the constraint within the tolerance."""
+
+
+class Solution:
+    """What a solver found: the utility total (without the constant part), an upper bound
+    on the best total over the searched class of rules, and the method used."""
+
+    def __init__(self, total, bound, method, exact):
+        self.total, self.bound, self.method, self.exact = float(total), float(bound), method, bool(exact)
+
+    @property
+    def gap(self):
+        return 0.0 if self.exact else max(0.0, self.bound - self.total)
+
+
+def _fmt(label):
+    return repr(label)
+
+
+def _ranges(paths, num, den):
+    """Per group: (lowest, highest) metric over allowed points with a positive denominator."""
+    ok = ((paths.flags & 1) > 0) & (den > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(ok, num / np.where(den > 0, den, 1.0), np.nan)
+    out = []
+    for g in range(paths.n_groups):
+        v = m[paths.group(g)]
+        v = v[~np.isnan(v)]
+        out.append((float(v.min()), float(v.max())) if v.size else (np.nan, np.nan))
+    return out
+
+
+def infeasible_message(groups, metric, ranges, tol, inv_ratio, constraint):
+    empty = [groups[g] for g, r in enumerate(ranges) if np.isnan(r[0])]
+    if empty:
+        shown = ", ".join(_fmt(lab) for lab in empty[:6])
+        return (f"constraint={constraint!r}: no monotone rule of group(s) {shown} meets the per-group bounds "
+                f"(or defines {metric}); loosen the bounds")
+    los, his = [r[0] for r in ranges], [r[1] for r in ranges]
+    a, b = int(np.argmax(los)), int(np.argmin(his))
+    what = f"within tolerance={tol:g}" if np.isfinite(tol) else f"with ratio >= {1 / inv_ratio:g}"
+    return (f"constraint={constraint!r} cannot be met {what} by monotone (non-cherry-picking) group thresholds: "
+            f"the achievable {metric} ranges are disjoint (group {_fmt(groups[a])} reaches [{los[a]:.4g}, "
+            f"{his[a]:.4g}] but group {_fmt(groups[b])} only [{los[b]:.4g}, {his[b]:.4g}]; gap "
+            f"{los[a] - his[b]:.4g}). Meeting it would need rejecting better-scored members of a group while "
+            f"accepting worse ones. Raise the tolerance, or pass infeasible='warn' to fit the monotone rule with "
+            f"the smallest reachable spread.")
+
+
+def smallest_tolerance(ranges):
+    """Smallest difference tolerance at which the ranges leave a common window."""
+    return max(0.0, max(r[0] for r in ranges) - min(r[1] for r in ranges))
+
+
+def _window_end(c, tol, inv_ratio):
+    end = np.full(c.shape, np.inf)
+    if np.isfinite(tol):
+        end = c + tol
+    if np.isfinite(inv_ratio):
+        end = np.minimum(end, c * inv_ratio)
+    return end
+
+
+def _grid(v, tol, inv_ratio):
+    """Window starts (each metric value as a window's lower and as its upper end, and the
+    kink of min(c + tol, c * inv_ratio)) and the evaluation grid: starts and their ends."""
+    starts = [v]
+    if np.isfinite(tol):
+        starts.append(v - tol)
+    if np.isfinite(inv_ratio):
+        starts.append(v / inv_ratio)
+        if np.isfinite(tol) and inv_ratio > 1:
+            starts.append(np.array([tol / (inv_ratio - 1.0)]))  # where c + tol = c * inv_ratio
+    starts = np.unique(np.concatenate(starts))
+    ends = _window_end(starts, tol, inv_ratio)
+    grid = np.unique(np.concatenate([starts, ends[np.isfinite(ends)]]))
+    is_start = np.zeros(grid.size, dtype=np.uint8)
+    is_start[np.searchsorted(grid, starts)] = 1
+    return np.ascontiguousarray(grid), is_start
+
+
+def _components(paths, picks_j, picks_q):
+    return [[(*paths.position(g, int(j), float(q)), 1.0)] for g, (j, q) in enumerate(zip(picks_j, picks_q))]
+
+
+def solve_window(paths, rate, gain, tol, inv_ratio, groups, constraint):
+    """Best monotone rules whose ``rate`` lies in one window [c, min(c + tol, c * inv_ratio)].
+
+    ``tol`` / ``inv_ratio`` are ``inf`` when absent (both absent: no coupling, only
+    the bounds). Raises :class:`InfeasibleConstraintError` when no window reaches
+    every group; ``ValueError`` before any work when the search would exceed
+    :data:`WORK_LIMIT`.
+    """
+    from .._core import thresholds as _kern
+
+    num, den = paths.metric(rate)
+    ranges = _ranges(paths, num, den)
+    lo_hi = [r for r in ranges if not np.isnan(r[0])]
+    feasible = len(lo_hi) == len(ranges)
+    if feasible and (np.isfinite(tol) or np.isfinite(inv_ratio)):
+        top_lo, bottom_hi = max(r[0] for r in ranges), min(r[1] for r in ranges)
+        if np.isfinite(tol) and top_lo - bottom_hi > tol * (1 + 1e-12) + 1e-15:
+            feasible = False
+        if np.isfinite(inv_ratio) and top_lo > bottom_hi * inv_ratio * (1 + 1e-12) + 1e-15:
+            feasible = False
+    if not feasible:
+        raise InfeasibleConstraintError(infeasible_message(groups, rate.name, ranges, tol, inv_ratio, constraint))
+    ok = ((paths.flags & 1) > 0) & (den > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = (num / np.where(den > 0, den, 1.0))[ok]
+    grid, is_start = _grid(values, tol, inv_ratio)
+    work = float(grid.size) * paths.n_groups
+    if work > WORK_LIMIT:
+        raise ValueError(
+            f"constraint={constraint!r} couples all {paths.n_groups} groups through one common {rate.name} window: "
+            f"the exact search evaluates every group at each of the {grid.size} candidate common values "
+            f"({work:.3g} steps, limit {WORK_LIMIT:.0e}, about 2 s). Round the scores to fewer distinct values, "
+            f"merge small groups, or use a rate constraint with tolerance=0 (a linear merge walk).")
+    lo, hi, total, k, q, value, bound = _kern.search_windows(
+        num, den, np.ascontiguousarray(gain, dtype=np.float64), paths.flags, paths.offsets, grid, is_start,
+        float(tol), float(inv_ratio))
+    if lo < 0:
+        raise InfeasibleConstraintError(infeasible_message(groups, rate.name, ranges, tol, inv_ratio, constraint))
+    return _components(paths, k, q), Solution(total, bound, "window", rate.linear)
+
+
+def solve_rate_sweep(sel, pos, offsets, kind, gp, gn):
+    """Exact tolerance-0 optimum of a selection-rate, TPR or FPR equality (merge walk)."""
+    from .._core import thresholds as _kern
+
+    total, k, q, _ = _kern.sweep_rates(sel, pos, offsets, kind, float(gp), float(gn))
+    return [[(int(k[g]), float(q[g]), 1.0)] for g in range(offsets.size - 1)], Solution(total, total, "sweep", True)
+
+
+# ------------------------------------------------------------------ two metrics
+def _box_axes(paths, rx, ry):
+    """Non-decreasing coordinates of the two coupled rates along the paths (sign-flipped
+    for non-increasing rates)."""
+    out = []
+    for rate in (rx, ry):
+        num, den = paths.metric(rate)
+        out.append(np.ascontiguousarray(rate.direction * num / den))
+    return out
+
+
+def _crossings(x, y, offsets, s1, s2):
+    """Points where path a meets path b shifted by (-s1, -s2), all pairs (a != b when unshifted)."""
+    pts = []
+    G = offsets.size - 1
+    for a in range(G):
+        xa, ya = x[offsets[a]:offsets[a + 1]], y[offsets[a]:offsets[a + 1]]
+        for b in range(G):
+            if a == b and s1 == 0 and s2 == 0:
+                continue
+            xb, yb = x[offsets[b]:offsets[b + 1]] - s1, y[offsets[b]:offsets[b + 1]] - s2
+            # segments of a against segments of b (small problems only)
+            p, r = np.c_[xa[:-1], ya[:-1]], np.c_[np.diff(xa), np.diff(ya)]
+            s_, u = np.c_[xb[:-1], yb[:-1]], np.c_[np.diff(xb), np.diff(yb)]
+            rxs = r[:, None, 0] * u[None, :, 1] - r[:, None, 1] * u[None, :, 0]
+            d = s_[None, :, :] - p[:, None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = (d[..., 0] * u[None, :, 1] - d[..., 1] * u[None, :, 0]) / rxs
+                v = (d[..., 0] * r[:, None, 1] - d[..., 1] * r[:, None, 0]) / rxs
+            hit = (rxs != 0) & (t >= 0) & (t <= 1) & (v >= 0) & (v <= 1)
+            ia, _ = np.nonzero(hit)
+            pts.append(np.c_[p[ia, 0] + t[hit] * r[ia, 0], p[ia, 1] + t[hit] * r[ia, 1]])
+    return np.concatenate(pts) if pts else np.zeros((0, 2))
+
+
+def _exact_corners(x, y, ok, offsets, w1, w2):
+    """Every vertex of the arrangement on which the summed box utility is piecewise convex."""
+    g1 = np.unique(np.r_[x[ok], x[ok] - w1])
+    g2 = np.unique(np.r_[y[ok], y[ok] - w2])
+    c1 = [np.repeat(g1, g2.size)]
+    c2 = [np.tile(g2, g1.size)]
+    for s1, s2 in ((0.0, 0.0), (w1, w2)):  # a box corner (lower-left, upper-right) on some path
+        for g in range(offsets.size - 1):
+            xs, ys = x[offsets[g]:offsets[g + 1]], y[offsets[g]:offsets[g + 1]]
+            at1 = np.interp(g1 + s1, xs, ys, left=np.nan, right=np.nan) - s2
+            m = ~np.isnan(at1)
+            c1.append(g1[m])
+            c2.append(at1[m])
+            at2 = np.interp(g2 + s2, ys, xs, left=np.nan, right=np.nan) - s1
+            m = ~np.isnan(at2)
+            c1.append(at2[m])
+            c2.append(g2[m])
+    # two corners on paths: P_a and P_b, P_a and P_b - w, P_a - w and P_b - w
+    pts = _crossings(x, y, offsets, 0.0, 0.0)
+    c1 += [pts[:, 0], pts[:, 0] - w1]
+    c2 += [pts[:, 1], pts[:, 1] - w2]
+    pts = _crossings(x, y, offsets, w1, w2)
+    c1.append(pts[:, 0])
+    c2.append(pts[:, 1])
+    c1, c2 = np.concatenate(c1), np.concatenate(c2)
+    pairs = np.unique(np.c_[c1, c2], axis=0)
+    return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+
+
+def _exact_size(x, y, ok, G):
+    n1 = np.unique(x[ok]).size * 2
+    n2 = np.unique(y[ok]).size * 2
+    return (n1 * n2 + 2 * G * (n1 + n2) + 3 * G * G * (x.size / max(G, 1)) ** 2) * G
+
+
+def _coarse_to_fine(evaluate, g1, g2):
+    """Best corner over g1 x g2, searched on K x K samples, then refined around the best boxes."""
+    def sample(lo, hi):
+        return np.unique(np.linspace(lo, hi, _BOX_K).round().astype(np.int64))
+
+    regions = [(0, g1.size - 1, 0, g2.size - 1)]
+    best = (-np.inf, 0, 0)
+    seen = set()
+    while regions:
+        cand = []
+        for a0, a1, b0, b1 in regions:
+            ia, ib = sample(a0, a1), sample(b0, b1)
+            ii, jj = np.repeat(ia, ib.size), np.tile(ib, ia.size)
+            cand.append(np.c_[ii, jj])
+        cand = np.unique(np.concatenate(cand), axis=0)
+        cand = np.array([c for c in cand if (c[0], c[1]) not in seen], dtype=np.int64).reshape(-1, 2)
+        seen.update(map(tuple, cand))
+        if not len(cand):
+            break
+        tot = evaluate(g1[cand[:, 0]], g2[cand[:, 1]])
+        order = np.argsort(-tot, kind="stable")[:_BOX_KEEP]
+        if tot[order[0]] > best[0]:
+            best = (float(tot[order[0]]), int(cand[order[0], 0]), int(cand[order[0], 1]))
+        step1 = max(1, (regions[0][1] - regions[0][0]) // (_BOX_K - 1))
+        step2 = max(1, (regions[0][3] - regions[0][2]) // (_BOX_K - 1))
+        if step1 == 1 and step2 == 1:
+            break
+        regions = [(max(0, i - step1), min(g1.size - 1, i + step1), max(0, j - step2), min(g2.size - 1, j + step2))
+                   for i, j in cand[order] if np.isfinite(tot[order[0]])]
+    return best[0], g1[best[1]], g2[best[2]]
+
+
+def solve_boxes(paths, rx, ry, gain, w1, w2, groups, constraint, bound_fn=None):
+    """Best monotone rules with ``rx`` within ``w1`` and ``ry`` within ``w2`` across groups.
+
+    ``bound_fn``: returns an upper bound (the mixing optimum), called only when the
+    search is not exact; without it the gap of a coarse search is unknown (inf).
+    """
+    from .._core import thresholds as _kern
+
+    x, y = _box_axes(paths, rx, ry)
+    gain = np.ascontiguousarray(gain, dtype=np.float64)
+    ok = (paths.flags & 1) > 0
+    G = paths.n_groups
+
+    def evaluate(c1, c2):
+        return _kern.evaluate_boxes(x, y, gain, paths.flags, paths.offsets, np.ascontiguousarray(c1, dtype=np.float64),
+                                    np.ascontiguousarray(c2, dtype=np.float64), float(w1), float(w2))
+
+    exact = _exact_size(x, y, ok, G) <= BOX_EXACT_LIMIT
+    if exact:
+        c1, c2 = _exact_corners(x, y, ok, paths.offsets, w1, w2)
+        tot = evaluate(c1, c2)
+        i = int(np.argmax(tot))
+        total, b1, b2 = float(tot[i]), float(c1[i]), float(c2[i])
+    else:
+        g1 = np.unique(np.r_[x[ok], x[ok] - w1])
+        g2 = np.unique(np.r_[y[ok], y[ok] - w2])
+        total, b1, b2 = _coarse_to_fine(evaluate, g1, g2)
+    if not np.isfinite(total):
+        raise InfeasibleConstraintError(
+            f"constraint={constraint!r}: no box of monotone rules reaches every group (per-group bounds too tight)")
+    j, q, _ = _kern.box_choices(x, y, gain, paths.flags, paths.offsets, b1, b2, float(w1), float(w2))
+    bound = total if exact else (bound_fn() if bound_fn is not None else np.inf)
+    return _components(paths, j, q), Solution(total, bound, "boxes" if exact else "coarse", exact)
+
+
+# ---------------------------------------------------------------- mixing (Hardt)
+def _decompose(h, x, y, sel, lam):
+    r"""The group's point as a mixture of at most three hull vertices, closest to one
+    threshold: minimises :math:`\sum_j \mu_j |S_j - S_P|` (accepted mass) over the
+    mixtures reaching the point (all have the same utility)."""
+    from scipy.optimize import linprog
+
+    px, py, ps = float(lam @ x), float(lam @ y), float(lam @ sel)
+    cost = np.abs(sel - ps) / max(float(sel.max()), 1.0)
+    res = linprog(cost, A_eq=np.vstack([np.ones_like(x), x, y]), b_eq=[1.0, px, py], bounds=(0, None),
+                  method="highs-ds")
+    mu = res.x if res.status == 0 else lam
+    mu = np.where(mu > 1e-12, mu, 0.0)
+    keep = np.flatnonzero(mu)
+    mu = mu[keep] / mu[keep].sum()
+    return [(int(h[j]), 0.0, float(m)) for j, m in zip(keep, mu)]
+
+
+def solve_mixing(curves, gp, gn, tol, decompose_limit=200):
+    """Equalized odds by mixing thresholds (Hardt et al. 2016): the LP over the groups' ROC
+    hull vertices, with sparse constraint matrices (memory linear in the hull sizes).
+
+    Each group's point is written as a mixture of at most three thresholds (the
+    :func:`_decompose` LP for up to ``decompose_limit`` groups and for any group whose
+    LP weights use more than three vertices; otherwise the LP's own weights).
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    from .._core import thresholds as _kern
+
+    xs = [np.ascontiguousarray(c.false_positives / c.n_negative) for c in curves]
+    ys = [np.ascontiguousarray(c.positives / c.n_positive) for c in curves]
+    us = [gp * c.positives + gn * c.false_positives for c in curves]
+    G = len(curves)
+    offsets = np.zeros(G + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([x.size for x in xs])
+    verts, voff = _kern.convex_hulls(np.concatenate(xs), np.concatenate(ys), offsets)
+    hulls = [verts[voff[g]:voff[g + 1]] for g in range(G)]
+    nv = int(voff[-1])
+    n_var = nv + 2  # lambdas, then the common centre (F, T)
+    owner = np.repeat(np.arange(G), np.diff(voff))
+    col = np.arange(nv)
+    hx = np.concatenate([xs[g][h] for g, h in enumerate(hulls)])
+    hy = np.concatenate([ys[g][h] for g, h in enumerate(hulls)])
+    c_obj = np.zeros(n_var)
+    c_obj[:nv] = -np.concatenate([us[g][h] for g, h in enumerate(hulls)])
+    a_eq = sparse.csr_matrix((np.ones(nv), (owner, col)), shape=(G, n_var))
+    rows = np.r_[owner, np.arange(G)]
+    cols_x, cols_y = np.r_[col, np.full(G, nv)], np.r_[col, np.full(G, nv + 1)]
+    rows_x = sparse.csr_matrix((np.r_[hx, -np.ones(G)], (rows, cols_x)), shape=(G, n_var))
+    rows_y = sparse.csr_matrix((np.r_[hy, -np.ones(G)], (rows, cols_y)), shape=(G, n_var))
+    bounds = [(0, None)] * nv + [(0, 1), (0, 1)]
+    if tol == 0:
+        res = linprog(c_obj, A_eq=sparse.vstack([a_eq, rows_x, rows_y]).tocsr(), b_eq=np.r_[np.ones(G), np.zeros(2 * G)],
+                      bounds=bounds, method="highs")
+    else:
+        a_ub = sparse.vstack([rows_x, -rows_x, rows_y, -rows_y]).tocsr()
+        res = linprog(c_obj, A_ub=a_ub, b_ub=np.full(4 * G, tol / 2), A_eq=a_eq, b_eq=np.ones(G), bounds=bounds,
+                      method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"the equalized-odds linear programme failed: {res.message}")
+    comps = []
+    for g, h in enumerate(hulls):
+        lam = res.x[voff[g]:voff[g + 1]]
+        lam = np.where(lam > 1e-12, lam, 0.0)
+        if G <= decompose_limit or np.count_nonzero(lam) > 3:
+            comps.append(_decompose(h, xs[g][h], ys[g][h], curves[g].selected[h], lam))
+        else:
+            keep = np.flatnonzero(lam)
+            comps.append([(int(h[j]), 0.0, float(lam[j] / lam[keep].sum())) for j in keep])
+    total = -float(res.fun)
+    return comps, Solution(total, total, "mixing", True)
+
+
+def packed(curves, packed_arrays):
+    return packed_arrays if packed_arrays is not None else pack(curves)

@@ -362,7 +362,7 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
             bound_fn = None
             if sorted(rates) == ["false_positive_rate", "true_positive_rate"] and not bounds and w1 == w2:
                 def bound_fn():
-                    return solve_mixing(curves, gp, gn, w1)[1].total
+                    return solve_mixing(curves, gp, gn, w1, bound_only=True)[1].total
             comps, sol = solve_boxes(paths, by[rates[0]][0].rate, by[rates[1]][0].rate, gain, w1, w2, self.groups_,
                                      self.constraint, bound_fn)
             return comps, sol, specs

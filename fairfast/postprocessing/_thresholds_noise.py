@@ -108,14 +108,15 @@ def fit_with_holdout(est, specs, scores, y, w, codes):
         return
     rng = np.random.default_rng(est.seed_)
     reps = _draw(codes, w, len(est.groups_), B, size, rng)
+    wb = np.ones(codes.size) if w is None else w  # replicates carry their counts as weights
     if not holdout:
         est._fit_arrays(specs, scores, y, w, codes)
-        est.holdout_ = {**holdout_estimate(est, specs, scores, y, w, codes, reps, size, rng), "fit_scale": 1.0}
+        est.holdout_ = {**holdout_estimate(est, specs, scores, y, wb, codes, reps, size, rng), "fit_scale": 1.0}
         return
     target = min(targets)
     chosen, estimate = 0.0, None
     for s in SCALES:
-        est_s = holdout_estimate(est, _scaled(specs, s), scores, y, w, codes, reps, size, rng)
+        est_s = holdout_estimate(est, _scaled(specs, s), scores, y, wb, codes, reps, size, rng)
         if estimate is None or (est_s["violation_mean"] <= target):
             chosen, estimate = s, est_s
         if not est_s["violation_mean"] <= target or target == 0:

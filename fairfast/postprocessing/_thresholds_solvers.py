@@ -234,34 +234,27 @@ def _exact_size(x, y, ok, G):
 
 
 def _coarse_to_fine(evaluate, g1, g2):
-    """Best corner over g1 x g2, searched on K x K samples, then refined around the best boxes."""
+    """Best corner over g1 x g2, searched on K x K samples, then refined around the best
+    boxes (each round shrinks the index step by about K / 2) down to neighbouring values."""
     def sample(lo, hi):
         return np.unique(np.linspace(lo, hi, _BOX_K).round().astype(np.int64))
 
     regions = [(0, g1.size - 1, 0, g2.size - 1)]
     best = (-np.inf, 0, 0)
-    seen = set()
     while regions:
-        cand = []
-        for a0, a1, b0, b1 in regions:
-            ia, ib = sample(a0, a1), sample(b0, b1)
-            ii, jj = np.repeat(ia, ib.size), np.tile(ib, ia.size)
-            cand.append(np.c_[ii, jj])
-        cand = np.unique(np.concatenate(cand), axis=0)
-        cand = np.array([c for c in cand if (c[0], c[1]) not in seen], dtype=np.int64).reshape(-1, 2)
-        seen.update(map(tuple, cand))
-        if not len(cand):
-            break
+        cand = np.unique(np.concatenate([
+            np.stack(np.meshgrid(sample(a0, a1), sample(b0, b1), indexing="ij"), -1).reshape(-1, 2)
+            for a0, a1, b0, b1 in regions]), axis=0)
         tot = evaluate(g1[cand[:, 0]], g2[cand[:, 1]])
         order = np.argsort(-tot, kind="stable")[:_BOX_KEEP]
         if tot[order[0]] > best[0]:
             best = (float(tot[order[0]]), int(cand[order[0], 0]), int(cand[order[0], 1]))
-        step1 = max(1, (regions[0][1] - regions[0][0]) // (_BOX_K - 1))
-        step2 = max(1, (regions[0][3] - regions[0][2]) // (_BOX_K - 1))
-        if step1 == 1 and step2 == 1:
+        a0, a1, b0, b1 = regions[0]
+        step1, step2 = max(1, (a1 - a0) // (_BOX_K - 1)), max(1, (b1 - b0) // (_BOX_K - 1))
+        if (step1 == 1 and step2 == 1) or not np.isfinite(tot[order[0]]):
             break
         regions = [(max(0, i - step1), min(g1.size - 1, i + step1), max(0, j - step2), min(g2.size - 1, j + step2))
-                   for i, j in cand[order] if np.isfinite(tot[order[0]])]
+                   for (i, j), v in zip(cand[order], tot[order]) if np.isfinite(v)]
     return best[0], g1[best[1]], g2[best[2]]
 
 
@@ -318,7 +311,7 @@ def _decompose(h, x, y, sel, lam):
     return [(int(h[j]), 0.0, float(m)) for j, m in zip(keep, mu)]
 
 
-def solve_mixing(curves, gp, gn, tol, decompose_limit=200):
+def solve_mixing(curves, gp, gn, tol, decompose_limit=200, bound_only=False):
     """Equalized odds by mixing thresholds (Hardt et al. 2016): the LP over the groups' ROC
     hull vertices, with sparse constraint matrices (memory linear in the hull sizes).
 
@@ -362,6 +355,8 @@ def solve_mixing(curves, gp, gn, tol, decompose_limit=200):
                       method="highs")
     if res.status != 0:
         raise RuntimeError(f"the equalized-odds linear programme failed: {res.message}")
+    if bound_only:
+        return None, Solution(-float(res.fun), -float(res.fun), "mixing", True)
     comps = []
     for g, h in enumerate(hulls):
         lam = res.x[voff[g]:voff[g + 1]]

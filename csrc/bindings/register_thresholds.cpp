@@ -72,11 +72,13 @@ py::tuple search_windows(const carray<double>& num, const carray<double>& den, c
   const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
   std::vector<th::Choice> choices(static_cast<std::size_t>(n_groups));
   th::WindowResult res;
+  carray<double> intervals(grid.shape(0));
+  double* ib = intervals.mutable_data();
   {
     py::gil_scoped_release release;  // inputs are C-contiguous, read-only and kept alive by the caller
     res = th::search_windows(num.data(), den.data(), gain.data(), flags.data(), offsets.data(), n_groups, gr,
                              is_start.data(), static_cast<std::int64_t>(grid.shape(0)), tol, inv_ratio,
-                             choices.data());
+                             choices.data(), ib);
   }
   carray<std::int64_t> k(n_groups);
   carray<double> q(n_groups), value(n_groups);
@@ -85,7 +87,7 @@ py::tuple search_windows(const carray<double>& num, const carray<double>& den, c
     q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
     value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
   }
-  return py::make_tuple(res.lo, res.hi, res.total, k, q, value, res.bound);
+  return py::make_tuple(res.lo, res.hi, res.total, k, q, value, res.bound, intervals);
 }
 
 void check_box_inputs(const carray<double>& x, const carray<double>& y, const carray<double>& gain,
@@ -280,8 +282,9 @@ void register_thresholds(py::module_& m) {
         py::arg("grid").noconvert(), py::arg("is_start").noconvert(), py::arg("tol"), py::arg("inv_ratio"),
         "Best window [grid[lo], min(grid[lo] + tol, grid[lo] * inv_ratio)] (lo a marked start) of a ratio metric\n"
         "over groups'"
-        "threshold paths. Returns (lo, hi, total, k, q, value, bound); lo == -1 when no window reaches every\n"
-        "group; bound is an upper bound over every window start (grid values and between them).");
+        "threshold paths. Returns (lo, hi, total, k, q, value, bound, interval_bounds); lo == -1 when no window\n"
+        "reaches every group; bound is an upper bound over every window start (grid values and between them),\n"
+        "interval_bounds[s] the bound between start s and the next start.");
   m.def("evaluate_boxes", &evaluate_boxes, py::arg("x").noconvert(), py::arg("y").noconvert(),
         py::arg("gain").noconvert(), py::arg("flags").noconvert(), py::arg("offsets").noconvert(),
         py::arg("c1").noconvert(), py::arg("c2").noconvert(), py::arg("w1"), py::arg("w2"),

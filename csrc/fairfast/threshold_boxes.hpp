@@ -99,6 +99,14 @@ inline BoxPick best_in_box(const double* x, const double* y, const double* gain,
                            const RangeMax& rmq, std::int64_t b, std::int64_t e, double c1, double d1, double c2,
                            double d2, double eps = 1e-9) {
   BoxPick best;
+  // box edges widened by a few ulps of the metric: corners computed as a value minus a
+  // width land an ulp off the points they were computed from
+  const double s1 = 8 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::max(std::fabs(c1), std::fabs(d1)));
+  const double s2 = 8 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::max(std::fabs(c2), std::fabs(d2)));
+  c1 -= s1;
+  d1 += s1;
+  c2 -= s2;
+  d2 += s2;
   const double lx = detail::first_at_least(x, b, e, c1), hx = detail::last_at_most(x, b, e, d1);
   const double ly = detail::first_at_least(y, b, e, c2), hy = detail::last_at_most(y, b, e, d2);
   if (lx < 0 || hx < 0 || ly < 0 || hy < 0) return best;

@@ -145,11 +145,12 @@ inline double window_end(double c, double tol, double inv_ratio) {
 // while c moves between two consecutive starts, each group's candidates move
 // monotonically and stay feasible at the closed ends, so its best there is at most its
 // best at one of the two starts, and max over consecutive starts s < s' of
-// sum_g max(W_g(s), W_g(s')) bounds it.
+// sum_g max(W_g(s), W_g(s')) bounds it; interval_bound[s] (m entries) receives that
+// bound for the interval from start s to the next start (-inf elsewhere).
 inline WindowResult search_windows(const double* num, const double* den, const double* gain,
                                    const std::uint8_t* flags, const std::int64_t* offsets, std::int64_t n_groups,
                                    const double* grid, const std::uint8_t* is_start, std::int64_t m, double tol,
-                                   double inv_ratio, Choice* choices) {
+                                   double inv_ratio, Choice* choices, double* interval_bound) {
   WindowResult res;
   if (m <= 0 || n_groups <= 0) return res;
   const bool single = tol == 0.0 && !std::isfinite(inv_ratio);
@@ -220,9 +221,13 @@ inline WindowResult search_windows(const double* num, const double* den, const d
   res.bound = res.total;
   {
     std::int64_t prev = -1;
+    for (std::int64_t i = 0; i < m; ++i) interval_bound[i] = detail::neg_inf;
     for (std::int64_t i = 0; i < m; ++i) {
       if (!is_start[i]) continue;
-      if (prev >= 0) res.bound = std::max(res.bound, upper[static_cast<std::size_t>(prev)]);
+      if (prev >= 0) {
+        res.bound = std::max(res.bound, upper[static_cast<std::size_t>(prev)]);
+        interval_bound[prev] = upper[static_cast<std::size_t>(prev)];
+      }
       prev = i;
     }
   }

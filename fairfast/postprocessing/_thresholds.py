@@ -14,7 +14,7 @@ from .._groups import encode_groups, map_groups
 from .._validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
 from ..io._state import ModelFileMixin
 from . import _thresholds_state as _state
-from ._thresholds_curves import breakpoint_paths, bounded_paths, build_curves, pack
+from ._thresholds_curves import breakpoint_paths, bounded_paths, build_curves, nudge_ends, pack
 from ._thresholds_metrics import COUPLING, NAMED_CONSTRAINTS, RATES, parse_constraints, parse_objective
 from ._thresholds_solvers import (
     InfeasibleConstraintError,
@@ -350,7 +350,8 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
                 and coupled[0].value == 0 and rates[0] in _SWEEP_KIND:
             comps, sol = solve_rate_sweep(sel, pos, bp, _SWEEP_KIND[rates[0]], gp, gn)
             return comps, sol, specs
-        paths = bounded_paths(breakpoint_paths(sel, pos, bp), bounds)
+        paths = nudge_ends(breakpoint_paths(sel, pos, bp), [s.rate for s in specs])
+        paths = bounded_paths(paths, bounds)
         gain = gp * paths.tp + gn * paths.fp
         if len(rates) == 2:
             by = {r: [s for s in coupled if s.rate.name == r] for r in rates}

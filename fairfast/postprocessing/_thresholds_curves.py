@@ -153,8 +153,9 @@ class Paths:
     positive and negative weight.
     """
 
-    def __init__(self, tp, fp, k, q, flags, offsets, P, N):
+    def __init__(self, tp, fp, k, q, flags, offsets, P, N, nudged=None):
         self.tp, self.fp, self.k, self.q, self.flags, self.offsets, self.P, self.N = tp, fp, k, q, flags, offsets, P, N
+        self.nudged = nudged  # (points, their neighbours, original tp, original fp): see nudge_ends
 
     @property
     def n_groups(self):
@@ -172,7 +173,16 @@ class Paths:
         """(numerator, denominator) of ``rate`` at every point."""
         P, N = self.totals()
         num, den = rate.parts(self.tp, self.fp, P, N)
-        return np.ascontiguousarray(num, dtype=np.float64), np.ascontiguousarray(den, dtype=np.float64)
+        num, den = np.array(num, dtype=np.float64), np.array(den, dtype=np.float64)
+        if self.nudged is not None:
+            # where the metric was undefined at the end, it is constant on the end segment
+            # (numerator and denominator both vanish linearly there): use the neighbour's
+            # value exactly, not the rounded ratio of two tiny counts
+            j, nb, tp0, fp0 = self.nudged
+            _, den0 = rate.parts(tp0, fp0, P[j], N[j])
+            snap = np.asarray(den0) <= 0
+            num[j[snap]], den[j[snap]] = num[nb[snap]], den[nb[snap]]
+        return num, den
 
     def group(self, g):
         return slice(int(self.offsets[g]), int(self.offsets[g + 1]))
@@ -216,13 +226,12 @@ def bounded_paths(paths, bounds):
     """
     if not bounds:
         return paths
-    P, N = paths.totals()
     same = np.ones(paths.tp.size, dtype=bool)  # same[j]: j and j + 1 are in one group
     same[paths.offsets[1:] - 1] = False
     seg = np.flatnonzero(same[:-1]) if paths.tp.size > 1 else np.zeros(0, dtype=np.int64)
     ins_seg, ins_t = [], []
     for rate, _, value in bounds:
-        num, den = rate.parts(paths.tp, paths.fp, P, N)
+        num, den = paths.metric(rate)
         n0, n1, d0, d1 = num[seg], num[seg + 1], den[seg], den[seg + 1]
         f0, f1 = n0 - value * d0, n1 - value * d1  # sign of (metric - value) where den > 0
         cross = (f0 * f1 < 0) & (d0 > 0) & (d1 > 0)
@@ -237,27 +246,75 @@ def bounded_paths(paths, bounds):
     order = np.argsort(key, kind="stable")
     key = key[order]
     dup = np.r_[False, key[1:] == key[:-1]]
-    order, key = order[~dup], key[~dup]
+    key = key[~dup]
     base = np.floor(key).astype(np.int64)
     t = key - base
     nxt = np.minimum(base + 1, paths.tp.size - 1)
-    tp = paths.tp[base] + t * (paths.tp[nxt] - paths.tp[base])
-    fp = paths.fp[base] + t * (paths.fp[nxt] - paths.fp[base])
+
+    def lerp(v):
+        return v[base] + t * (v[nxt] - v[base])
+
     k = paths.k[base]
     q1 = np.where(paths.k[nxt] == k, paths.q[nxt], 1.0)
     q = paths.q[base] + t * (q1 - paths.q[base])
     counts = np.bincount(np.searchsorted(paths.offsets, base, side="right") - 1, minlength=paths.n_groups)
     offsets = np.zeros(paths.n_groups + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    sizes = np.diff(offsets)
-    Pp, Np = np.repeat(paths.P, sizes), np.repeat(paths.N, sizes)
-    point_ok = np.ones(tp.size, dtype=bool)
-    seg_ok = np.ones(tp.size, dtype=bool)
-    mid_tp, mid_fp = np.r_[(tp[:-1] + tp[1:]) / 2, tp[-1:]], np.r_[(fp[:-1] + fp[1:]) / 2, fp[-1:]]
+    nudged = None
+    if paths.nudged is not None:
+        j, nb, tp0, fp0 = paths.nudged
+        where = np.searchsorted(key, j.astype(np.float64))  # original points keep integer keys
+        nudged = (where, np.searchsorted(key, nb.astype(np.float64)), tp0, fp0)
+    out = Paths(lerp(paths.tp), lerp(paths.fp), k, q, None, offsets, paths.P, paths.N, nudged)
+    point_ok = np.ones(key.size, dtype=bool)
+    seg_ok = np.ones(key.size, dtype=bool)
     for rate, form, value in bounds:
-        slack = 1e-9 * max(1.0, abs(value))
-        point_ok &= _meets(rate.value(tp, fp, Pp, Np), form, value, slack)
-        seg_ok &= _meets(rate.value(mid_tp, mid_fp, Pp, Np), form, value, 0.0)
+        num, den = out.metric(rate)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            mn, md = np.r_[(num[:-1] + num[1:]) / 2, num[-1:]], np.r_[(den[:-1] + den[1:]) / 2, den[-1:]]
+            mid = np.where(md > 0, mn / np.where(md > 0, md, 1.0), np.nan)
+        point_ok &= _meets(v, form, value, 1e-9 * max(1.0, abs(value)))
+        seg_ok &= _meets(mid, form, value, 0.0)
     seg_ok[offsets[1:] - 1] = False
-    flags = (point_ok.astype(np.uint8) | (seg_ok.astype(np.uint8) << 1)).astype(np.uint8)
-    return Paths(tp, fp, k, q, flags, offsets, paths.P, paths.N)
+    out.flags = (point_ok.astype(np.uint8) | (seg_ok.astype(np.uint8) << 1)).astype(np.uint8)
+    return out
+
+
+#: How far into the first (last) segment a path end moves when a constrained metric is
+#: undefined there (the PPV of accepting nobody, the NPV of accepting everyone).
+END_NUDGE = 1e-9
+
+
+def nudge_ends(paths, rates):
+    """Move each group's first (last) point ``END_NUDGE`` into its first (last) segment
+    where one of ``rates`` has a zero denominator at the end but not just inside it.
+
+    The rules just inside are valid (the metric is defined and constant near the end),
+    so the best rule of such a group is a supremum approached there; the nudged point
+    attains it up to ``END_NUDGE`` of one block.
+    """
+    P, N = paths.totals()
+    first, last = paths.offsets[:-1], paths.offsets[1:] - 1
+    move_first = np.zeros(paths.n_groups, dtype=bool)
+    move_last = np.zeros(paths.n_groups, dtype=bool)
+    for rate in rates:
+        _, den = rate.parts(paths.tp, paths.fp, P, N)
+        move_first |= (den[first] <= 0) & (den[first + 1] > 0) & (last > first)
+        move_last |= (den[last] <= 0) & (den[last - 1] > 0) & (last > first)
+    if not (move_first.any() or move_last.any()):
+        return paths
+    tp, fp, q = paths.tp.copy(), paths.fp.copy(), paths.q.copy()
+    k = paths.k.copy()
+    for ends, nxt, t in ((first[move_first], first[move_first] + 1, END_NUDGE),
+                         (last[move_last], last[move_last] - 1, END_NUDGE)):
+        tp[ends] = paths.tp[ends] + t * (paths.tp[nxt] - paths.tp[ends])
+        fp[ends] = paths.fp[ends] + t * (paths.fp[nxt] - paths.fp[ends])
+    q[first[move_first]] = END_NUDGE
+    lm = last[move_last]
+    k[lm] = paths.k[lm - 1]
+    q[lm] = 1.0 - END_NUDGE
+    j = np.r_[first[move_first], lm]
+    nb = np.r_[first[move_first] + 1, lm - 1]
+    return Paths(tp, fp, k, q, paths.flags.copy(), paths.offsets, paths.P, paths.N,
+                 nudged=(j, nb, paths.tp[j], paths.fp[j]))

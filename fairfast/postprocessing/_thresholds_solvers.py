@@ -26,6 +26,9 @@ WORK_LIMIT = 4e8
 BOX_EXACT_LIMIT = 3e7
 _BOX_K = 48  # coarse-to-fine: candidate corners per axis and round
 _BOX_KEEP = 6  # boxes refined per round
+_REFINE_ROUNDS = 12  # ratio metrics: bisection rounds of the window starts with an open bound
+_REFINE_SPLIT = 4
+_GAP = 1e-12
 
 
 class InfeasibleConstraintError(ValueError):
@@ -92,10 +95,11 @@ def _window_end(c, tol, inv_ratio):
     return end
 
 
-def _grid(v, tol, inv_ratio):
-    """Window starts (each metric value as a window's lower and as its upper end, and the
-    kink of min(c + tol, c * inv_ratio)) and the evaluation grid: starts and their ends."""
-    starts = [v]
+def _grid(v, tol, inv_ratio, extra=None):
+    """Window starts (each metric value as a window's lower and as its upper end, the
+    kink of min(c + tol, c * inv_ratio), and ``extra`` starts) and the evaluation grid:
+    starts and their ends."""
+    starts = [v] if extra is None else [v, extra]
     if np.isfinite(tol):
         starts.append(v - tol)
     if np.isfinite(inv_ratio):
@@ -139,19 +143,32 @@ def solve_window(paths, rate, gain, tol, inv_ratio, groups, constraint):
     ok = ((paths.flags & 1) > 0) & (den > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         values = (num / np.where(den > 0, den, 1.0))[ok]
-    grid, is_start = _grid(values, tol, inv_ratio)
-    work = float(grid.size) * paths.n_groups
-    if work > WORK_LIMIT:
-        raise ValueError(
-            f"constraint={constraint!r} couples all {paths.n_groups} groups through one common {rate.name} window: "
-            f"the exact search evaluates every group at each of the {grid.size} candidate common values "
-            f"({work:.3g} steps, limit {WORK_LIMIT:.0e}, about 2 s). Round the scores to fewer distinct values, "
-            f"merge small groups, or use a rate constraint with tolerance=0 (a linear merge walk).")
-    lo, hi, total, k, q, value, bound = _kern.search_windows(
-        num, den, np.ascontiguousarray(gain, dtype=np.float64), paths.flags, paths.offsets, grid, is_start,
-        float(tol), float(inv_ratio))
-    if lo < 0:
-        raise InfeasibleConstraintError(infeasible_message(groups, rate.name, ranges, tol, inv_ratio, constraint))
+    gain = np.ascontiguousarray(gain, dtype=np.float64)
+    extra = None
+    for _ in range(_REFINE_ROUNDS + 1):
+        grid, is_start = _grid(values, tol, inv_ratio, extra)
+        work = float(grid.size) * paths.n_groups
+        if work > WORK_LIMIT:
+            if extra is not None:  # a refinement round: keep the certified result so far
+                break
+            raise ValueError(
+                f"constraint={constraint!r} couples all {paths.n_groups} groups through one common {rate.name} "
+                f"window: the exact search evaluates every group at each of the {grid.size} candidate common "
+                f"values ({work:.3g} steps, limit {WORK_LIMIT:.0e}, about 2 s). Round the scores to fewer distinct "
+                f"values, merge small groups, or use a rate constraint with tolerance=0 (a linear merge walk).")
+        lo, hi, total, k, q, value, bound, intervals = _kern.search_windows(
+            num, den, gain, paths.flags, paths.offsets, grid, is_start, float(tol), float(inv_ratio))
+        if lo < 0:
+            raise InfeasibleConstraintError(infeasible_message(groups, rate.name, ranges, tol, inv_ratio, constraint))
+        # rates: exact at the starts. Ratio metrics: bisect the intervals whose bound beats the best
+        if rate.linear or bound - total <= _GAP * max(1.0, abs(total)):
+            break
+        open_ = np.flatnonzero(intervals > total + _GAP * max(1.0, abs(total)))
+        nxt = np.flatnonzero(is_start)
+        right = nxt[np.searchsorted(nxt, open_, side="right")]
+        frac = np.arange(1, _REFINE_SPLIT) / _REFINE_SPLIT
+        new = (grid[open_, None] + frac * (grid[right] - grid[open_])[:, None]).ravel()
+        extra = new if extra is None else np.concatenate([extra, new])
     return _components(paths, k, q), Solution(total, bound, "window", rate.linear)
 
 
@@ -199,12 +216,20 @@ def _crossings(x, y, offsets, s1, s2):
 
 
 def _exact_corners(x, y, ok, offsets, w1, w2):
-    """Every vertex of the arrangement on which the summed box utility is piecewise convex."""
+    """Every vertex of the arrangement on which the summed box utility is piecewise convex.
+
+    The structure of a group's best rule in the box [c1, c1 + w1] x [c2, c2 + w2] changes
+    where an edge passes a path point (c1 or c1 + w1 at a point's x, c2 or c2 + w2 at its
+    y: the grid lines) and where a box corner crosses the path (the four corners: the
+    range [l, h] of positions switches which metric bounds it, or empties). Vertices:
+    grid line x grid line, grid line x corner-on-path curve, and two corners on paths.
+    """
     g1 = np.unique(np.r_[x[ok], x[ok] - w1])
     g2 = np.unique(np.r_[y[ok], y[ok] - w2])
     c1 = [np.repeat(g1, g2.size)]
     c2 = [np.tile(g2, g1.size)]
-    for s1, s2 in ((0.0, 0.0), (w1, w2)):  # a box corner (lower-left, upper-right) on some path
+    shifts = [(s1, s2) for s1 in (0.0, w1) for s2 in (0.0, w2)]
+    for s1, s2 in shifts:  # the corner (c1 + s1, c2 + s2) on some path
         for g in range(offsets.size - 1):
             xs, ys = x[offsets[g]:offsets[g + 1]], y[offsets[g]:offsets[g + 1]]
             at1 = np.interp(g1 + s1, xs, ys, left=np.nan, right=np.nan) - s2
@@ -215,13 +240,13 @@ def _exact_corners(x, y, ok, offsets, w1, w2):
             m = ~np.isnan(at2)
             c1.append(at2[m])
             c2.append(g2[m])
-    # two corners on paths: P_a and P_b, P_a and P_b - w, P_a - w and P_b - w
-    pts = _crossings(x, y, offsets, 0.0, 0.0)
-    c1 += [pts[:, 0], pts[:, 0] - w1]
-    c2 += [pts[:, 1], pts[:, 1] - w2]
-    pts = _crossings(x, y, offsets, w1, w2)
-    c1.append(pts[:, 0])
-    c2.append(pts[:, 1])
+    # two corners on paths: P_a meets P_b moved by a difference of corner shifts
+    for d1 in (-w1, 0.0, w1):
+        for d2 in (-w2, 0.0, w2):
+            pts = _crossings(x, y, offsets, d1, d2)
+            for s1, s2 in shifts:
+                c1.append(pts[:, 0] - s1)
+                c2.append(pts[:, 1] - s2)
     c1, c2 = np.concatenate(c1), np.concatenate(c2)
     pairs = np.unique(np.c_[c1, c2], axis=0)
     return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
@@ -230,7 +255,7 @@ def _exact_corners(x, y, ok, offsets, w1, w2):
 def _exact_size(x, y, ok, G):
     n1 = np.unique(x[ok]).size * 2
     n2 = np.unique(y[ok]).size * 2
-    return (n1 * n2 + 2 * G * (n1 + n2) + 3 * G * G * (x.size / max(G, 1)) ** 2) * G
+    return (n1 * n2 + 8 * G * (n1 + n2) + 36 * G * G * (x.size / max(G, 1)) ** 2) * G
 
 
 def _coarse_to_fine(evaluate, g1, g2):

@@ -298,7 +298,7 @@ def test_merge_walk_equals_grid_search(kind, seed):
     grid = np.unique(num / den)
     flags = np.full(num.size, 3, np.uint8)
     flags[bp[1:] - 1] = 1
-    lo, hi, total2, k2, q2, value2, bound = kern.search_windows(
+    lo, hi, total2, k2, q2, value2, bound, _ = kern.search_windows(
         num, den, gp * pos + gn * (sel - pos), flags, bp, grid, np.ones(grid.size, np.uint8), 0.0, np.inf)
     assert bound >= total2  # an upper bound over window starts between grid values too
     assert total == pytest.approx(total2, abs=1e-15)

@@ -119,9 +119,11 @@ def test_every_constraint_and_objective_against_brute_force(problem):
 @given(st.data())
 def test_breakpoint_optima_agree_exactly(data):
     """With tolerance and bounds loose enough that tie fractions cannot help, the solver's
-    optimum equals the brute force over breakpoints only (steps=1) or finer (steps=6)."""
+    optimum equals the brute force over breakpoints only (steps=1). Rates only: a ratio
+    metric is undefined at an end (the PPV of accepting nobody), where the solver takes
+    the supremum just inside (see test_every_constraint_and_objective_against_brute_force)."""
     s, y, a = _data(data.draw, 2)
-    metric = data.draw(st.sampled_from(RATES + RATIO_METRICS))
+    metric = data.draw(st.sampled_from(RATES))
     specs = [(metric, "difference", 1.0)]
     coarse = brute.best(s, y, a, specs, "accuracy", steps=1)
     gt = GroupThresholds(constraint=specs).fit(s, y, sensitive_features=a)

@@ -3,7 +3,6 @@ predict). Curves, solvers, summary, plotting and model files live in the sibling
 ``_thresholds_*`` modules."""
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -14,16 +13,10 @@ from .._groups import encode_groups, map_groups
 from .._validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
 from ..io._state import ModelFileMixin
 from . import _thresholds_state as _state
-from ._thresholds_curves import breakpoint_paths, bounded_paths, build_curves, nudge_ends, pack
-from ._thresholds_metrics import COUPLING, NAMED_CONSTRAINTS, RATES, parse_constraints, parse_objective
-from ._thresholds_solvers import (
-    InfeasibleConstraintError,
-    smallest_tolerance,
-    solve_boxes,
-    solve_mixing,
-    solve_rate_sweep,
-    solve_window,
-)
+from ._thresholds_curves import build_curves
+from ._thresholds_metrics import NAMED_CONSTRAINTS, parse_constraints, parse_objective
+from ._thresholds_search import check_groups, set_rule, solve
+from ._thresholds_solvers import InfeasibleConstraintError, InfeasibleConstraintWarning
 from ._thresholds_summary import summarise
 
 __all__ = ["GroupThresholds", "InfeasibleConstraintError", "InfeasibleConstraintWarning", "RANDOM_STREAM"]
@@ -33,12 +26,6 @@ __all__ = ["GroupThresholds", "InfeasibleConstraintError", "InfeasibleConstraint
 RANDOM_STREAM = 7
 
 _PREDICT_METHODS = ("auto", "predict_proba", "decision_function", "predict")
-_SWEEP_KIND = {"selection_rate": 0, "true_positive_rate": 1, "false_positive_rate": 2}
-_DINKELBACH_STEPS = 60
-
-
-class InfeasibleConstraintWarning(UserWarning):
-    """The constraint was relaxed to the smallest violation a monotone rule can reach."""
 
 
 def _check_real(value, name, low=0.0):
@@ -299,12 +286,12 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         """Curves, search and rule for validated arrays (bootstrap replicates call this too)."""
         G = len(self.groups_)
         curves, packed = build_curves(scores, y, codes, G, w)
-        _check_groups(self.groups_, curves, specs)
+        check_groups(self.groups_, curves, specs)
         P = sum(c.n_positive for c in curves)
         N = sum(c.n - c.n_positive for c in curves)
         objective = parse_objective(self.objective, self.cost_matrix, P, N)
-        comps, sol, specs_used = self._solve(curves, packed, specs, objective)
-        _set_rule(self, curves, comps)
+        comps, sol, specs_used = solve(self, curves, packed, specs, objective)
+        set_rule(self, curves, comps)
         self.tolerance_ = max((s.value for s in specs_used if s.form == "difference"), default=float(self.tolerance))
         self.constraint_ = _state.constraint_name(self.constraint)
         self.solver_ = sol.method
@@ -313,79 +300,6 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         if store:
             summarise(self, curves, objective, specs_used, scores, codes, w)
         return curves, objective
-
-    def _solve(self, curves, packed, specs, objective):
-        if not objective.fractional:
-            comps, sol, used = self._solve_linear(curves, packed, specs, objective.weights, objective.normalise)
-            return comps, sol, used
-        lam, best = 0.0, None  # Dinkelbach: maximise num - lam * den until lam stops growing
-        for _ in range(_DINKELBACH_STEPS):
-            weights = {k: objective.weights.get(k, 0.0) - lam * objective.denominator.get(k, 0.0)
-                       for k in ("tp", "fp", "fn", "tn")}
-            comps, sol, used = self._solve_linear(curves, packed, specs, weights, False)
-            from ._thresholds_summary import rule_counts
-
-            value = objective.value(rule_counts(curves, comps))
-            if best is not None and not value > lam + 1e-12 * max(1.0, abs(lam)):
-                break
-            best, lam = (comps, sol, used), value
-        return best
-
-    def _solve_linear(self, curves, packed, specs, weights, normalise):
-        total_w = sum(c.n for c in curves) if normalise else 1.0
-        gp = (weights.get("tp", 0.0) - weights.get("fn", 0.0)) / total_w
-        gn = (weights.get("fp", 0.0) - weights.get("tn", 0.0)) / total_w
-        coupled = [s for s in specs if s.form in COUPLING]
-        bounds = [(s.rate, s.form, s.value) for s in specs if s.form not in COUPLING]
-        rates = list(dict.fromkeys(s.rate.name for s in coupled))
-        if self.mode == "mixing":
-            if sorted(rates) != ["false_positive_rate", "true_positive_rate"] or bounds or any(
-                    s.form != "difference" for s in coupled) or len({s.value for s in coupled}) != 1:
-                raise ValueError("mode='mixing' (Hardt's randomised mixing) is for equalized odds only: TPR and FPR "
-                                 "differences with one tolerance, no per-group bounds")
-            comps, sol = solve_mixing(curves, gp, gn, coupled[0].value)
-            return comps, sol, specs
-        sel, pos, bp = packed if packed is not None else pack(curves)
-        if len(rates) == 1 and not bounds and len(coupled) == 1 and coupled[0].form == "difference" \
-                and coupled[0].value == 0 and rates[0] in _SWEEP_KIND:
-            comps, sol = solve_rate_sweep(sel, pos, bp, _SWEEP_KIND[rates[0]], gp, gn)
-            return comps, sol, specs
-        paths = nudge_ends(breakpoint_paths(sel, pos, bp), [s.rate for s in specs])
-        paths = bounded_paths(paths, bounds)
-        gain = gp * paths.tp + gn * paths.fp
-        if len(rates) == 2:
-            by = {r: [s for s in coupled if s.rate.name == r] for r in rates}
-            if any(s.form != "difference" for s in coupled) or any(by[r][0].rate.direction == 0 for r in rates):
-                raise ValueError(f"two coupled metrics ({', '.join(rates)}) are supported as differences of rates "
-                                 "that move one way as more members are accepted (selection rate, TPR, FPR, TNR, "
-                                 "FNR)")
-            w1, w2 = (min(s.value for s in by[r]) for r in rates)
-            bound_fn = None
-            if sorted(rates) == ["false_positive_rate", "true_positive_rate"] and not bounds and w1 == w2:
-                def bound_fn():
-                    return solve_mixing(curves, gp, gn, w1, bound_only=True)[1].total
-            comps, sol = solve_boxes(paths, by[rates[0]][0].rate, by[rates[1]][0].rate, gain, w1, w2, self.groups_,
-                                     self.constraint, bound_fn)
-            return comps, sol, specs
-        rate = coupled[0].rate if coupled else RATES["selection_rate"]
-        tol = min((s.value for s in coupled if s.form == "difference"), default=np.inf)
-        ratio = max((s.value for s in coupled if s.form == "ratio"), default=None)
-        inv_ratio = np.inf if ratio is None else 1.0 / ratio
-        try:
-            comps, sol = solve_window(paths, rate, gain, tol, inv_ratio, self.groups_, self.constraint)
-            return comps, sol, specs
-        except InfeasibleConstraintError as exc:
-            if self.infeasible == "raise" or not coupled or ratio is not None:
-                raise
-            from ._thresholds_solvers import _ranges
-
-            relaxed = float(np.nextafter(smallest_tolerance(_ranges(paths, *paths.metric(rate))), np.inf))
-            warnings.warn(str(exc), InfeasibleConstraintWarning, stacklevel=4)
-            comps, sol = solve_window(paths, rate, gain, relaxed, inv_ratio, self.groups_, self.constraint)
-            from ._thresholds_metrics import Spec
-
-            used = [Spec(s.rate, s.form, relaxed) if s.form == "difference" else s for s in specs]
-            return comps, sol, used
 
     # ---------------------------------------------------------------- predict
     def _codes(self, sensitive_features, n):
@@ -524,42 +438,6 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         tags.requires_fit = True
         tags.non_deterministic = False
         return tags
-
-
-def _undefined_reason(rate):
-    d = rate.denominator
-    if d and set(d) <= {"tp", "fn"}:
-        return "has no positive labels, so its {} is undefined"
-    if d and set(d) <= {"fp", "tn"}:
-        return "has no negative labels, so its {} is undefined"
-    return None
-
-
-def _check_groups(groups, curves, specs):
-    for lab, c in zip(groups, curves):
-        if not c.n > 0:
-            raise ValueError(f"group {lab!r} has zero total sample_weight")
-        for s in specs:
-            reason = _undefined_reason(s.rate)
-            if reason is None:
-                continue
-            total = c.n_positive if "positive" in reason else c.n - c.n_positive
-            if not total > 0:
-                raise ValueError(f"group {lab!r} " + reason.format(s.rate.name.replace("_", " ")))
-
-
-def _set_rule(est, curves, comps):
-    n_mix = max(len(c) for c in comps)
-    G = len(curves)
-    t = np.full((G, n_mix), np.inf)
-    q = np.zeros((G, n_mix))
-    w = np.zeros((G, n_mix))
-    for g, (c, parts) in enumerate(zip(curves, comps)):
-        for j, (k, frac, weight) in enumerate(parts):
-            t[g, j], q[g, j] = c.threshold(k, frac)
-            w[g, j] = weight
-    est.thresholds_, est.tie_fractions_, est.mixture_weights_ = t, q, w
-    est.n_components_ = np.array([len(p) for p in comps], dtype=np.int64)
 
 
 CONSTRAINTS = tuple(NAMED_CONSTRAINTS)

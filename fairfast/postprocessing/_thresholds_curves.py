@@ -318,3 +318,44 @@ def nudge_ends(paths, rates):
     nb = np.r_[first[move_first] + 1, lm - 1]
     return Paths(tp, fp, k, q, paths.flags.copy(), paths.offsets, paths.P, paths.N,
                  nudged=(j, nb, paths.tp[j], paths.fp[j]))
+
+
+def collapse_groups(paths, gain):
+    """Merge groups whose paths are identical (same points, flags and utility), so a
+    search over many small groups runs once per distinct path.
+
+    Returns ``(paths, gain, inverse)``: the distinct groups' paths, their utility scaled
+    by the number of groups merged into each (the best rule of a merged group is the
+    best rule of each copy, and its value the copies' total), and for every original
+    group the index of its distinct group.
+    """
+    G = paths.n_groups
+    keys = {}
+    inverse = np.empty(G, dtype=np.int64)
+    reps = []
+    for g in range(G):
+        sl = paths.group(g)
+        key = (paths.tp[sl].tobytes(), paths.fp[sl].tobytes(), paths.flags[sl].tobytes(), gain[sl].tobytes(),
+               float(paths.P[g]), float(paths.N[g]))
+        u = keys.setdefault(key, len(reps))
+        if u == len(reps):
+            reps.append(g)
+        inverse[g] = u
+    if len(reps) == G:
+        return paths, gain, inverse
+    mult = np.bincount(inverse, minlength=len(reps)).astype(np.float64)
+    reps = np.asarray(reps)
+    sizes = np.diff(paths.offsets)[reps]
+    idx = np.concatenate([np.arange(paths.offsets[g], paths.offsets[g + 1]) for g in reps])
+    offsets = np.zeros(reps.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    nudged = None
+    if paths.nudged is not None:
+        j, nb, tp0, fp0 = paths.nudged
+        pos = np.full(paths.tp.size, -1, dtype=np.int64)
+        pos[idx] = np.arange(idx.size)
+        keep = pos[j] >= 0
+        nudged = (pos[j[keep]], pos[nb[keep]], tp0[keep], fp0[keep])
+    out = Paths(paths.tp[idx], paths.fp[idx], paths.k[idx], paths.q[idx], paths.flags[idx], offsets, paths.P[reps],
+                paths.N[reps], nudged)
+    return out, gain[idx] * np.repeat(mult, sizes), inverse

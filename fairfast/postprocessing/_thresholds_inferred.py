@@ -88,6 +88,7 @@ def misassignment_cost(thresholds, X, y, *, sensitive_features, group_proba, sam
     if yy.shape[0] != n:
         raise ValueError(f"y has {yy.shape[0]} rows but X has {n}")
     w = check_sample_weight(sample_weight, n)
+    w = np.ones(n) if w is None else w
     codes = np.asarray(est._codes(sensitive_features, n), dtype=np.int32)
     m = _membership(est, group_proba, n)
     hard = np.argmax(m, axis=1).astype(np.int32)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._thresholds_curves import pack
 
-__all__ = ["Solution", "InfeasibleConstraintError", "solve_window", "solve_boxes", "solve_mixing", "WORK_LIMIT"]
+__all__ = ["Solution", "InfeasibleConstraintError", "InfeasibleConstraintWarning", "solve_window", "solve_boxes", "solve_mixing", "WORK_LIMIT"]
 
 #: Largest (candidate common values x groups) the window search takes on (about 2 s
 #: on one core); larger problems are refused before any work starts.
@@ -33,6 +33,10 @@ _GAP = 1e-12
 
 class InfeasibleConstraintError(ValueError):
     """No within-group monotone threshold rule meets the constraint within the tolerance."""
+
+
+class InfeasibleConstraintWarning(UserWarning):
+    """The constraint was relaxed to the smallest violation a monotone rule can reach."""
 
 
 class Solution:
@@ -152,7 +156,7 @@ def solve_window(paths, rate, gain, tol, inv_ratio, groups, constraint):
             if extra is not None:  # a refinement round: keep the certified result so far
                 break
             raise ValueError(
-                f"constraint={constraint!r} couples all {paths.n_groups} groups through one common {rate.name} "
+                f"constraint={constraint!r} couples all groups ({paths.n_groups} distinct) through one common {rate.name} "
                 f"window: the exact search evaluates every group at each of the {grid.size} candidate common "
                 f"values ({work:.3g} steps, limit {WORK_LIMIT:.0e}, about 2 s). Round the scores to fewer distinct "
                 f"values, merge small groups, or use a rate constraint with tolerance=0 (a linear merge walk).")

@@ -18,7 +18,15 @@ Methods (``--methods``):
 - ``fairfast``: ``GroupThresholds(constraint, tolerance=tol)`` (equalized odds in its
   monotone mode, the rules OxonFair fits: one threshold per group);
 - ``fairfast_exact``: the same with ``tolerance=0``;
-- ``fairfast_holdout``: the noise-aware mode, ``tolerance=tol, tolerance_on="holdout"``.
+- ``fairfast_holdout``: the noise-aware mode, ``tolerance=tol, tolerance_on="holdout"``;
+- ``error_parity`` (with ``--error-parity-python``): error-parity's
+  ``RelaxedThresholdOptimizer(constraint, tolerance=tol)`` (randomised mixing, L-inf
+  norm), run in its own environment (it pins numpy < 2):
+  ``python -m venv /tmp/ep && /tmp/ep/bin/pip install error-parity``, then
+  ``--methods error_parity,fairfast_mixing --error-parity-python /tmp/ep/bin/python``;
+  compared with ``fairfast_mixing`` (``mode="mixing"``, the same class of rules) on
+  equalized odds, by the same measure (fairfast with expected decisions, error-parity with
+  its randomised decisions).
 
 OxonFair fits take minutes at 5 groups, so every finished row is appended to ``--cache``
 (a CSV) and reused on the next run: the full comparison is one command that resumes.
@@ -41,18 +49,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from fairfast.datasets import load_adult, load_compas
-
 TOLERANCE = 0.02
 DATASETS = ("adult-sex", "adult-race", "compas-race")
 CONSTRAINTS = ("demographic_parity", "equal_opportunity", "equalized_odds")
-METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout")
+METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout", "error_parity", "fairfast_mixing")
+DEFAULT_METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "thresholds_vs_oxonfair.csv")
 KEY = ["dataset", "constraint", "seed", "method"]
 
 
 def load(name):
     """(X, y, groups) of one data set and sensitive attribute."""
+    from fairfast.datasets import load_adult, load_compas
+
     if name.startswith("adult"):
         b = load_adult()
         s = b.sensitive[name.split("-")[1]].astype(str).to_numpy()
@@ -111,12 +120,43 @@ def fit_oxonfair(pv, yv, sv, pt, st, constraint, tol):
     return pred, seconds
 
 
+def fit_error_parity(pv, yv, sv, pt, st, constraint, tol, seed, python):
+    """error-parity in its own interpreter: scores in, decisions and seconds out (npz files)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = os.path.join(d, "in.npz"), os.path.join(d, "out.npz")
+        np.savez(src, pv=pv, yv=yv, sv=sv.astype(str), pt=pt, st=st.astype(str), constraint=constraint, tol=tol,
+                 seed=seed)
+        subprocess.run([python, os.path.abspath(__file__), "--error-parity-child", src, dst], check=True)
+        out = np.load(dst)
+        return out["pred"].astype(float), float(out["seconds"])
+
+
+def _error_parity_child(src, dst):
+    from error_parity import RelaxedThresholdOptimizer
+
+    a = np.load(src)
+    pv, pt = a["pv"], a["pt"]
+    labels, sv = np.unique(a["sv"], return_inverse=True)  # error-parity takes integer groups
+    st = np.searchsorted(labels, a["st"])
+    t0 = time.perf_counter()
+    rto = RelaxedThresholdOptimizer(predictor=lambda x: x, constraint=str(a["constraint"]), tolerance=float(a["tol"]),
+                                    seed=int(a["seed"]))
+    rto.fit(pv, a["yv"], group=sv, y_scores=pv)
+    seconds = time.perf_counter() - t0
+    np.savez(dst, pred=np.asarray(rto.predict(pt, group=st), dtype=float), seconds=seconds)
+
+
 def fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed):
     from fairfast.postprocessing import GroupThresholds
 
     kw = {"tolerance": 0.0 if method == "fairfast_exact" else tol, "random_state": seed}
     if method == "fairfast_holdout":
         kw["tolerance_on"] = "holdout"
+    if method == "fairfast_mixing":
+        kw["mode"] = "mixing"
     gt = GroupThresholds(constraint=constraint, **kw)
     t0 = time.perf_counter()
     gt.fit(pv, yv, sensitive_features=sv)
@@ -124,7 +164,7 @@ def fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed):
     return gt.predict_proba(pt, sensitive_features=st)[:, 1], seconds
 
 
-def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print):
+def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None):
     """Rows (one per dataset, constraint, seed, method), reusing and extending ``cache``."""
     done = pd.read_csv(cache) if cache and os.path.exists(cache) else pd.DataFrame(columns=KEY)
     have = set(map(tuple, done[KEY].astype(str).to_numpy())) if len(done) else set()
@@ -132,7 +172,8 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print):
     for ds in datasets:
         X, y, s = load(ds)
         for seed in range(seeds):
-            todo = [(c, m) for c in CONSTRAINTS for m in methods if (ds, c, str(seed), m) not in have]
+            todo = [(c, m) for c in CONSTRAINTS for m in methods if (ds, c, str(seed), m) not in have
+                    and (c == "equalized_odds" or m not in ("error_parity", "fairfast_mixing"))]
             if not todo:
                 continue
             tr, va, te = splits(y, s, seed)
@@ -142,6 +183,8 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print):
             for constraint, method in todo:
                 if method == "oxonfair":
                     p, sec = fit_oxonfair(pv, yv, sv, pt, st, constraint, tol)
+                elif method == "error_parity":
+                    p, sec = fit_error_parity(pv, yv, sv, pt, st, constraint, tol, seed, error_parity_python)
                 else:
                     p, sec = fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed)
                 row = {"dataset": ds, "constraint": constraint, "seed": seed, "method": method,
@@ -174,6 +217,8 @@ def fmt_ci(m, lo, hi):
 
 def paired(df, ours, theirs="oxonfair"):
     """Per (dataset, constraint): means of both methods and the paired differences ours - theirs (95% t)."""
+    if not {ours, theirs} <= set(df["method"]):
+        return pd.DataFrame()
     wide = df.pivot_table(index=["dataset", "constraint", "seed"], columns="method", values=["accuracy", "violation"])
     out = {}
     for key, g in wide.groupby(level=[0, 1]):
@@ -198,6 +243,8 @@ def modes(df, methods=("fairfast_exact", "fairfast", "fairfast_holdout")):
     for (ds, c, m), g in df[df["method"].isin(methods)].groupby(["dataset", "constraint", "method"]):
         out[(ds, c, m)] = {"seeds": len(g), "violation [95%]": "{:.4f} [{:.4f}, {:.4f}]".format(*t_interval(g["violation"])),
                            "accuracy [95%]": "{:.4f} [{:.4f}, {:.4f}]".format(*t_interval(g["accuracy"]))}
+    if not out:
+        return pd.DataFrame()
     out = pd.DataFrame.from_dict(out, orient="index")
     out.index.names = ["dataset", "constraint", "method"]
     return out
@@ -226,6 +273,8 @@ def markdown(df):
 def report(df, md=False):
     tables = [("Held-out, fairfast (tolerance %.2f) - OxonFair (same tolerance): paired differences" % TOLERANCE,
                paired(df, "fairfast")),
+              ("Held-out, equalized odds by mixing: fairfast (mode='mixing') - error-parity (same tolerance)",
+               paired(df, "fairfast_mixing", "error_parity")),
               ("Held-out, fairfast modes (exact: tolerance 0; holdout: the noise-aware mode)", modes(df)),
               ("Fit seconds (median over seeds and constraints)", speed(df))]
     parts = []
@@ -240,16 +289,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    ap.add_argument("--error-parity-python", help="interpreter of an environment with error-parity installed")
+    ap.add_argument("--error-parity-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=DEFAULT_CACHE, help="CSV of finished rows (read and appended); '' for none")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
+    if args.error_parity_child:
+        return _error_parity_child(*args.error_parity_child)
     datasets = [d for d in args.datasets.split(",") if d]
     methods = [m for m in args.methods.split(",") if m]
     bad = sorted(set(datasets) - set(DATASETS)) + sorted(set(methods) - set(METHODS))
     if bad or args.seeds < 1:
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
-    df = run(args.seeds, datasets, methods, args.cache or None)
+    if "error_parity" in methods and not args.error_parity_python:
+        ap.error("--methods error_parity needs --error-parity-python (error-parity pins numpy < 2: its own venv)")
+    df = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python)
     print(report(df, args.markdown))
 
 

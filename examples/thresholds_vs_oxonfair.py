@@ -42,12 +42,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 TOLERANCE = 0.02
 DATASETS = ("adult-sex", "adult-race", "compas-race")
@@ -71,11 +66,20 @@ def load(name):
     return b.data, np.asarray(b.target).astype(int), s
 
 
+def _fairlearn_example():
+    """The sibling example (shared helpers: the score model, t-intervals); imported lazily
+    because this file also runs as error-parity's child in an environment without fairfast."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "thresholds_vs_fairlearn", os.path.join(os.path.dirname(os.path.abspath(__file__)), "thresholds_vs_fairlearn.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def model(X):
-    cat = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    num = [c for c in X.columns if c not in cat]
-    pre = ColumnTransformer([("num", StandardScaler(), num), ("cat", OneHotEncoder(handle_unknown="ignore"), cat)])
-    return make_pipeline(pre, LogisticRegression(max_iter=2000))
+    return _fairlearn_example().model(X)
 
 
 def splits(y, s, seed):
@@ -203,12 +207,7 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
 
 
 def t_interval(d, level=0.95):
-    d = np.asarray(d, dtype=float)
-    m = float(d.mean())
-    if d.size < 2:
-        return m, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return m, m - half, m + half
+    return _fairlearn_example().t_interval(d, level)
 
 
 def fmt_ci(m, lo, hi):

@@ -34,6 +34,20 @@ void require_finite(const carray<double>& a, const char* name) {
     if (!std::isfinite(p[i])) throw py::value_error(std::string(name) + " must be finite; found NaN or inf");
 }
 
+// (position, fraction, value) arrays of the per-group picks of a search.
+template <class Pick, class Pos>
+py::tuple picks_to_arrays(const std::vector<Pick>& picks, Pos pos) {
+  const py::ssize_t n = static_cast<py::ssize_t>(picks.size());
+  carray<std::int64_t> k(n);
+  carray<double> q(n), value(n);
+  for (py::ssize_t g = 0; g < n; ++g) {
+    k.mutable_data()[g] = pos(picks[static_cast<std::size_t>(g)]);
+    q.mutable_data()[g] = picks[static_cast<std::size_t>(g)].q;
+    value.mutable_data()[g] = picks[static_cast<std::size_t>(g)].value;
+  }
+  return py::make_tuple(k, q, value);
+}
+
 // flags: one uint8 per path point (bit 0: point allowed, bit 1: segment to the next allowed).
 void require_flags(const carray<std::uint8_t>& flags, py::ssize_t n) {
   if (flags.ndim() != 1 || flags.shape(0) != n)
@@ -80,14 +94,8 @@ py::tuple search_windows(const carray<double>& num, const carray<double>& den, c
                              is_start.data(), static_cast<std::int64_t>(grid.shape(0)), tol, inv_ratio,
                              choices.data(), ib);
   }
-  carray<std::int64_t> k(n_groups);
-  carray<double> q(n_groups), value(n_groups);
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    k.mutable_data()[g] = choices[static_cast<std::size_t>(g)].k;
-    q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
-    value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
-  }
-  return py::make_tuple(res.lo, res.hi, res.total, k, q, value, res.bound, intervals);
+  const py::tuple kqv = picks_to_arrays(choices, [](const th::Choice& c) { return c.k; });
+  return py::make_tuple(res.lo, res.hi, res.total, kqv[0], kqv[1], kqv[2], res.bound, intervals);
 }
 
 void check_box_inputs(const carray<double>& x, const carray<double>& y, const carray<double>& gain,
@@ -132,14 +140,7 @@ py::tuple box_choices(const carray<double>& x, const carray<double>& y, const ca
   std::vector<th::BoxPick> picks(static_cast<std::size_t>(n_groups));
   th::box_choices(x.data(), y.data(), gain.data(), flags.data(), offsets.data(), n_groups, c1, c2, w1, w2,
                   picks.data());
-  carray<std::int64_t> j(n_groups);
-  carray<double> q(n_groups), value(n_groups);
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    j.mutable_data()[g] = picks[static_cast<std::size_t>(g)].j;
-    q.mutable_data()[g] = picks[static_cast<std::size_t>(g)].q;
-    value.mutable_data()[g] = picks[static_cast<std::size_t>(g)].value;
-  }
-  return py::make_tuple(j, q, value);
+  return picks_to_arrays(picks, [](const th::BoxPick& p) { return p.j; });
 }
 
 py::tuple convex_hulls(const carray<double>& x, const carray<double>& y, const carray<std::int64_t>& offsets) {
@@ -264,14 +265,8 @@ py::tuple sweep_rates(const carray<double>& selected, const carray<double>& posi
     py::gil_scoped_release release;
     total = th::sweep_rates(s, p, o, n_groups, kind, gp, gn, choices.data());
   }
-  carray<std::int64_t> k(n_groups);
-  carray<double> q(n_groups), value(n_groups);
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    k.mutable_data()[g] = choices[static_cast<std::size_t>(g)].k;
-    q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
-    value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
-  }
-  return py::make_tuple(total, k, q, value);
+  const py::tuple kqv = picks_to_arrays(choices, [](const th::Choice& c) { return c.k; });
+  return py::make_tuple(total, kqv[0], kqv[1], kqv[2]);
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ def _solve_paths(est, curves, paths, gain, labels, coupled, bounds, specs, rates
                              "FNR)")
         w1, w2 = (min(s.value for s in by[r]) for r in rates)
         bound_fn = None
-        if sorted(rates) == ["false_positive_rate", "true_positive_rate"] and not bounds and w1 == w2:
+        if sorted(rates) == ["false_positive_rate", "true_positive_rate"] and not bounds and w1 == w2 \
+                and not getattr(est, "_skip_bound", False):
             def bound_fn():
                 return solve_mixing(curves, gp, gn, w1, bound_only=True)[1].total
         comps, sol = solve_boxes(paths, by[rates[0]][0].rate, by[rates[1]][0].rate, gain, w1, w2, labels,

@@ -24,8 +24,10 @@ __all__ = ["Solution", "InfeasibleConstraintError", "InfeasibleConstraintWarning
 WORK_LIMIT = 4e8
 #: Largest (vertices x groups) the exact two-metric search enumerates.
 BOX_EXACT_LIMIT = 3e7
-_BOX_K = 48  # coarse-to-fine: candidate corners per axis and round
-_BOX_KEEP = 6  # boxes refined per round
+_BOX_K = 48  # global pass: grid corners sampled per axis
+_BOX_KEEP = 8  # local pass: boxes refined per round
+_BOX_RADIUS = 12  # local pass: grid steps around a box on each axis
+_BOX_ROUNDS = 8
 _REFINE_ROUNDS = 12  # ratio metrics: bisection rounds of the window starts with an open bound
 _REFINE_SPLIT = 4
 _GAP = 1e-12
@@ -262,29 +264,45 @@ def _exact_size(x, y, ok, G):
     return (n1 * n2 + 8 * G * (n1 + n2) + 36 * G * G * (x.size / max(G, 1)) ** 2) * G
 
 
-def _coarse_to_fine(evaluate, g1, g2):
-    """Best corner over g1 x g2, searched on K x K samples, then refined around the best
-    boxes (each round shrinks the index step by about K / 2) down to neighbouring values."""
-    def sample(lo, hi):
-        return np.unique(np.linspace(lo, hi, _BOX_K).round().astype(np.int64))
+def _box_search(evaluate, x, y, ok, w1, w2, G):
+    """Best box corner found by a global pass and local refinement (not exhaustive).
 
-    regions = [(0, g1.size - 1, 0, g2.size - 1)]
-    best = (-np.inf, 0, 0)
-    while regions:
-        cand = np.unique(np.concatenate([
-            np.stack(np.meshgrid(sample(a0, a1), sample(b0, b1), indexing="ij"), -1).reshape(-1, 2)
-            for a0, a1, b0, b1 in regions]), axis=0)
-        tot = evaluate(g1[cand[:, 0]], g2[cand[:, 1]])
-        order = np.argsort(-tot, kind="stable")[:_BOX_KEEP]
-        if tot[order[0]] > best[0]:
-            best = (float(tot[order[0]]), int(cand[order[0], 0]), int(cand[order[0], 1]))
-        a0, a1, b0, b1 = regions[0]
-        step1, step2 = max(1, (a1 - a0) // (_BOX_K - 1)), max(1, (b1 - b0) // (_BOX_K - 1))
-        if (step1 == 1 and step2 == 1) or not np.isfinite(tot[order[0]]):
+    Global pass: every corner that puts an allowed path point on one of the box's four
+    corners (the boxes that touch a group's rule), plus a 48 x 48 sample of the grid of
+    corners; the number of boxes x groups is capped by :data:`BOX_EXACT_LIMIT` (points
+    subsampled evenly). Local pass: around the best boxes, every grid corner within
+    ``_BOX_RADIUS`` grid steps on both axes, repeated while the best improves.
+    """
+    g1 = np.unique(np.r_[x[ok], x[ok] - w1])
+    g2 = np.unique(np.r_[y[ok], y[ok] - w2])
+    pts = np.unique(np.c_[x[ok], y[ok]], axis=0)
+    cap = max(1024, int(BOX_EXACT_LIMIT / max(G, 1) / 4))
+    if pts.shape[0] > cap:
+        pts = pts[np.linspace(0, pts.shape[0] - 1, cap).astype(np.int64)]
+    i1 = np.linspace(0, g1.size - 1, min(g1.size, _BOX_K)).astype(np.int64)
+    i2 = np.linspace(0, g2.size - 1, min(g2.size, _BOX_K)).astype(np.int64)
+    c1 = np.concatenate([pts[:, 0] - s1 for s1 in (0.0, w1) for _ in (0, 1)] + [np.repeat(g1[i1], i2.size)])
+    c2 = np.concatenate([pts[:, 1] - s2 for _ in (0, 1) for s2 in (0.0, w2)] + [np.tile(g2[i2], i1.size)])
+    tot = evaluate(c1, c2)
+    best = int(np.argmax(tot))
+    best_total, b1, b2 = float(tot[best]), float(c1[best]), float(c2[best])
+    seeds = np.argsort(-tot, kind="stable")[:_BOX_KEEP]
+    centres = [(c1[i], c2[i]) for i in seeds if np.isfinite(tot[i])]
+    r = np.arange(-_BOX_RADIUS, _BOX_RADIUS + 1)
+    for _ in range(_BOX_ROUNDS):
+        if not centres:
             break
-        regions = [(max(0, i - step1), min(g1.size - 1, i + step1), max(0, j - step2), min(g2.size - 1, j + step2))
-                   for (i, j), v in zip(cand[order], tot[order]) if np.isfinite(v)]
-    return best[0], g1[best[1]], g2[best[2]]
+        a = [np.clip(np.searchsorted(g1, u) + r, 0, g1.size - 1) for u, _ in centres]
+        b = [np.clip(np.searchsorted(g2, v) + r, 0, g2.size - 1) for _, v in centres]
+        l1 = np.concatenate([np.repeat(g1[ai], bi.size) for ai, bi in zip(a, b)])
+        l2 = np.concatenate([np.tile(g2[bi], ai.size) for ai, bi in zip(a, b)])
+        tot = evaluate(l1, l2)
+        order = np.argsort(-tot, kind="stable")[:_BOX_KEEP]
+        if not tot[order[0]] > best_total:
+            break
+        best_total, b1, b2 = float(tot[order[0]]), float(l1[order[0]]), float(l2[order[0]])
+        centres = [(l1[i], l2[i]) for i in order if np.isfinite(tot[i])]
+    return best_total, b1, b2
 
 
 def solve_boxes(paths, rx, ry, gain, w1, w2, groups, constraint, bound_fn=None):
@@ -311,9 +329,7 @@ def solve_boxes(paths, rx, ry, gain, w1, w2, groups, constraint, bound_fn=None):
         i = int(np.argmax(tot))
         total, b1, b2 = float(tot[i]), float(c1[i]), float(c2[i])
     else:
-        g1 = np.unique(np.r_[x[ok], x[ok] - w1])
-        g2 = np.unique(np.r_[y[ok], y[ok] - w2])
-        total, b1, b2 = _coarse_to_fine(evaluate, g1, g2)
+        total, b1, b2 = _box_search(evaluate, x, y, ok, w1, w2, G)
     if not np.isfinite(total):
         raise InfeasibleConstraintError(
             f"constraint={constraint!r}: no box of monotone rules reaches every group (per-group bounds too tight)")

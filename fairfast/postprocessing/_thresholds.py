@@ -62,7 +62,8 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
     paths); for ratio metrics (PPV, NPV, F1) exact over the grid of breakpoint values
     with a certified bound on what lies between them (``optimality_gap_``). Two coupled
     rates (equalized odds): ``mode="monotone"`` searches boxes of monotone rules, exactly
-    while the arrangement's vertices are few (small data), else coarse-to-fine with the
+    while the arrangement's vertices are few (small data), else a global pass over the
+    boxes touching a path point and local refinement, with the
     mixing optimum as a bound; ``mode="mixing"`` is Hardt et al.'s randomised mixing of
     thresholds (a linear programme over ROC hulls), which *does* accept members between
     the mixed thresholds at random: its cherry-picking statistics are in
@@ -131,7 +132,7 @@ class GroupThresholds(ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseE
         Certified bound on how much utility a better rule of the searched class could
         add (0 where the search is exact).
     solver_ : str
-        ``"sweep"``, ``"window"``, ``"boxes"`` (exact), ``"coarse"`` or ``"mixing"``.
+        ``"sweep"``, ``"window"``, ``"boxes"`` (exact), ``"boxes-local"`` (not exhaustive, bounded by mixing) or ``"mixing"``.
     cherry_picking_ : dict
         Pooled and worst-group cherry-picking index and excess selections of the
         fitted rule on the fit data (:func:`fairfast.metrics.cherry_picking_statistics`).

@@ -47,7 +47,7 @@ def holdout_estimate(est, specs, scores, y, w, codes, replicates, holdout_size, 
     viols, utils, failed = [], [], 0
     rep = clone(est).set_params(tolerance_on="fit", n_bootstrap=0)
     rep.groups_, rep.seed_, rep.classes_, rep.estimator_ = est.groups_, est.seed_, est.classes_, None
-    rep._skip_bound = True  # a replicate needs its rule, not the certificate of a coarse search
+    rep._skip_bound = True  # a replicate needs its rule, not the certificate of a non-exhaustive search
     plain = bool((w == 1).all() and np.all((y == 0) | (y == 1)))
     for fit_counts, test_counts in replicates:
         if plain:  # repeat the drawn rows: unweighted 0/1 labels take the compiled curve path

@@ -8,7 +8,7 @@ tie fraction, weight; one component for a monotone rule) and a :class:`Solution`
   metrics such as the PPV.
 - :func:`solve_boxes`: two coupled rates (equalized odds without mixing), over
   monotone rules; exact by enumerating the vertices of the search's arrangement when
-  they are few, else a coarse-to-fine search bounded by the mixing optimum.
+  they are few, else a global pass and local refinement bounded by the mixing optimum.
 - :func:`solve_mixing`: equalized odds with Hardt et al.'s randomised mixing of
   thresholds (a sparse linear programme over the groups' ROC hulls).
 """
@@ -309,7 +309,7 @@ def solve_boxes(paths, rx, ry, gain, w1, w2, groups, constraint, bound_fn=None):
     """Best monotone rules with ``rx`` within ``w1`` and ``ry`` within ``w2`` across groups.
 
     ``bound_fn``: returns an upper bound (the mixing optimum), called only when the
-    search is not exact; without it the gap of a coarse search is unknown (inf).
+    search is not exact; without it the gap of a non-exhaustive search is unknown (inf).
     """
     from .._core import thresholds as _kern
 
@@ -335,7 +335,7 @@ def solve_boxes(paths, rx, ry, gain, w1, w2, groups, constraint, bound_fn=None):
             f"constraint={constraint!r}: no box of monotone rules reaches every group (per-group bounds too tight)")
     j, q, _ = _kern.box_choices(x, y, gain, paths.flags, paths.offsets, b1, b2, float(w1), float(w2))
     bound = total if exact else (bound_fn() if bound_fn is not None else np.inf)
-    return _components(paths, j, q), Solution(total, bound, "boxes" if exact else "coarse", exact)
+    return _components(paths, j, q), Solution(total, bound, "boxes" if exact else "boxes-local", exact)
 
 
 # ---------------------------------------------------------------- mixing (Hardt)

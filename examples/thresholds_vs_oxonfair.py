@@ -51,6 +51,7 @@ METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout", "error_
 DEFAULT_METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "thresholds_vs_oxonfair.csv")
 KEY = ["dataset", "constraint", "seed", "method"]
+COLUMNS = KEY + ["groups", "accuracy", "violation", "seconds", "fit_accuracy", "fit_violation"]
 
 
 def load(name):
@@ -173,12 +174,13 @@ def fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed):
     return gt.predict_proba(pt, sensitive_features=st)[:, 1], seconds
 
 
-def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None):
-    """Rows (one per dataset, constraint, seed, method), reusing and extending ``cache``."""
+def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None, fit=True):
+    """Rows (one per dataset, constraint, seed, method), reusing and extending ``cache``
+    (``fit=False``: the cached rows only)."""
     done = pd.read_csv(cache) if cache and os.path.exists(cache) else pd.DataFrame(columns=KEY)
     have = set(map(tuple, done[KEY].astype(str).to_numpy())) if len(done) else set()
     rows = []
-    for ds in datasets:
+    for ds in datasets if fit else ():
         X, y, s = load(ds)
         for seed in range(seeds):
             todo = [(c, m) for c in CONSTRAINTS for m in methods if (ds, c, str(seed), m) not in have
@@ -205,7 +207,8 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
                     f"viol={row['violation']:.4f} {sec:.3g}s")
                 if cache:
                     os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
-                    pd.DataFrame([row]).to_csv(cache, mode="a", header=not os.path.exists(cache), index=False)
+                    pd.DataFrame([row]).reindex(columns=COLUMNS).to_csv(cache, mode="a", header=not os.path.exists(cache),
+                                                                        index=False)
     new = pd.DataFrame(rows)
     out = pd.concat([done, new], ignore_index=True) if len(done) else new
     out = out[out["dataset"].isin(datasets) & out["method"].isin(methods) & (out["seed"].astype(int) < seeds)]
@@ -311,6 +314,7 @@ def main():
     ap.add_argument("--error-parity-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=DEFAULT_CACHE, help="CSV of finished rows (read and appended); '' for none")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--cached", action="store_true", help="report the cached rows only (fit nothing)")
     args = ap.parse_args()
     if args.error_parity_child:
         return _error_parity_child(*args.error_parity_child)
@@ -319,9 +323,10 @@ def main():
     bad = sorted(set(datasets) - set(DATASETS)) + sorted(set(methods) - set(METHODS))
     if bad or args.seeds < 1:
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
-    if "error_parity" in methods and not args.error_parity_python:
+    if "error_parity" in methods and not args.error_parity_python and not args.cached:
         ap.error("--methods error_parity needs --error-parity-python (error-parity pins numpy < 2: its own venv)")
-    df = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python)
+    df = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
+             fit=not args.cached)
     print(report(df, args.markdown))
 
 

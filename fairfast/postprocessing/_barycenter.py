@@ -16,60 +16,19 @@ from .._validation import (
     check_sample_weight,
     check_seed,
 )
-from ..io._state import ModelFileMixin
-from ._stage import DERIVED_KEYS, MODES, STAGE_ARRAYS, fit_stage, rebuild_index, transform_stage
+from ._barycenter_state import BarycenterStateMixin
+from ._stage import MODES, OTHER, fit_stage, stage_seed
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
 _STRATEGIES = ("intersectional", "sequential", "conditional")
-_OTHER = "<other>"
-_GOLDEN = 0x9E3779B97F4A7C15
 
 
 class SmallGroupWarning(UserWarning):
     """A calibration group is smaller than ``small_group_size``."""
 
 
-def _stage_seed(seed, stage):
-    # Stage 0 uses the model's seed itself; later stages get their own tie keys, since
-    # a previous stage's outputs are full of ties.
-    return (int(seed) + stage * _GOLDEN) % (1 << 64)
-
-
-def _check_stage(state, k, n_tasks):
-    off = state["offsets"]
-    if off.dtype != np.int64 or off.shape != (k + 1,) or off[0] != 0 or (np.diff(off) <= 0).any():
-        raise ValueError("model state is inconsistent: offsets do not describe the groups")
-    n = int(off[-1])
-    checks = {
-        "counts": (np.int64, (k,)),
-        "weights": (np.float64, (k,)),
-        "keys": (np.uint64, (n_tasks, n)),
-        "table": (np.float64, (n_tasks, n + k)),
-    }
-    for name, (dtype, shape) in checks.items():
-        if state[name].dtype != dtype or state[name].shape != shape:
-            raise ValueError(f"model state is inconsistent: {name} should be {np.dtype(dtype)} of shape {shape}")
-    values = state["values"]
-    if values.dtype not in (np.float32, np.float64) or values.shape != (n_tasks, n):
-        raise ValueError("model state is inconsistent: values")
-    blocks = state["blocks"]
-    if blocks.dtype != np.int64 or blocks.ndim != 1 or blocks[0] != 0 or blocks[-1] != k or (np.diff(blocks) <= 0).any():
-        raise ValueError("model state is inconsistent: blocks")
-    if not np.isfinite(values).all() or not np.isfinite(state["table"]).all():
-        raise ValueError("model state is inconsistent: non-finite values")
-    if not np.array_equal(np.diff(off), state["counts"]):
-        raise ValueError("model state is inconsistent: counts do not match offsets")
-    for t in range(n_tasks):  # each group's values must be sorted for the searches
-        v = values[t]
-        d = np.diff(v)
-        inside = np.ones(n - 1, dtype=bool) if n > 1 else np.zeros(0, dtype=bool)
-        inside[off[1:-1] - 1] = False
-        if (d[inside] < 0).any():
-            raise ValueError("model state is inconsistent: values are not sorted within groups")
-
-
-class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
+class WassersteinBarycenter(BarycenterStateMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
     Fitted on calibration scores :math:`z` with group labels :math:`s`, it maps a
@@ -157,10 +116,13 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    stages_ : list of dict
-        One entry per pass: ``columns`` (sensitive columns used, strata first),
-        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels) and the
-        fitted arrays in ``state``.
+    stages_ : list of BarycenterStage
+        One per pass: its ``columns`` (sensitive columns used, strata first),
+        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels),
+        ``counts``, ``weights``, ``blocks``, and ``core``, the compiled stage that holds
+        the fitted arrays (validated once, when fitted or loaded; read-only) with their
+        derived bucket indexes and lookup, so that a transform call costs the same
+        whatever the calibration size.
     groups_ : list
         Group labels (tuples when several sensitive columns define intersections).
     n_tasks_ : int
@@ -193,6 +155,9 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
     transformed four times as many rows (over any number of calls), a lookup of about
     64 bytes per calibration row and task that makes large transforms faster (up to
     64 MB per task). It is derived data: not saved in model files nor pickled.
+
+    The fitted arrays are read-only: a fitted model is validated once and then
+    trusted by every transform.
 
     References
     ----------
@@ -332,7 +297,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             remap[keep] = np.arange(keep.size, dtype=np.int32)
             remap[small] = keep.size
             codes = remap[codes]
-            labels = [labels[g] for g in keep] + [_OTHER]
+            labels = [labels[g] for g in keep] + [OTHER]
             counts = count_codes(codes, len(labels))
         too_small = [labels[g] for g in np.flatnonzero(counts < self.min_group_size)]
         if too_small:
@@ -340,7 +305,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
                 f"sensitive_features has groups with fewer than min_group_size={self.min_group_size} "
                 f"calibration rows: {too_small[:5]}; merge them (merge_small_groups=True) or lower min_group_size"
             )
-        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size) if labels[g] is not _OTHER]
+        small = [labels[g] for g in np.flatnonzero(counts < self.small_group_size) if labels[g] is not OTHER]
         if small and len(columns) > 1:  # joint groups of several attributes
             warnings.warn(
                 f"{len(small)} joint group(s) have fewer than small_group_size={self.small_group_size} calibration rows "
@@ -352,11 +317,11 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         return codes, labels, counts
 
     def _map_stage(self, stage, cols, n):
-        selected = [cols[c] for c in stage["columns"]]
-        merged = stage["merged"]
+        selected = [cols[c] for c in stage.columns]
+        merged = stage.merged
         if not merged:
-            return map_columns(selected, stage["groups"], n)
-        known = [g for g in stage["groups"] if not (isinstance(g, str) and g == _OTHER)]
+            return map_columns(selected, stage.groups, n)
+        known = [g for g in stage.groups if not (isinstance(g, str) and g == OTHER)]
         if len(selected) == 1:
             keys = np.asarray(selected[0], dtype=object)
         else:
@@ -421,18 +386,15 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
                 zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
                 if zero:
                     raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
-            state = fit_stage(
-                current, codes, labels, n_strata_columns=n_strata, sample_weight=w, seed=_stage_seed(self.seed_, s),
-                jitter=self.jitter, interpolation=self.interpolation,
+            stage = fit_stage(
+                current, codes, labels, columns=columns, n_strata_columns=n_strata, merged=merged, sample_weight=w,
+                seed=stage_seed(self.seed_, s), jitter=self.jitter, interpolation=self.interpolation,
                 group_weights=self._resolve_group_weights(labels), counts=counts,
             )
-            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "merged": merged,
-                     "state": state}
             stages.append(stage)
             if s + 1 < len(plan):  # the next attribute is fitted on this stage's (fully fair) output
                 nxt = np.empty_like(current)
-                transform_stage(state, current, codes, np.zeros(n_tasks), jitter=self.jitter,
-                                seed=_stage_seed(self.seed_, s), row_offset=0, out=nxt)
+                stage.transform(current, codes, np.zeros(n_tasks), row_offset=0, out=nxt)
                 current = nxt
         self.stages_ = stages
         self.n_tasks_ = n_tasks
@@ -445,18 +407,18 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
     def _expose(self, stage):
         """Public attributes of a single-stage model (1-D arrays for 1-D scores)."""
         if stage is None:
-            self.groups_ = sorted({g for st in self.stages_ for g in st["groups"]}, key=repr)
+            self.groups_ = sorted({g for st in self.stages_ for g in st.groups}, key=repr)
             return
-        st = stage["state"]
         squeeze = self._scores_ndim == 1
-        self.groups_ = stage["groups"]
-        self.merged_groups_ = stage["merged"]
-        self.group_counts_ = st["counts"]
-        self.group_weights_ = st["weights"]
-        self.group_offsets_ = st["offsets"]
-        self.sorted_scores_ = st["values"][0] if squeeze else st["values"]
-        self.tie_keys_ = st["keys"][0] if squeeze else st["keys"]
-        self.barycenter_table_ = st["table"][0] if squeeze else st["table"]
+        core = stage.core
+        self.groups_ = stage.groups
+        self.merged_groups_ = stage.merged
+        self.group_counts_ = stage.counts
+        self.group_weights_ = stage.weights
+        self.group_offsets_ = core.offsets
+        self.sorted_scores_ = core.values[0] if squeeze else core.values
+        self.tie_keys_ = core.keys[0] if squeeze else core.keys
+        self.barycenter_table_ = core.table[0] if squeeze else core.table
 
     def transform(self, scores, *, sensitive_features, row_offset=0, out=None):
         """Map scores to their fair values.
@@ -482,7 +444,7 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         offset = check_row_offset(row_offset)
         Z, ndim = self._scores(scores, fitting=False)
-        dtype = self.stages_[0]["state"]["values"].dtype
+        dtype = self.stages_[0].dtype
         Z = np.ascontiguousarray(Z, dtype=dtype)
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
@@ -500,17 +462,11 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
             final = out.reshape(n, n_tasks)
         else:
             final = np.empty((n, n_tasks), dtype=dtype)
-        if not hasattr(self, "_index_built"):
-            for stage in self.stages_:
-                if "index" not in stage["state"]:  # dropped when pickled
-                    stage["state"]["index"] = rebuild_index(stage["state"])
-            self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):
             codes = self._map_stage(stage, cols, n)
             target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
-            transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
-                            seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
+            stage.transform(current, codes, eps[s], row_offset=offset, out=target)
             current = target
         if out is not None:
             return out
@@ -521,90 +477,6 @@ class WassersteinBarycenter(ModelFileMixin, TransformerMixin, BaseEstimator):
         return self.fit(scores, sensitive_features=sensitive_features, sample_weight=sample_weight).transform(
             scores, sensitive_features=sensitive_features
         )
-
-    # -- model-file state (see fairfast.io) ------------------------------------------
-
-    def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        Returns
-        -------
-        meta : dict
-            ``params`` (constructor parameters), ``seed``, ``n_tasks``,
-            ``scores_ndim``, ``n_attributes`` and per stage its ``columns``,
-            ``n_strata_columns``, ``groups`` (labels; lists for intersections, with
-            ``groups_are_tuples``) and ``merged`` groups.
-        arrays : dict of str to ndarray
-            ``stage{s}.{name}`` for every name in the stage's fitted arrays.
-        """
-        check_is_fitted(self, "stages_")
-        params = self.get_params()
-        if isinstance(params["group_weights"], dict) or params["group_weights"] is not None:
-            params["group_weights"] = None  # resolved into the stage weights
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a generator; seed holds what was drawn
-        if not isinstance(params["epsilon"], numbers.Real):
-            params["epsilon"] = np.asarray(params["epsilon"], dtype=float).tolist()
-        stages, arrays = [], {}
-        for s, stage in enumerate(self.stages_):
-            multi = bool(stage["groups"]) and isinstance(stage["groups"][0], tuple)
-            stages.append({
-                "columns": list(stage["columns"]),
-                "n_strata_columns": int(stage["n_strata_columns"]),
-                "groups": [list(g) if isinstance(g, tuple) else g for g in stage["groups"]],
-                "groups_are_tuples": multi,
-                "merged": [list(g) if isinstance(g, tuple) else g for g in stage["merged"]],
-            })
-            for name in STAGE_ARRAYS:
-                arrays[f"stage{s}.{name}"] = stage["state"][name]
-        meta = {
-            "params": params,
-            "seed": int(self.seed_),
-            "n_tasks": int(self.n_tasks_),
-            "scores_ndim": int(self._scores_ndim),
-            "n_attributes": int(self.n_attributes_),
-            "stages": stages,
-        }
-        return meta, arrays
-
-    @classmethod
-    def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        try:
-            est = cls(**meta["params"])
-            est._check_params()
-            est.seed_ = int(meta["seed"])
-            est.n_tasks_ = int(meta["n_tasks"])
-            est._scores_ndim = int(meta["scores_ndim"])
-            est.n_attributes_ = int(meta["n_attributes"])
-            est.n_features_in_ = est.n_tasks_
-            stages = []
-            for s, sm in enumerate(meta["stages"]):
-                tuples = bool(sm["groups_are_tuples"])
-                groups = [tuple(g) if tuples and g != _OTHER else g for g in sm["groups"]]
-                merged = [tuple(g) if isinstance(g, list) else g for g in sm["merged"]]
-                state = {name: np.ascontiguousarray(arrays[f"stage{s}.{name}"]) for name in STAGE_ARRAYS}
-                _check_stage(state, len(groups), est.n_tasks_)
-                state["index"] = rebuild_index(state)
-                stages.append({"columns": [int(c) for c in sm["columns"]], "n_strata_columns": int(sm["n_strata_columns"]),
-                               "groups": groups, "merged": merged, "state": state})
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
-        if len(stages) != len(cls._plan(est.n_attributes_, est.strategy)):
-            raise ValueError("model state is inconsistent: wrong number of stages for its strategy")
-        est.stages_ = stages
-        est._expose(stages[0] if len(stages) == 1 else None)
-        return est
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_index_built", None)
-        if "stages_" in state:  # bucket indexes and lookups are derived data, rebuilt when needed
-            state["stages_"] = [
-                {**st, "state": {k: v for k, v in st["state"].items() if k not in DERIVED_KEYS}}
-                for st in state["stages_"]
-            ]
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

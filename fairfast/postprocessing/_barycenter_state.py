@@ -1,0 +1,116 @@
+"""Model-file state of :class:`~fairfast.postprocessing.WassersteinBarycenter`.
+
+What a model file holds (``_get_state``) and how it is read back and checked
+(``_from_state``): the metadata must match the strategy's plan of stages and the
+labels, and each stage's arrays are validated by its compiled object
+(:class:`~fairfast.postprocessing._stage.BarycenterStage`).
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ..io._state import ModelFileMixin, integer, labels_from_json
+from ._stage import OTHER, STAGE_ARRAYS, BarycenterStage, stage_seed
+
+__all__ = ["BarycenterStateMixin"]
+
+
+class BarycenterStateMixin(ModelFileMixin):
+    """``_get_state``/``_from_state`` (and ``save``) of the barycenter estimator."""
+
+    def _get_state(self):
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
+
+        Returns
+        -------
+        meta : dict
+            ``params`` (constructor parameters), ``seed``, ``n_tasks``,
+            ``scores_ndim``, ``n_attributes`` and per stage its ``columns``,
+            ``n_strata_columns``, ``groups`` (labels; lists for intersections, with
+            ``groups_are_tuples``) and ``merged`` groups.
+        arrays : dict of str to ndarray
+            ``stage{s}.{name}`` for every name in the stage's fitted arrays.
+        """
+        check_is_fitted(self, "stages_")
+        params = self.get_params()
+        if isinstance(params["group_weights"], dict) or params["group_weights"] is not None:
+            params["group_weights"] = None  # resolved into the stage weights
+        if not isinstance(params["random_state"], (int, type(None))):
+            params["random_state"] = None  # a generator; seed holds what was drawn
+        if not isinstance(params["epsilon"], numbers.Real):
+            params["epsilon"] = np.asarray(params["epsilon"], dtype=float).tolist()
+        stages, arrays = [], {}
+        for s, stage in enumerate(self.stages_):
+            multi = bool(stage.groups) and isinstance(stage.groups[0], tuple)
+            stages.append({
+                "columns": list(stage.columns),
+                "n_strata_columns": int(stage.n_strata_columns),
+                "groups": [list(g) if isinstance(g, tuple) else g for g in stage.groups],
+                "groups_are_tuples": multi,
+                "merged": [list(g) if isinstance(g, tuple) else g for g in stage.merged],
+            })
+            for name, array in stage.arrays().items():
+                arrays[f"stage{s}.{name}"] = array
+        meta = {
+            "params": params,
+            "seed": int(self.seed_),
+            "n_tasks": int(self.n_tasks_),
+            "scores_ndim": int(self._scores_ndim),
+            "n_attributes": int(self.n_attributes_),
+            "stages": stages,
+        }
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+        try:
+            est = cls(**meta["params"])
+            est._check_params()
+            est.seed_ = integer(meta["seed"], "seed", 0, 1 << 64)
+            est.n_tasks_ = integer(meta["n_tasks"], "n_tasks", 1, 1 << 31)
+            est._scores_ndim = integer(meta["scores_ndim"], "scores_ndim", 1, 3)
+            est.n_attributes_ = integer(meta["n_attributes"], "n_attributes", 1, 1 << 16)
+            est.n_features_in_ = est.n_tasks_
+            if est._scores_ndim == 1 and est.n_tasks_ != 1:
+                raise ValueError("model state is inconsistent: 1-D scores with several tasks")
+            plan = cls._plan(est.n_attributes_, est.strategy)
+            if not isinstance(meta["stages"], list) or len(meta["stages"]) != len(plan):
+                raise ValueError("model state is inconsistent: wrong number of stages for its strategy")
+            est._epsilon_matrix(len(plan), est.n_tasks_)
+            stages = [est._stage_from_state(s, sm, arrays, *plan[s]) for s, sm in enumerate(meta["stages"])]
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        est.stages_ = stages
+        est._expose(stages[0] if len(stages) == 1 else None)
+        return est
+
+    def _stage_from_state(self, s, sm, arrays, columns, n_strata):
+        """Stage `s` of a model file, checked against the strategy's plan and its arrays."""
+        if sm["columns"] != columns or sm["n_strata_columns"] != n_strata:
+            raise ValueError(f"model state is inconsistent: stage {s} must use sensitive columns {columns} "
+                             f"({n_strata} as strata) for strategy {self.strategy!r} and {self.n_attributes_} "
+                             f"attribute(s); got {sm['columns']!r} ({sm['n_strata_columns']!r})")
+        tuples = sm["groups_are_tuples"]
+        if tuples is not (len(columns) > 1):
+            raise ValueError(f"model state is inconsistent: stage {s} groups_are_tuples must be {len(columns) > 1}")
+        raw, merged_raw = sm["groups"], sm["merged"]
+        if not isinstance(raw, list) or not isinstance(merged_raw, list):
+            raise ValueError(f"model state is malformed: stage {s} groups and merged must be lists")
+        other = bool(merged_raw)  # pooled groups are the last group, "<other>"
+        if other and (not raw or raw[-1] != OTHER):
+            raise ValueError(f"model state is inconsistent: stage {s} merged groups but no {OTHER!r} group last")
+        groups = labels_from_json(raw[:-1] if other else raw, tuples, f"stage {s} groups", minimum=0 if other else 1)
+        merged = labels_from_json(merged_raw, tuples, f"stage {s} merged", minimum=0)
+        if tuples and any(len(g) != len(columns) for g in groups + merged):
+            raise ValueError(f"model state is inconsistent: stage {s} labels must have {len(columns)} entries")
+        if set(merged) & set(groups) or OTHER in groups:
+            raise ValueError(f"model state is inconsistent: stage {s} merged groups are also groups")
+        if other:
+            groups.append(OTHER)
+        stage_arrays = {name: arrays[f"stage{s}.{name}"] for name in STAGE_ARRAYS}
+        return BarycenterStage.from_arrays(
+            stage_arrays, columns=columns, n_strata_columns=n_strata, groups=groups, merged=merged,
+            n_tasks=self.n_tasks_, seed=stage_seed(self.seed_, s), jitter=self.jitter)

@@ -231,6 +231,8 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
     def _epsilon_matrix(self, n_stages, n_tasks):
         """epsilon broadcast to (n_stages, n_tasks), validated."""
         eps = self.epsilon
+        if isinstance(eps, (float, int)) and not isinstance(eps, bool) and 0.0 <= eps <= 1.0:
+            return np.full((n_stages, n_tasks), float(eps))  # the common case, cheaply
         if np.ndim(eps) == 0:
             check_fraction(eps, "epsilon")  # names the type or the value
         try:

@@ -147,7 +147,6 @@ def _parts(collection, decl, kind, scores, features, sensitive_features, labels,
         frames = collection[wanted].to_delayed()
         return [dask.delayed(_frame_parts)(f, inputs, sensitive, label, weight) for f in frames], inputs, sensitive
     if is_array(collection):
-
         if scores is not None or features is not None:
             raise ValueError("scores and features name dataframe columns; with a dask array, pass the inputs as "
                              "the collection")

@@ -264,6 +264,7 @@ RowIssue barycenter_transform(const GroupTables<T>* groups, std::int32_t k, std:
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
     // lookups of different rows overlap instead of forming one dependent chain per row.
     constexpr std::size_t D = 16, R = 4 * D;
+    const bool many_groups = static_cast<std::size_t>(k) * sizeof(GroupTables<T>) > (std::size_t(1) << 16);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt)
 #endif
@@ -275,7 +276,11 @@ RowIssue barycenter_transform(const GroupTables<T>* groups, std::int32_t k, std:
       T rt[R];
       const GroupTables<T>* rg[R];
       for (std::size_t i = lo; i < hi + 2 * D; ++i) {
-        if (i < hi) {  // stage A: bucket of row i
+        if (i < hi) {  // stage A: bucket of row i (and the group entry of row i + D, for many groups)
+          if (many_groups && i + D < hi) {
+            const std::int32_t c = codes[i + D];
+            if (c >= 0 && c < k) __builtin_prefetch(groups + c);
+          }
           const std::size_t r = i % R;
           rg[r] = query(i, codes[i], x[i], issue, rt[r]);
           if (rg[r]) {

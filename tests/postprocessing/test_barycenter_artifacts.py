@@ -44,14 +44,34 @@ def test_the_artifacts_cover_every_stage_layout():
 
 
 def test_refitting_gives_the_stored_arrays():
-    """The model files hold what the current fit computes (same tables, keys, weights)."""
+    """The model files hold what the current fit computes: the same tables, tie keys and
+    weights bit for bit, and the same sorted values. Only the arrangement of -0.0 and
+    +0.0 inside a run of zeros may differ: the fit now sorts in the IEEE total order
+    (-0.0 first, whatever the thread count), where np.sort left it unspecified."""
     import importlib.util
-
-    from model_file_checks import assert_same_state
 
     spec = importlib.util.spec_from_file_location("make_barycenter_models", ARTIFACTS / "make_barycenter_models.py")
     maker = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(maker)
     for name, model, (z, sf), fit_kwargs in maker.models():
         stored = fairfast.load(ARTIFACTS / f"barycenter_{name}.ffm")
-        assert_same_state(model.fit(z, sensitive_features=sf, **fit_kwargs), stored)
+        meta_a, new = model.fit(z, sensitive_features=sf, **fit_kwargs)._get_state()
+        meta_b, old = stored._get_state()
+        assert meta_a == meta_b
+        for key in new:
+            if key.endswith(".values"):
+                np.testing.assert_array_equal(new[key], old[key], err_msg=f"{name} {key}")
+                assert _zero_runs_sign_ordered(new[key]), f"{name} {key}"
+            else:
+                assert new[key].tobytes() == np.ascontiguousarray(old[key]).tobytes(), f"{name} {key}"
+
+
+def _zero_runs_sign_ordered(values):
+    """In every row, each run of zeros holds its -0.0 before its +0.0."""
+    for row in np.atleast_2d(values):
+        neg = np.signbit(row) & (row == 0)
+        pos = ~np.signbit(row) & (row == 0)
+        # a +0.0 followed by a -0.0 would break the order
+        if (pos[:-1] & neg[1:]).any():
+            return False
+    return True

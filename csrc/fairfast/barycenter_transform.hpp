@@ -83,11 +83,11 @@ void lookup_rows(const RankLookup<T>& lookup, const T* x_, const std::int32_t* c
       return;
     }
     const T t = ring_t[r];
-    unsigned le = 0, eq = 0;
-    for (int q = 0; q < cap; ++q) {
-      le += ln->value[q] <= t;
-      eq |= ln->value[q] == t;
-    }
+    unsigned le = 0;
+    for (int q = 0; q < cap; ++q) le += ln->value[q] <= t;
+    // The line's values are sorted (padded with +inf, never equal to a finite t): t ties
+    // one of them exactly when it ties the last one at or below it.
+    const unsigned eq = (le > 0) & (ln->value[le - (le > 0)] == t);
     const double fair = (ln->count <= static_cast<std::uint32_t>(cap)) & !eq ? ln->fair[le] : exact(codes[row], t, row, *ln);
     if constexpr (Blended)
       writer.put(row, static_cast<T>(keep * fair + epsilon * static_cast<double>(xi)));

@@ -17,15 +17,7 @@ template <class T>
 carray<T> sorted(const carray<T>& x, const py::object& out) {
   bind::require_1d(x, "values");
   const py::ssize_t n = x.shape(0);
-  carray<T> result;
-  if (out.is_none()) {
-    result = carray<T>(n);
-  } else {
-    if (!py::isinstance<carray<T>>(out)) throw py::type_error("out must be a C-contiguous array of the values' dtype");
-    result = py::reinterpret_borrow<carray<T>>(out);
-    bind::require_length(result, "out", n);
-    if (!result.writeable()) throw py::value_error("out must be writeable");
-  }
+  carray<T> result = bind::output_array<T>(out, n, "the values'");
   const T* src = x.data();
   T* dst = result.mutable_data();
   if (src != dst && !(dst + n <= src || src + n <= dst))

@@ -49,15 +49,7 @@ py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::
     if (counts.data()[g] == 0) throw py::value_error("group code " + std::to_string(g) + " has no rows");
     o[g + 1] = o[g] + counts.data()[g];
   }
-  carray<T> grouped;
-  if (out.is_none()) {
-    grouped = carray<T>(n);
-  } else {
-    if (!py::isinstance<carray<T>>(out)) throw py::type_error("out must be a C-contiguous array of the scores' dtype");
-    grouped = py::reinterpret_borrow<carray<T>>(out);
-    bind::require_length(grouped, "out", n);
-    if (!grouped.writeable()) throw py::value_error("out must be writeable");
-  }
+  carray<T> grouped = bind::output_array<T>(out, n, "the scores'");
   py::object rows_obj = py::none();
   std::uint32_t* rows = nullptr;
   if (with_rows) {
@@ -254,15 +246,7 @@ class PyStage {
     bind::require_same_length(x, "scores", codes, "codes");
     if (!(epsilon >= 0.0 && epsilon <= 1.0)) throw py::value_error("epsilon must lie in [0, 1]");
     const py::ssize_t n = x.shape(0);
-    carray<T> result;
-    if (out.is_none()) {
-      result = carray<T>(n);
-    } else {
-      if (!py::isinstance<carray<T>>(out)) throw py::type_error("out must be a C-contiguous array of the scores' dtype");
-      result = py::reinterpret_borrow<carray<T>>(out);
-      bind::require_length(result, "out", n);
-      if (!result.writeable()) throw py::value_error("out must be writeable");
-    }
+    carray<T> result = bind::output_array<T>(out, n, "the scores'");
     RowIssue issue;
     {
       py::gil_scoped_release release;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "barycenter_sweep.hpp"
 #include "common.hpp"
 #include "partition.hpp"
 #include "random.hpp"
@@ -104,38 +105,82 @@ void partition_by_group(const T* x, const std::int32_t* codes, std::size_t n, st
 // indexes (index[g] for group g, see BarycenterStage::index_values). Returns the number of tied positions, or tie_keys_bad_code for a code outside [0, k).
 constexpr std::size_t tie_keys_bad_code = ~std::size_t(0);
 
+namespace detail {
+
+// Runs of equal values (length > 1, inside one group) as (start, end) pairs in order,
+// found by the threads over contiguous chunks (a thread keeps the runs starting in its
+// chunk), so the list is the serial one whatever the thread count.
 template <class T>
-std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::int32_t k,
-                             const BucketIndex* index, const T* x, const std::int32_t* codes, std::size_t n, std::uint64_t seed,
-                             std::uint64_t row_offset, double jitter, std::uint32_t* rows,
-                             std::uint64_t* tie_keys) {
-  const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
-  // tie_keys arrives zero-filled (calloc'd pages cost nothing until written).
-  std::vector<std::pair<std::size_t, std::size_t>> runs;
-  for (std::int32_t g = 0; g < k; ++g) {
-    std::size_t i = static_cast<std::size_t>(offsets[g]);
-    const std::size_t end = static_cast<std::size_t>(offsets[g + 1]);
-    while (i < end) {
+std::vector<std::pair<std::size_t, std::size_t>> tie_runs(const T* values, const std::int64_t* offsets,
+                                                           std::int32_t k) {
+  const std::size_t n = static_cast<std::size_t>(offsets[k]);
+  const int nt = threads_for(n, 1 << 18);
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> found(static_cast<std::size_t>(nt));
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+  {
+    const auto [lo, hi] = thread_rows(n);
+    auto& mine = found[thread_id()];
+    std::int32_t g = static_cast<std::int32_t>(std::upper_bound(offsets, offsets + k + 1, static_cast<std::int64_t>(lo)) -
+                                               offsets - 1);
+    std::size_t i = lo;
+    while (i < hi) {
+      while (static_cast<std::int64_t>(i) >= offsets[g + 1]) ++g;
+      const std::size_t first = static_cast<std::size_t>(offsets[g]), end = static_cast<std::size_t>(offsets[g + 1]);
+      if (i > first && values[i - 1] == values[i]) {  // inside a run that started before
+        ++i;
+        continue;
+      }
       std::size_t e = i + 1;
       while (e < end && values[e] == values[i]) ++e;
-      if (e - i > 1) runs.emplace_back(i, e);
+      if (e - i > 1) mine.emplace_back(i, e);
       i = e;
     }
   }
+  std::vector<std::pair<std::size_t, std::size_t>> runs;
+  for (auto& part : found) runs.insert(runs.end(), part.begin(), part.end());
+  return runs;
+}
+
+}  // namespace detail
+
+template <class T>
+std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::int32_t k,
+                             const BucketIndex* index, const T* x, const std::int32_t* codes, std::size_t n,
+                             std::uint64_t seed, std::uint64_t row_offset, double jitter, std::uint32_t* rows,
+                             std::uint64_t* tie_keys) {
+  const CounterRng jit(seed, stream_jitter), ties(seed, stream_ties);
+  // tie_keys arrives zero-filled (calloc'd pages cost nothing until written).
+  const std::vector<std::pair<std::size_t, std::size_t>> runs = detail::tie_runs(values, offsets, k);
   if (runs.empty()) return 0;
   std::size_t tied = 0;
   for (const auto& r : runs) tied += r.second - r.first;
+  const int nr = static_cast<int>(std::min<std::size_t>(runs.size(), static_cast<std::size_t>(threads_for(tied, 65536))));
   if (rows) {
-    for (const auto& r : runs)
-      for (std::size_t i = r.first; i < r.second; ++i) tie_keys[i] = ties.bits(row_offset + rows[i]);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(std::max(1, nr)) schedule(dynamic, 16)
+#endif
+    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(runs.size()); ++q)
+      for (std::size_t i = runs[q].first; i < runs[q].second; ++i) tie_keys[i] = ties.bits(row_offset + rows[i]);
   } else {
-    // Next free slot and length of each run, indexed by the run's start. The length
-    // bounds the writes even if the values were not sorted as promised.
-    std::vector<std::uint32_t> fill(n, 0), run_len(n, 0);
-    for (const auto& q : runs) run_len[q.first] = static_cast<std::uint32_t>(q.second - q.first);
-    for (std::size_t r = 0; r < n; ++r) {
+    // Each row whose value is tied in its group puts its key into the next free slot of
+    // that run (slots taken atomically: the run's keys are sorted below, so the order
+    // in which rows arrive does not matter). The run's length bounds the writes even if
+    // the values were not sorted as promised.
+    std::vector<std::uint32_t> fill(runs.size(), 0);
+    int bad = 0;
+    const int nt = threads_for(n, 65536);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
+#endif
+    for (std::ptrdiff_t ri = 0; ri < static_cast<std::ptrdiff_t>(n); ++ri) {
+      const std::size_t r = static_cast<std::size_t>(ri);
       const std::int32_t c = codes[r];
-      if (c < 0 || c >= k) return tie_keys_bad_code;
+      if (c < 0 || c >= k) {
+        bad = 1;
+        continue;
+      }
       T v = x[r];
       if (jitter > 0.0)
         v = static_cast<T>(static_cast<double>(v) + jitter * (2.0 * jit.uniform(row_offset + r) - 1.0));
@@ -143,13 +188,21 @@ std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::
       const T* xs = values + off;
       const std::size_t a = count_lt(xs, index[c], v);  // start of v's run
       const std::size_t len = static_cast<std::size_t>(offsets[c + 1] - offsets[c]);
-      if (a + 1 < len && xs[a + 1] == v && fill[off + a] < run_len[off + a])
-        tie_keys[off + a + fill[off + a]++] = ties.bits(row_offset + r);
-    }
-  }
-  const int rt = std::min<int>(threads_for(tied, 65536), static_cast<int>(runs.size()));
+      if (!(a + 1 < len && xs[a + 1] == v)) continue;
+      const auto it = std::lower_bound(runs.begin(), runs.end(), std::make_pair(off + a, std::size_t(0)));
+      if (it == runs.end() || it->first != off + a) continue;
+      const std::size_t q = static_cast<std::size_t>(it - runs.begin());
+      std::uint32_t slot;
 #ifdef FAIRFAST_OPENMP
-#pragma omp parallel for num_threads(std::max(1, rt)) schedule(dynamic, 1)
+#pragma omp atomic capture
+#endif
+      slot = fill[q]++;
+      if (slot < it->second - it->first) tie_keys[it->first + slot] = ties.bits(row_offset + r);
+    }
+    if (bad) return tie_keys_bad_code;
+  }
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(std::max(1, nr)) schedule(dynamic, 1)
 #endif
   for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(runs.size()); ++q) {
     const std::size_t a = runs[q].first, b = runs[q].second;
@@ -173,10 +226,16 @@ std::size_t compute_tie_keys(const T* values, const std::int64_t* offsets, std::
 //
 // Unit weights: for group s, rank j and group g, the step quantile index is
 // ceil(j n_g / n_s) - 1 and the linear position is j (n_g - 1) / n_s; both are tracked
-// incrementally in exact integer arithmetic along j (no division in the loop).
+// incrementally in exact integer arithmetic along j (no division in the loop). That
+// costs O((n + k) k); from sweep_min_groups groups the step tables come from a sweep in
+// O(n log n) instead (barycenter_sweep.hpp, which says how its rounding differs).
 template <class T>
 void barycenter_tables(const T* values, const double* cumw, const std::int64_t* offsets,
                        std::int32_t k, const double* p, Interpolation mode, double* table) {
+  if (mode == Interpolation::step && k >= sweep_min_groups) {
+    barycenter_tables_sweep(values, cumw, offsets, k, p, table);
+    return;
+  }
   std::vector<SampleView> views(k);
   for (std::int32_t g = 0; g < k; ++g) {
     views[g].n = static_cast<std::size_t>(offsets[g + 1] - offsets[g]);

@@ -83,11 +83,11 @@ void lookup_rows(const RankLookup<T>& lookup, const T* x_, const std::int32_t* c
       return;
     }
     const T t = ring_t[r];
-    unsigned le = 0, eq = 0;
-    for (int q = 0; q < cap; ++q) {
-      le += ln->value[q] <= t;
-      eq |= ln->value[q] == t;
-    }
+    unsigned le = 0;
+    for (int q = 0; q < cap; ++q) le += ln->value[q] <= t;
+    // The line's values are sorted (padded with +inf, never equal to a finite t): t ties
+    // one of them exactly when it ties the last one at or below it.
+    const unsigned eq = (le > 0) & (ln->value[le - (le > 0)] == t);
     const double fair = (ln->count <= static_cast<std::uint32_t>(cap)) & !eq ? ln->fair[le] : exact(codes[row], t, row, *ln);
     if constexpr (Blended)
       writer.put(row, static_cast<T>(keep * fair + epsilon * static_cast<double>(xi)));
@@ -264,6 +264,7 @@ RowIssue barycenter_transform(const GroupTables<T>* groups, std::int32_t k, std:
     // row i + D are prefetched while row i is computed, so the (mostly cache-missing)
     // lookups of different rows overlap instead of forming one dependent chain per row.
     constexpr std::size_t D = 16, R = 4 * D;
+    const bool many_groups = static_cast<std::size_t>(k) * sizeof(GroupTables<T>) > (std::size_t(1) << 16);
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel num_threads(nt)
 #endif
@@ -275,7 +276,11 @@ RowIssue barycenter_transform(const GroupTables<T>* groups, std::int32_t k, std:
       T rt[R];
       const GroupTables<T>* rg[R];
       for (std::size_t i = lo; i < hi + 2 * D; ++i) {
-        if (i < hi) {  // stage A: bucket of row i
+        if (i < hi) {  // stage A: bucket of row i (and the group entry of row i + D, for many groups)
+          if (many_groups && i + D < hi) {
+            const std::int32_t c = codes[i + D];
+            if (c >= 0 && c < k) __builtin_prefetch(groups + c);
+          }
           const std::size_t r = i % R;
           rg[r] = query(i, codes[i], x[i], issue, rt[r]);
           if (rg[r]) {

@@ -28,6 +28,12 @@ _GOLDEN = 0x9E3779B97F4A7C15
 # Arrays that define a fitted stage in a model file (everything else is derived).
 STAGE_ARRAYS = ("offsets", "counts", "weights", "blocks", "values", "keys", "table")
 
+# interpolation="linear" evaluates every group's quantile function at each of the n + K
+# ranks of a block of K groups: (n + K) K steps of about 1.5 ns. Beyond this many steps
+# (about 10 s on one core) the fit is refused before it starts. The "step" tables of 128
+# groups or more come from a sweep in O(n log n) instead (csrc/fairfast/barycenter_sweep.hpp).
+LINEAR_WORK_LIMIT = 4 * 10**9
+
 _CORE = {np.dtype(np.float64): _core.barycenter.BarycenterStage64, np.dtype(np.float32): _core.barycenter.BarycenterStage32}
 
 
@@ -182,6 +188,21 @@ def _raise_row(status, row, z, codes, n_groups):
                      f"outside the model's {n_groups} groups")
 
 
+def _check_linear_work(counts, blocks, n_tasks):
+    csum = np.concatenate([[0], np.cumsum(counts)])
+    kb = np.diff(blocks).astype(np.float64)
+    nb = (csum[blocks[1:]] - csum[blocks[:-1]]).astype(np.float64)
+    work = float(((nb + kb) * kb).sum()) * n_tasks
+    if work > LINEAR_WORK_LIMIT:
+        largest = int(kb.max())
+        raise ValueError(
+            f"interpolation='linear' with {largest} groups in a pass evaluates every group's quantile function "
+            f"at every calibration rank: about {work:.2g} steps, over the limit of {LINEAR_WORK_LIMIT:.0e} "
+            f"(about 10 s). Use interpolation='step' (tables by one sweep in O(n log n) for many groups), "
+            f"or fewer groups (merge_small_groups=True pools the small ones)."
+        )
+
+
 def fit_stage(Z, codes, labels, *, columns, n_strata_columns, merged, sample_weight, seed, jitter, interpolation,
               group_weights=None, counts=None):
     """Fit one stage (a :class:`BarycenterStage`).
@@ -193,9 +214,11 @@ def fit_stage(Z, codes, labels, *, columns, n_strata_columns, merged, sample_wei
     k = len(labels)
     counts = count_codes(codes, k) if counts is None else counts
     counts = np.asarray(counts, dtype=np.int64)
+    blocks = block_bounds(labels, n_strata_columns)
+    if interpolation == "linear":
+        _check_linear_work(counts, blocks, n_tasks)
     w = sample_weight
     mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=k)
-    blocks = block_bounds(labels, n_strata_columns)
     weights = _block_weights(mass, blocks, group_weights)
     values = np.empty((n_tasks, n), dtype=Z.dtype)
     columns_z, rows_t = [], []

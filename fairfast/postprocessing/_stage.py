@@ -12,6 +12,7 @@ import numpy as np
 from .. import _core
 from .._base.grouping import count_codes
 from .._base.sorting import argsort_segments, sort_segments
+from .._base.validation import not_finite_message
 
 __all__ = ["DERIVED_KEYS", "STAGE_ARRAYS", "fit_stage", "rebuild_index", "stage_lookups", "transform_stage"]
 
@@ -169,6 +170,6 @@ def transform_stage(state, Z, codes, epsilon, *, jitter, seed, row_offset, out):
             if "finite" not in str(exc):
                 raise
             bad = int(np.flatnonzero(~np.isfinite(z))[0])
-            raise ValueError(f"scores must be finite; found {z[bad].item()!r} at position {bad}") from None
+            raise ValueError(not_finite_message("scores", z[bad].item(), bad)) from None
         if n_tasks > 1:
             out[:, t] = res

@@ -43,9 +43,9 @@ def not_routed(*names):
     return {name: UNUSED for name in names}
 
 
-def missing_sensitive_features(estimator, method):
-    """The message of a call without sensitive features."""
-    owner = type(estimator).__name__
+def missing_sensitive_features(owner, method):
+    """The message of a call of `owner` (an estimator or a name) without sensitive features."""
+    owner = owner if isinstance(owner, str) else type(owner).__name__
     return (f"{owner}.{method} needs sensitive_features (the group of every row). Inside a Pipeline, "
             "GridSearchCV, cross_validate or a fairfast scorer, enable metadata routing with "
             "sklearn.set_config(enable_metadata_routing=True) and pass sensitive_features to the outer call "

@@ -5,7 +5,14 @@ Run (about 15-25 minutes on 2 cores, most of it the d = 4096 peers)::
     python -m pytest benchmarks/bench_steering.py -o python_files='bench_*.py' --benchmark-only \
         --benchmark-group-by=group --benchmark-columns=min,median,rounds
 
-Add ``-k "d64 or d768"`` to skip d = 4096. Groups:
+Add ``-k "d64 or d768"`` to skip d = 4096. The acceptance comparison (float32 fit at
+d = 768 and 4096 against concept-erasure's LEACE, both on 2 threads, rounds interleaved;
+min and median ratios in ``extra_info``)::
+
+    python -m pytest benchmarks/bench_steering.py -k fit_vs_leace --benchmark-only \
+        --benchmark-columns=min,median,rounds --benchmark-json=steering.json
+
+Groups:
 
 - ``steering-fit[d, dtype]``: fitting on n rows (n = 1e5; 2e4 for d = 4096), two
   groups x two labels. Implementations: ``ours-shared-whitened`` (GaussianSteering,
@@ -112,9 +119,19 @@ def _ours_leace():
     return fit, apply
 
 
-def _ce_leace():
+def _import_ce():
+    """torch and concept_erasure, or skip (its import warns about torch.jit.script)."""
+    import warnings
+
     torch = pytest.importorskip("torch")
-    ce = pytest.importorskip("concept_erasure")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ce = pytest.importorskip("concept_erasure")
+    return torch, ce
+
+
+def _ce_leace():
+    torch, ce = _import_ce()
 
     def fit(X, y, a):
         x = torch.from_numpy(X)
@@ -195,3 +212,46 @@ def test_apply(benchmark, impl, d, dtype):
             return apply_blocks(X, codes, 4, lin, off, np.zeros(4, dtype=bool))
     out = benchmark.pedantic(run, rounds=5 if d <= 768 else 2, iterations=1, warmup_rounds=1)
     assert out.shape == X.shape and out.dtype == X.dtype
+
+
+@pytest.mark.parametrize("d", [768, 4096], ids=lambda d: f"d{d}")
+def test_fit_vs_leace_interleaved(benchmark, d):
+    """The acceptance comparison: our float32 fit against concept-erasure's LEACE fit,
+    both on 2 threads, rounds interleaved (LEACE untimed by pytest-benchmark in the
+    setup of each round, timed by hand) so both see the same machine load."""
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    torch, ce = _import_ce()
+    X, y, a = _data(d, "float32")
+    z = torch.from_numpy(np.eye(2, dtype=X.dtype)[a])
+    x = torch.from_numpy(X)
+    peer = []
+
+    def leace_round():
+        start = time.perf_counter()
+        ce.LeaceFitter.fit(x, z).eraser
+        peer.append(time.perf_counter() - start)
+        return (), {}
+
+    def ours():
+        return GaussianSteering(reference=0, covariance="shared", coupling="whitened").fit(X, y, sensitive_features=a)
+
+    rounds = 5 if d <= 768 else 3
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threadpool_limits(2):
+            model = benchmark.pedantic(ours, setup=leace_round, rounds=rounds, iterations=1, warmup_rounds=0)
+    finally:
+        torch.set_num_threads(previous)
+    mine = benchmark.stats.stats
+    benchmark.group = f"steering-fit-vs-leace[d={d}, float32, 2 threads]"
+    benchmark.extra_info.update(
+        impl="ours-shared-whitened", d=d, rows=X.shape[0], dtype="float32", threads=2,
+        leace_seconds=peer, leace_min=min(peer), leace_median=float(np.median(peer)),
+        ours_over_leace_min=mine.min / min(peer), ours_over_leace_median=mine.median / float(np.median(peer)),
+        factor_dtype=str(model.linear_.dtype),
+    )
+    assert model.linear_.dtype == np.float32

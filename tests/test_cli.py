@@ -46,7 +46,9 @@ def test_fit_then_transform_parquet(files, capsys):
     out = pq.read_table(d / "out.parquet")
     assert out.column_names == ["id", "p", "g", "sex", "p_fair"]
     np.testing.assert_array_equal(out["p_fair"].to_numpy(), direct.transform(z, sensitive_features=s))
-    assert capsys.readouterr().err == ""  # not a terminal and no --progress: quiet
+    err = capsys.readouterr().err  # not a terminal and no --progress: the summary lines only
+    assert err == (f"fitted WassersteinBarycenter on {d / 'calib.parquet'} (2 groups); wrote {d / 'm.ffm'}\n"
+                   f"read 2,000 rows, wrote 2,000 to {d / 'out.parquet'}\n")
 
 
 def test_transform_csv_in_place_with_progress_and_two_sensitive_columns(files, capsys):

@@ -379,6 +379,13 @@ def grouping_state(grouping, prefix="grouping."):
     return grouping.to_state(prefix)
 
 
+def pop_grouping(meta, arrays, labels, prefix="grouping."):
+    """``(grouping, arrays)``: the estimator's grouping read back (see
+    :func:`grouping_from_state`) and its other arrays."""
+    rest = {k: v for k, v in arrays.items() if not k.startswith(prefix)}
+    return grouping_from_state(meta, arrays, labels, prefix), rest
+
+
 def grouping_from_state(meta, arrays, labels, prefix="grouping.", argument="sensitive_features"):
     """An estimator's grouping read back from its model-file ``meta``: the saved one
     (checked against the estimator's group `labels`), or, for files written before

@@ -44,11 +44,16 @@ class Serving(NamedTuple):
     """What a model kind reads (at fit and when served) and writes."""
 
     inputs: str  # "scores" or "features"
-    sensitive: bool  # needs sensitive features
+    sensitive: bool  # needs sensitive features when served
     fit_labels: str  # labels at fit: "none", "optional" or "required"
     labels: str  # labels when served: "none" or "optional"
     outputs: tuple  # of Output
     sample_weight: bool = False  # fit accepts sample_weight
+    fit_sensitive: bool = None  # needs sensitive features at fit (None: as when served)
+
+    @property
+    def sensitive_at_fit(self):
+        return self.sensitive if self.fit_sensitive is None else self.fit_sensitive
 
 
 class ServingSpec(NamedTuple):

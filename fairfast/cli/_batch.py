@@ -14,8 +14,8 @@ __all__ = ["add_batch_commands"]
 
 
 def _verbose(args):
-    """Summary lines go to stderr unless --quiet (or no terminal and no --progress)."""
-    return args.progress or (args.progress is None and sys.stderr.isatty())
+    """The summary line goes to stderr unless --quiet."""
+    return args.progress is not False
 
 
 def _estimator(name, pairs, random_state):

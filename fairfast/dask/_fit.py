@@ -152,7 +152,7 @@ def _parts(collection, decl, kind, scores, features, sensitive_features, labels,
         if scores is not None or features is not None:
             raise ValueError("scores and features name dataframe columns; with a dask array, pass the inputs as "
                              "the collection")
-        if decl.sensitive and sensitive_features is None:
+        if decl.sensitive_at_fit and sensitive_features is None:
             raise ValueError(f"sensitive_features is required: {kind} is fitted on group labels aligned with the "
                              "rows")
         if decl.fit_labels == "required" and labels is None:
@@ -170,7 +170,7 @@ def _parts(collection, decl, kind, scores, features, sensitive_features, labels,
                 raise ValueError(f"{name} has {arr.shape[0]} rows but the inputs have {sum(rows)}")
             return arr.rechunk((rows,) + ((-1,) if arr.ndim == 2 else ())).to_delayed().reshape(-1)
 
-        blocks = zip(X.to_delayed().reshape(-1), aligned(sensitive_features if decl.sensitive else None,
+        blocks = zip(X.to_delayed().reshape(-1), aligned(sensitive_features if decl.sensitive_at_fit else None,
                                                          "sensitive_features"),
                      aligned(labels, "labels"), aligned(sample_weight, "sample_weight"))
         n_inputs = X.shape[1] if X.ndim == 2 else 1
@@ -279,7 +279,7 @@ def fit(collection, *, estimator=None, scores=None, features=None, sensitive_fea
         if decl.inputs == "scores" and X.shape[1] == 1 and (is_dataframe(collection) or collection.ndim == 1):
             X = X[:, 0]
         kwargs = {}
-        if decl.sensitive:
+        if decl.sensitive_at_fit:
             kwargs["sensitive_features"] = _concat([p[1] for p in computed])
         weights = _concat([p[3] for p in computed])
         if weights is not None:

@@ -151,7 +151,7 @@ def fit_columns(decl, estimator, *, scores=None, features=None, sensitive_featur
                          f"instead of {names(wrong)}")
     inputs = column_list(given[decl.inputs], names(decl.inputs))
     sensitive = []
-    if decl.sensitive:
+    if decl.sensitive_at_fit:
         sensitive = column_list(sensitive_features, names("sensitive_features"))
     elif sensitive_features is not None:
         raise ValueError(f"{estimator} takes no sensitive features; drop {names('sensitive_features')}")

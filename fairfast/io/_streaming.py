@@ -402,7 +402,7 @@ def fit_file(data, *, estimator=None, scores=None, features=None, sensitive_feat
     if decl.inputs == "scores" and len(inputs) == 1:
         X = X[:, 0]
     kwargs = {}
-    if decl.sensitive:
+    if decl.sensitive_at_fit:
         kwargs["sensitive_features"] = table.select(sensitive)
     if weight:
         kwargs["sample_weight"] = np.asarray(table.column(weight).to_numpy(), dtype=np.float64)

@@ -8,6 +8,8 @@
   score-distribution disparities, text/JSON/HTML output and plots.
 - Disparities with fairlearn's names: :func:`demographic_parity_difference`,
   :func:`equalized_odds_ratio`, ...; :func:`bootstrap_disparity` for their intervals.
+- Multi-class: :class:`MulticlassReport` (per-class TPR by group), :func:`tpr_gap_rms`,
+  :func:`tpr_gap_max` (the per-class TPR gap between groups, the Bios measure).
 - :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
 - Model selection under fairness: :func:`make_fairness_scorer` (a utility minus a
   weighted excess unfairness, for ``scoring=`` with routed sensitive features) and
@@ -33,6 +35,7 @@ from ._disparities import (
 )
 from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
+from ._multiclass import MulticlassReport, tpr_gap_max, tpr_gap_rms
 from ._report import BootstrapResult, GroupReport, SmallGroupWarning
 from ._scorers import FairnessScorer, make_fairness_scorer, select_within_bound
 from ._without_harm import (
@@ -51,6 +54,7 @@ __all__ = [
     "GroupReport",
     "SmallGroupWarning",
     "METRICS",
+    "MulticlassReport",
     "accuracy_parity_difference",
     "accuracy_parity_ratio",
     "bootstrap_disparity",
@@ -67,6 +71,8 @@ __all__ = [
     "predictive_parity_difference",
     "predictive_parity_ratio",
     "select_within_bound",
+    "tpr_gap_max",
+    "tpr_gap_rms",
     "unfairness",
     "WithoutHarmResult",
     "group_risk_matrix",

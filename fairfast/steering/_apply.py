@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._base.grouping import encode_groups, map_groups
+from .._base.grouping import Grouping
 from .._base.validation import as_float_array
 from ._gaussian import one_blas_thread
 
@@ -24,13 +24,16 @@ def check_X(X, name="X", n_features=None, positive=False, check_finite=True):
 
 
 def fit_groups(sensitive_features, n):
-    return encode_groups(sensitive_features, n)
+    """Group codes, labels and the fitted grouping component (see fairfast._base.grouping)."""
+    grouping, codes = Grouping.fit(sensitive_features, n, what="X has")
+    return codes, grouping.labels, grouping
 
 
-def transform_groups(sensitive_features, labels, n):
+def transform_groups(sensitive_features, grouping, n):
+    """Group codes of new rows, their columns matched by name to the fitted ones."""
     if sensitive_features is None:
-        raise ValueError("sensitive_features is required")
-    return np.asarray(map_groups(sensitive_features, labels, n), dtype=np.intp)
+        raise ValueError("sensitive_features is required: the group of every row")
+    return np.asarray(grouping.encode(sensitive_features, n, what="X has"), dtype=np.intp)
 
 
 def encode_labels(y, n, classes=None):
@@ -135,4 +138,48 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"
         product(gathered[lo:hi], c, result[lo:hi])
         lo = hi
     out[order] = result
+    return out
+
+
+def stack_maps(parts, ref, G, K, d, dtype, shared):
+    """(linear (G, K, d, d), identity (G, K)) from per-group maps; views of (G, d, d) if all are shared."""
+    identity = np.zeros((G, K), dtype=bool)
+    if ref is not None:
+        identity[ref] = True
+    if shared and all(not isinstance(p, list) for p in parts.values()):
+        group = np.empty((G, d, d), dtype=dtype)
+        for a in range(G):
+            if a == ref:
+                group[a] = 0.0
+                group[a].flat[:: d + 1] = 1.0
+            else:
+                group[a] = parts[a]
+        return np.broadcast_to(group[:, None], (G, K, d, d)), identity
+    linear = np.empty((G, K, d, d), dtype=dtype)
+    for a in range(G):
+        if a == ref:
+            linear[a] = 0.0
+            for i in range(K):
+                linear[a, i].flat[:: d + 1] = 1.0
+        else:
+            linear[a] = parts[a] if not isinstance(parts[a], list) else np.stack(parts[a])
+    return linear, identity
+
+
+def all_equal(S):
+    """The (K, d, d) stack repeats one matrix (a broadcast view does by construction)."""
+    return S.strides[0] == 0 or bool(np.all(S == S[:1]))
+
+
+def times(A, M):
+    """``M[i] @ A[i].T`` in float64 for a (K, d, d) stack of maps (possibly float32, possibly
+    one broadcast matrix) and means (K, d), converting A in row blocks (no d x d copy)."""
+    K, d = M.shape
+    out = np.empty((K, d))
+    same = A.strides[0] == 0
+    for i in range(1 if same else K):
+        rows = M if same else M[i : i + 1]
+        res = out if same else out[i : i + 1]
+        for lo in range(0, d, 512):
+            res[:, lo : lo + 512] = rows @ np.asarray(A[i, lo : lo + 512], dtype=np.float64).T
     return out

@@ -7,6 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import state as st
+from .._base.serving import Output, Serving, ServingMixin
+from .._base.grouping import grouping_state, pop_grouping
 from ._apply import apply_blocks, check_X, fit_groups, transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
@@ -16,11 +18,11 @@ __all__ = ["LEACE", "MeanCovarianceMatching", "MeanMatching"]
 
 def _group_moments(X, sensitive_features):
     n, d = X.shape
-    codes, groups = fit_groups(sensitive_features, n)
+    codes, groups, grouping = fit_groups(sensitive_features, n)
     if len(groups) < 2:
         raise ValueError(f"sensitive_features must contain at least 2 groups, got {len(groups)}")
     counts, means, scatter = _block_moments(X, codes.astype(np.intp), len(groups))
-    return groups, counts, means, scatter
+    return groups, counts, means, scatter, grouping
 
 
 def _reference_index(reference, groups, counts):
@@ -32,12 +34,22 @@ def _reference_index(reference, groups, counts):
     raise ValueError(f"reference must be None (largest group) or one of the groups {groups}; got {reference!r}")
 
 
-class _GroupMapBase(st.ModelFileMixin, TransformerMixin, BaseEstimator):
-    def transform(self, X, *, sensitive_features):
-        """Apply the fitted map of each row's group (float32 stays float32)."""
+class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+    _serving = Serving(inputs="features", sensitive=True, fit_labels="none", labels="none",
+                       outputs=(Output("features", True, "float", "the steered features, one column per feature"),))
+
+    def _serve(self, X, sensitive_features, y, row_offset):
+        return {"features": self.transform(X, sensitive_features=sensitive_features)}
+
+    def transform(self, X, y=None, *, sensitive_features):
+        """Apply the fitted map of each row's group (float32 stays float32).
+
+        Label-free: ``y`` is accepted (for a uniform batch interface) and ignored.
+        Each output row depends only on its own row and group.
+        """
         check_is_fitted(self, "linear_")
         X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # apply_blocks checks
-        g = transform_groups(sensitive_features, self.groups_, X.shape[0])
+        g = transform_groups(sensitive_features, self.grouping_, X.shape[0])
         return apply_blocks(X, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
 
     def fit_transform(self, X, y=None, *, sensitive_features):
@@ -55,7 +67,9 @@ class _GroupMapBase(st.ModelFileMixin, TransformerMixin, BaseEstimator):
             The fitted arrays named in the class's ``_STATE_ARRAYS``.
         """
         check_is_fitted(self, "linear_")
-        return self._group_meta(), {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+        meta = self._group_meta()
+        meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
+        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
 
     def _group_meta(self):
         groups, multi = st.labels_to_json(self.groups_)
@@ -79,6 +93,18 @@ class _GroupMapBase(st.ModelFileMixin, TransformerMixin, BaseEstimator):
                              "parameter's group")
         return est, groups, ref, d
 
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """Rebuild a fitted estimator (its grouping, then the maps of :meth:`_read_maps`)."""
+        try:
+            groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
+            grouping, arrays = pop_grouping(meta, arrays, groups)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+        est = cls._read_maps(meta, arrays)
+        est.grouping_ = grouping
+        return est
+
 
 class MeanMatching(_GroupMapBase):
     r"""Shift every group onto the reference group's mean: :math:`x \mapsto x + \mu_r - \mu_a`.
@@ -101,7 +127,7 @@ class MeanMatching(_GroupMapBase):
 
     def fit(self, X, y=None, *, sensitive_features):
         X = check_X(X)
-        groups, counts, means, _ = _group_moments(X, sensitive_features)
+        groups, counts, means, _, self.grouping_ = _group_moments(X, sensitive_features)
         r = _reference_index(self.reference, groups, counts)
         G, d = means.shape
         self.linear_ = np.broadcast_to(np.eye(d), (G, d, d))
@@ -117,8 +143,8 @@ class MeanMatching(_GroupMapBase):
 
 
     @classmethod
-    def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+    def _read_maps(cls, meta, arrays):
+        """The fitted maps from :meth:`_get_state` output; inconsistent input raises ValueError."""
         try:
             est, groups, ref, d = cls._read_group_meta(meta)
             G = len(groups)
@@ -169,7 +195,7 @@ class MeanCovarianceMatching(_GroupMapBase):
 
     def fit(self, X, y=None, *, sensitive_features):
         X = check_X(X)
-        groups, counts, means, scatter = _group_moments(X, sensitive_features)
+        groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         if (counts < 2).any():
             raise ValueError("every group needs at least 2 rows to estimate its covariance")
         r = _reference_index(self.reference, groups, counts)
@@ -193,8 +219,8 @@ class MeanCovarianceMatching(_GroupMapBase):
 
 
     @classmethod
-    def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
+    def _read_maps(cls, meta, arrays):
+        """The fitted maps from :meth:`_get_state` output; inconsistent input raises ValueError."""
         try:
             est, groups, ref, d = cls._read_group_meta(meta)
             st.check_shrinkage(est.shrinkage)
@@ -218,7 +244,7 @@ class MeanCovarianceMatching(_GroupMapBase):
         return est
 
 
-class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""LEAst-squares Concept Erasure (Belrose et al., NeurIPS 2023).
 
     With :math:`Z` the one-hot group indicator, :math:`W = \Sigma_{XX}^{-1/2}`
@@ -259,6 +285,9 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _serving = Serving(inputs="features", sensitive=False, fit_sensitive=True, fit_labels="none", labels="none",
+                       outputs=(Output("features", True, "float", "the features with the concept erased"),))
+
     def __init__(self, *, shrinkage=None, svd_tol=0.01):
         self.shrinkage = shrinkage
         self.svd_tol = svd_tol
@@ -270,7 +299,7 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         if n < 2:
             raise ValueError(f"X must have at least 2 rows, got {n}")
-        groups, counts, means, scatter = _group_moments(X, sensitive_features)
+        groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         G = len(groups)
         tn, tm, ts = counts[:1], means[:1], scatter[:1]
         for a in range(1, G):
@@ -293,16 +322,30 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         self.groups_, self.n_features_in_ = groups, d
         return self
 
-    def transform(self, X, *, sensitive_features=None):
-        """Erase the concept (``sensitive_features`` is accepted and ignored)."""
+    def transform(self, X, y=None, *, sensitive_features=None):
+        """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
         X = check_X(X, n_features=self.n_features_in_)
         dt = X.dtype
-        delta = X - self.mean_.astype(dt)
-        return X - (delta @ self.proj_right_.T.astype(dt)) @ self.proj_left_.T.astype(dt)
+        mean, left, right = (a.astype(dt, copy=False) for a in (self.mean_, self.proj_left_, self.proj_right_))
+        out = np.empty_like(X)
+        # Row by row (in cache-sized chunks), never one matrix product over all rows: a
+        # BLAS product's rounding can depend on how many rows it sees (one row takes the
+        # matrix-vector path), and a row's result must not depend on its batch.
+        step = max(1, (1 << 17) // max(X.shape[1], 1))
+        for a in range(0, X.shape[0], step):
+            x, o = X[a:a + step], out[a:a + step]
+            delta = x - mean
+            o[...] = x
+            for k in range(right.shape[0]):
+                o -= (delta * right[k]).sum(axis=1)[:, None] * left[:, k]
+        return out
 
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X)
+
+    def _serve(self, X, sensitive_features, y, row_offset):
+        return {"features": self.transform(X)}
 
     # ------------------------------------------------------------ model files
     _STATE_ARRAYS = ("mean", "proj_left", "proj_right")
@@ -328,7 +371,8 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
             "n_features_in": int(self.n_features_in_),
             "rank": int(self.proj_left_.shape[1]),
         }
-        return meta, {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
+        meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
+        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
 
     @classmethod
     def _from_state(cls, meta, arrays):
@@ -340,6 +384,7 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
             if not est.svd_tol > 0:
                 raise ValueError(f"svd_tol must be a positive number; got {est.svd_tol!r}")
             groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
+            grouping, arrays = pop_grouping(meta, arrays, groups)
             d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
             r = st.integer(meta["rank"], "rank", 0, min(d, len(groups)) + 1)
             st.check_names(arrays, cls._STATE_ARRAYS)
@@ -353,7 +398,7 @@ class LEACE(st.ModelFileMixin, TransformerMixin, BaseEstimator):
             raise ValueError("model state is inconsistent: proj_right @ proj_left must be the identity "
                              "(the eraser is a projection)")
         est.mean_, est.proj_left_, est.proj_right_ = mean, left, right
-        est.groups_, est.n_features_in_ = groups, d
+        est.groups_, est.n_features_in_, est.grouping_ = groups, d, grouping
         return est
 
     @property

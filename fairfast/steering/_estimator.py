@@ -3,52 +3,26 @@
 import numbers
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base.validation import check_choice
 from .._base import state as st
-from ._apply import apply_blocks, check_X, encode_labels, fit_groups, require_finite, transform_groups
-from ._gaussian import bures_map, cholesky, sqrtm_psd
-from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments
-from ._programs import affirmative_action, all_subgroups, pinsker_bounds, prior_kl, small_blas
+from .._base.serving import Output, Serving, ServingMixin
+from . import _label_free, _steering_state
+from ._steering_state import _group_index, _is_auto
+from ._all_subgroups import solve_all_subgroups
+from ._apply import KERNEL_MAX_FEATURES, all_equal, apply_blocks, check_X, encode_labels, fit_groups
+from ._apply import require_finite, stack_maps, times, transform_groups
+from ._closed_form import shared_affirmative, whitened_map
+from ._gaussian import bures_map, cholesky
+from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
+from ._programs import affirmative_action, pinsker_bounds, prior_kl, small_blas
 
 __all__ = ["GaussianSteering"]
 
 
-def _whitened_map(S, T, low_rank=None, L=None):
-    r"""Map ``A = L (L^{-1} T L^{-T})^{1/2} L^{-1}`` (``S = L L^T``), so ``A S A^T = T``.
-
-    When ``T = S + F Phi F^T`` (the closed forms), ``A`` is the identity plus a
-    rank-``F.shape[1]`` term and no d x d eigendecomposition is needed. ``L``: the
-    Cholesky factor of ``S`` if already known (the forward closed form computes it).
-    """
-    if L is None:
-        L = cholesky(S, "the subgroup covariance")
-    d = S.shape[0]
-    if low_rank is not None:
-        F, Phi = low_rank
-        Q, R = linalg.qr(linalg.solve_triangular(L, F, lower=True, check_finite=False), mode="economic")
-        inner = np.eye(R.shape[0]) + R @ Phi @ R.T
-        H = sqrtm_psd((inner + inner.T) / 2) - np.eye(R.shape[0])
-        right = linalg.solve_triangular(L, Q, lower=True, trans=1, check_finite=False)  # L^{-T} Q
-        A = (L @ Q) @ H @ right.T
-        A.flat[:: d + 1] += 1.0  # identity plus the low-rank term, without a d x d eye
-        return A
-    Li = np.linalg.inv(L)
-    mid = Li @ T @ Li.T
-    return L @ sqrtm_psd((mid + mid.T) / 2) @ Li
-
-
-def _mixture(weights, means, covs):
-    m = weights @ means
-    dev = means - m
-    cov = np.einsum("i,ijk->jk", weights, covs) + (dev.T * weights) @ dev
-    return m, (cov + cov.T) / 2
-
-
-class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
     r"""Optimal steering of features to the KL-nearest ideal Gaussian distribution.
 
     Each (label ``i``, group ``a``) subgroup is modelled as :math:`N(\mu_{ia}, S_{ia})`.
@@ -57,10 +31,27 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     a single invertible affine map shared by the classes, so the Bayes-optimal
     classifier of the steered data is exactly fair (demographic parity, equal
     opportunity, equalized odds) for every cost, once the priors are reweighted to
-    :math:`q(a)q(y)` (:meth:`sample_weights`; condition G3). ``transform`` moves each
-    row with the Gaussian transport map of its subgroup,
-    :math:`x \mapsto \tilde\mu_{ia} + A_{ia}(x - \mu_{ia})`, stored as ``(A, b)`` and
-    applied with one matrix product per subgroup block.
+    :math:`q(a)q(y)` (:meth:`sample_weights`; condition G3). The label-aware map of a
+    subgroup, :math:`T_{ia}(x) = \tilde\mu_{ia} + A_{ia}(x - \mu_{ia})`, is stored as
+    ``(A, b)`` and applied with one matrix product per subgroup block.
+
+    **Deployment modes.** The guarantee holds for the steered distribution, whose
+    rows are moved with their labels. How a model meets it:
+
+    (a) *preprocessing*: ``fit_transform(X_train, y_train)`` (or ``transform`` with the
+        training labels) steers the labelled training rows; a downstream model is
+        trained on them with :meth:`sample_weights` and applied to raw rows;
+    (b) *inference-time, label-free* -- ``transform(X)`` without ``y`` and
+        ``unlabeled="mixture"`` (the default): one map per group, from the group's
+        mixture to the steered mixture (MiMiC-style, moment matched);
+    (c) *inference-time, soft* -- ``transform(X)`` with ``unlabeled="soft"``: the
+        label-aware maps weighted by the fitted Gaussian model's posterior
+        :math:`p(i \mid x, a)` (:meth:`class_posterior`), or by any classifier's
+        probabilities with :meth:`soft_transform`.
+
+    Neither (b) nor (c) carries the guarantee; moving *test* rows with their true
+    labels is for evaluations only (:func:`fairfast.steering.oracle_transform`).
+    :func:`fairfast.steering.deployment_views` builds the inputs of every mode.
 
     Parameters
     ----------
@@ -71,8 +62,9 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     program : {"affirmative", "all_subgroups"}
         ``"affirmative"``: the reference group is kept and every other group is
         projected onto affine images of it (groups decouple). ``"all_subgroups"``:
-        every group moves (``d = 1`` only; profile over the scales + golden section,
-        coordinate descent for more than two groups; forward direction).
+        every group moves (forward direction; ``d = 1``: profile over the scales and
+        golden section; ``d > 1``: L-BFGS over the maps from several starts, see
+        :func:`all_subgroups_gaussian`).
     reference : "auto" or a group label
         Reference group of ``"affirmative"``. ``"auto"`` takes the group whose choice
         gives the smallest total KL (spec open point 4).
@@ -83,8 +75,11 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     covariance : {"full", "shared"}
         ``"full"``: one covariance per subgroup (closed form when ``d = 1``, L-BFGS
         otherwise). ``"shared"``: one pooled within-class covariance per group, which
-        gives the closed form in any dimension. A subgroup with fewer than
-        ``pooled_below * d`` rows always uses its group's pooled covariance.
+        gives the closed form in any dimension; float32 input is then fitted with
+        float32 covariances, factors and maps where the covariance is well
+        conditioned (see :func:`~fairfast.steering._gaussian.cholesky`). A subgroup
+        with fewer than ``pooled_below * d`` rows always uses its group's pooled
+        covariance.
     shrinkage : "oas", float or None
         Covariance regularisation (see :func:`shrink_covariance`).
     pooled_below : float
@@ -97,11 +92,8 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         Cholesky factor; with the closed forms it is the identity plus a rank-K term
         and needs no eigendecomposition (the fast choice for large ``d``).
     unlabeled : {"mixture", "soft"}
-        Map used by :meth:`transform` when ``y`` is not given (spec open point 3):
-        ``"mixture"`` -- one map per group between the group's mixture and the
-        steered mixture (moment matched, MiMiC-style); ``"soft"`` -- the subgroup maps
-        averaged with the Gaussian posterior :math:`p(i \mid x, a)`. **Neither carries
-        the fairness guarantee**, which needs the true labels.
+        What :meth:`transform` does when ``y`` is not given: deployment mode (b)
+        ``"mixture"`` or (c) ``"soft"`` (see above). Neither carries the guarantee.
 
     Attributes
     ----------
@@ -112,19 +104,25 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     priors_ : ndarray of shape (n_groups, n_classes)
         Empirical :math:`q_{ia}`.
     means_, covariances_ : ndarrays (n_groups, n_classes, d[, d])
-        Estimated subgroup moments (of ``log X`` for ``"lognormal"``).
+        Estimated subgroup moments (of ``log X`` for ``"lognormal"``). With
+        ``covariance="shared"`` the d x d arrays are read-only views repeating each
+        group's matrix over the classes.
     target_means_, target_covariances_ : ndarrays
         The ideal target laws.
     linear_, offset_ : ndarrays (n_groups, n_classes, d, d) and (n_groups, n_classes, d)
         The maps ``(A, b)``: ``x -> A x + b``.
+    identity_ : ndarray of bool (n_groups, n_classes)
+        Maps that are the identity (the reference group's).
     kl_ : float
         KL of the steered distribution from the original, prior part included
         (direction as fitted).
+    feature_kl_ : float
+        The program's objective (the feature part of ``kl_``).
     subgroup_kl_ : ndarray (n_groups, n_classes)
     guarantees_ : dict
         :func:`pinsker_bounds` of ``kl_`` (spec section 5; constants [U]).
     pooled_ : ndarray of bool (n_groups, n_classes)
-        Subgroups that fell back to the pooled covariance.
+        Subgroups that use their group's pooled covariance.
 
     Examples
     --------
@@ -133,8 +131,9 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     >>> a = rng.integers(0, 2, 4000); y = rng.integers(0, 2, 4000)
     >>> X = rng.normal(size=(4000, 1)) + np.where(a == 1, 1.0 * y, 2.0 * y)[:, None]
     >>> st = GaussianSteering(reference=0).fit(X, y, sensitive_features=a)
-    >>> Xs = st.transform(X, y, sensitive_features=a)
-    >>> Xs.shape
+    >>> X_train_steered = st.transform(X, y, sensitive_features=a)   # (a) preprocessing
+    >>> X_deployed = st.transform(X, sensitive_features=a)          # (b) label-free
+    >>> X_deployed.shape
     (4000, 1)
 
     The target laws are ideal: their Bayes rules have no equal-opportunity gap.
@@ -144,6 +143,12 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
     >>> bool(gaps["eo_gap"].max() < 1e-9)
     True
     """
+
+    _serving = Serving(
+        inputs="features", sensitive=True, fit_labels="required", labels="optional",
+        outputs=(Output("features", True, "float", "the steered features (label-free map of `unlabeled` without "
+                        "labels; the label-aware maps with them)"),),
+    )
 
     def __init__(
         self,
@@ -182,231 +187,278 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         if isinstance(self.pooled_below, bool) or not isinstance(self.pooled_below, numbers.Real) \
                 or not self.pooled_below >= 0:
             raise ValueError(f"pooled_below must be a non-negative number; got {self.pooled_below!r}")
+        if self.program == "all_subgroups" and self.direction != "forward":
+            raise ValueError("program='all_subgroups' supports direction='forward' only")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, *, sensitive_features):
-        """Estimate subgroup moments and solve the steering program. Returns self."""
+    def fit(self, X, y=None, *, sensitive_features):
+        """Estimate subgroup moments and solve the steering program. Returns self.
+
+        ``y`` is required: the maps are fitted per (label, group). (For label-free
+        baselines see :class:`MeanCovarianceMatching` and :class:`LEACE`.)
+        """
         self._check_params()
         lognormal = self.family == "lognormal"
         X = check_X(X, positive=lognormal)
         n, d = X.shape
         Z = np.log(X) if lognormal else X
-        g_codes, groups = fit_groups(sensitive_features, n)
+        g_codes, groups, grouping = fit_groups(sensitive_features, n)
         if y is None:
             raise ValueError("y is required: the steering maps are fitted per (label, group)")
         y_codes, classes = encode_labels(y, n)
         G, K = len(groups), len(classes)
         if G < 2:
             raise ValueError(f"sensitive_features must contain at least 2 groups, got {G}")
-        mom = SubgroupMoments(d)
-        mom.classes_, mom.groups_ = classes, groups
         codes = (g_codes * K + y_codes).astype(np.intp)
         if self.covariance == "shared":  # one pooled within-class scatter per group is all it uses
-            counts, means, mom.pooled_scatter_ = _pooled_block_moments(Z, codes, G, K)
+            counts, means, scatter = _pooled_block_moments(Z, codes, G, K)
         else:
             counts, means, scatter = _block_moments(Z, codes, G * K)
-            mom.scatter_ = scatter.reshape(G, K, d, d)
-        mom.counts_ = counts.reshape(G, K)
-        mom.means_ = means.reshape(G, K, d)
-        small = np.argwhere(mom.counts_ < 2)
+        counts, means = counts.reshape(G, K), means.reshape(G, K, d)
+        small = np.argwhere(counts < 2)
         if small.size:
             a, i = small[0]
             raise ValueError(
                 f"every (label, group) subgroup needs at least 2 rows; label {classes[i]!r} in group "
-                f"{groups[a]!r} has {int(mom.counts_[a, i])}"
+                f"{groups[a]!r} has {int(counts[a, i])}"
             )
+        self._drop_caches()
         with small_blas(d):
-            return self._solve(mom, n, d, groups, classes)
-
-    def _solve(self, mom, n, d, groups, classes):
-        G, K = len(groups), len(classes)
-        threshold = np.inf if self.covariance == "shared" else self.pooled_below
-        covs, pooled = mom.covariances(shrinkage=self.shrinkage, pooled_below=threshold)
-        mom.scatter_ = mom.pooled_scatter_ = None  # free the d x d scatters before the next arrays
-        shared = pooled.all(axis=1)  # group uses one covariance for all classes
-        q = mom.counts_ / n
-        qa, qy = q.sum(axis=1), q.sum(axis=0)
-        mu = mom.means_
-        if self.program == "all_subgroups":
-            if d != 1:
-                raise ValueError(f"program='all_subgroups' is implemented for d = 1 (spec Prop. 4.3); X has {d} features")
-            if self.direction != "forward":
-                raise ValueError("program='all_subgroups' supports direction='forward' only")
-            res = all_subgroups(mu[:, :, 0], np.sqrt(covs[:, :, 0, 0]), qa[:, None] * qy[None, :])
-            t_means = res["means"][:, :, None]
-            t_covs = (res["sds"] ** 2)[:, :, None, None]
-            sub_kl = None
-            feature_kl = res["kl"]
-            ref = None
-            lowrank = [None] * G
-        else:
-            refs = range(G) if _is_auto(self.reference) else [_group_index(self.reference, groups)]
-            best = None
-            for r in refs:
-                sols = {}
-                total = 0.0
-                for a in range(G):
-                    if a == r:
-                        continue
-                    w = qy if self.direction == "forward" else q[a] / qa[a]
-                    sols[a] = affirmative_action(
-                        mu[r], covs[r, 0] if shared[r] else covs[r], mu[a], covs[a, 0] if shared[a] else covs[a],
-                        w, direction=self.direction,
-                    )
-                    total += qa[a] * sols[a]["kl"]
-                if best is None or total < best[0]:
-                    best = (total, r, sols)
-            feature_kl, ref, sols = best
-            t_means = mu.copy()
-            t_covs = np.empty_like(covs)  # every group's entry is written below
-            t_covs[ref] = covs[ref]
-            lowrank = [None] * G
-            class_kl = np.zeros((G, K))
-            for a, s in sols.items():
-                t_means[a] = s["means"]
-                t_covs[a] = s["covs"]
-                lowrank[a] = s["low_rank"]
-                class_kl[a] = s["class_kl"]
-        # subgroup KLs and maps
-        from ._gaussian import gaussian_kl
-
-        linear = np.empty((G, K, d, d))  # every (group, class) map is written below
-        offset = np.zeros((G, K, d))
-        identity = np.zeros((G, K), dtype=bool)
-        sub_kl = np.zeros((G, K))
-        for a in range(G):
-            if a == ref:
-                identity[a] = True
-                linear[a] = 0.0
-                for i in range(K):
-                    linear[a, i].flat[:: d + 1] = 1.0
-                continue
-            cache = None
-            for i in range(K):
-                S, T = covs[a, i], t_covs[a, i]
-                if cache is not None and shared[a] and np.array_equal(T, t_covs[a, 0]):
-                    A = cache
-                elif self.coupling == "ot":
-                    A = bures_map(S, T)
-                else:
-                    # the forward closed form factored group a's (shared) covariance already
-                    known = sols[a].get("cholesky") if shared[a] and ref is not None and a in sols else None
-                    A = _whitened_map(S, T, lowrank[a] if shared[a] else None, L=known)
-                cache = A
-                linear[a, i] = A
-                offset[a, i] = t_means[a, i] - A @ mu[a, i]
-                if ref is not None:
-                    sub_kl[a, i] = class_kl[a, i]
-                elif self.direction == "forward":
-                    sub_kl[a, i] = gaussian_kl(t_means[a, i], T, mu[a, i], S)
-                else:
-                    sub_kl[a, i] = gaussian_kl(mu[a, i], S, t_means[a, i], T)
-        if self.direction == "forward":
-            prior_part = prior_kl(q)
-            tq = qa[:, None] * qy[None, :]
-        else:
-            tq = qa[:, None] * qy[None, :]
-            prior_part = float((q * np.log(q / tq)).sum())
-            tq = q
-        self.kl_ = prior_part + float((tq * sub_kl).sum())
-        self.n_features_in_ = d
-        self.classes_ = classes
-        self.groups_ = groups
-        self.reference_ = None if ref is None else groups[ref]
-        self.priors_ = q
-        self.means_ = mu
-        self.covariances_ = covs
-        self.pooled_ = pooled
-        self.target_means_ = t_means
-        self.target_covariances_ = t_covs
-        self.linear_ = linear
-        self.offset_ = offset
-        self.identity_ = identity
-        self._mixture = None
-        self.subgroup_kl_ = sub_kl
-        self.feature_kl_ = float(feature_kl)
-        self.guarantees_ = pinsker_bounds(self.kl_)
+            self._solve(counts, means, scatter, n, groups, classes)
+        self.grouping_ = grouping
         return self
+
+    def _covariances(self, counts, means, scatter):
+        """(covs (G, K, d, d) -- views of (G, d, d) when shared --, pooled flags, group-level covs or None)."""
+        G, K, d = means.shape
+        if self.covariance == "shared":
+            group_covs = shared_covariances(scatter, counts, self.shrinkage)
+            return np.broadcast_to(group_covs[:, None], (G, K, d, d)), np.ones((G, K), dtype=bool), group_covs
+        mom = SubgroupMoments(d)
+        mom.counts_, mom.means_, mom.scatter_ = counts, means, scatter.reshape(G, K, d, d)
+        covs, pooled = mom.covariances(shrinkage=self.shrinkage, pooled_below=self.pooled_below)
+        return covs, pooled, None
+
+    def _solve(self, counts, mu, scatter, n, groups, classes):
+        G, K, d = mu.shape
+        covs, pooled, group_covs = self._covariances(counts, mu, scatter)
+        del scatter  # the covariances were computed in place or copied: free what is left
+        q = counts / n
+        qa, qy = q.sum(axis=1), q.sum(axis=0)
+        tq = qa[:, None] * qy[None, :]
+        if self.program == "all_subgroups":
+            ref, t_means, t_covs, sub_kl, feature_kl = None, *solve_all_subgroups(mu, covs, tq)
+            lin_parts = self._subgroup_maps(covs, t_covs, None, range(G), {})
+        else:
+            ref, t_means, t_covs, sub_kl, feature_kl, low_rank, factors = self._affirmative(
+                mu, covs, group_covs, q, groups)
+            lin_parts = self._subgroup_maps(covs, t_covs, low_rank, [a for a in range(G) if a != ref], factors)
+        dtype = np.float64 if group_covs is None else group_covs.dtype
+        linear, identity = stack_maps(lin_parts, ref, G, K, d, dtype, shared=group_covs is not None)
+        offset = np.zeros((G, K, d))
+        for a in range(G):
+            if a != ref:  # b = mu~ - A mu, with A as stored (its float32 rounding included)
+                offset[a] = t_means[a] - times(linear[a], mu[a])
+        if self.direction == "forward":
+            self.kl_ = prior_kl(q) + float((tq * sub_kl).sum())
+        else:
+            self.kl_ = float((q * np.log(q / tq)).sum()) + float((q * sub_kl).sum())
+        self.n_features_in_, self.classes_, self.groups_ = d, classes, groups
+        self.reference_ = None if ref is None else groups[ref]
+        self.priors_, self.means_, self.covariances_, self.pooled_ = q, mu, covs, pooled
+        self.target_means_, self.target_covariances_ = t_means, t_covs
+        self.linear_, self.offset_, self.identity_ = linear, offset, identity
+        self.subgroup_kl_, self.feature_kl_ = sub_kl, float(feature_kl)
+        self.guarantees_ = pinsker_bounds(self.kl_)
+
+    def _affirmative(self, mu, covs, group_covs, q, groups):
+        G, K, d = mu.shape
+        qa, qy = q.sum(axis=1), q.sum(axis=0)
+        single = group_covs is not None and group_covs.dtype == np.float32
+        factors = {}
+
+        def factor(a):  # each group's covariance is factored once, whatever the reference
+            if a not in factors:
+                factors[a] = cholesky(group_covs[a], f"the covariance of group {groups[a]!r}", single=single)
+            return factors[a]
+
+        shared = [all_equal(covs[a]) for a in range(G)]
+        refs = range(G) if _is_auto(self.reference) else [_group_index(self.reference, groups)]
+        best = None
+        for r in refs:
+            sols, total = {}, 0.0
+            for a in range(G):
+                if a == r:
+                    continue
+                w = qy if self.direction == "forward" else q[a] / qa[a]
+                if group_covs is not None:
+                    s = shared_affirmative(mu[r], factor(r), mu[a], factor(a), group_covs[a], w, self.direction,
+                                           group_covs.dtype)
+                    sols[a] = (s["means"], s["cov"], s["class_kl"], s["low_rank"])
+                else:
+                    s = affirmative_action(mu[r], covs[r, 0] if shared[r] else covs[r], mu[a],
+                                           covs[a, 0] if shared[a] else covs[a], w, direction=self.direction)
+                    sols[a] = (s["means"], s["covs"], s["class_kl"], s["low_rank"])
+                total += qa[a] * s["kl"]
+            if best is None or total < best[0]:
+                best = (total, r, sols)
+        feature_kl, ref, sols = best
+        t_means = mu.copy()
+        if group_covs is not None:  # one target covariance per group, viewed per class
+            t_group = np.empty_like(group_covs)
+            t_group[ref] = group_covs[ref]
+            for a, s in sols.items():
+                t_group[a] = s[1]
+            t_covs = np.broadcast_to(t_group[:, None], covs.shape)
+        else:
+            t_covs = np.empty_like(covs)
+            t_covs[ref] = covs[ref]
+            for a, s in sols.items():
+                t_covs[a] = s[1]
+        sub_kl = np.zeros((G, K))
+        low_rank = {}
+        for a, (means, _, class_kl, lr) in sols.items():
+            t_means[a], sub_kl[a], low_rank[a] = means, class_kl, lr
+        return ref, t_means, t_covs, sub_kl, feature_kl, low_rank, factors
+
+    def _subgroup_maps(self, covs, t_covs, low_rank, moving, factors):
+        """The linear parts: {group: (d, d) map shared by the classes, or a list per class}."""
+        G, K, d = covs.shape[:3]
+        out = {}
+        for a in moving:
+            if all_equal(covs[a]) and all_equal(t_covs[a]):
+                S, T = covs[a, 0], t_covs[a, 0]
+                if self.coupling == "ot":
+                    out[a] = bures_map(S, T)
+                else:
+                    lr = None if low_rank is None else low_rank.get(a)
+                    out[a] = whitened_map(S, T, lr, L=factors.get(a))
+            else:
+                out[a] = [bures_map(covs[a, i], t_covs[a, i]) if self.coupling == "ot"
+                          else whitened_map(covs[a, i], t_covs[a, i]) for i in range(K)]
+        return out
 
     # ------------------------------------------------------------ transform
     def transform(self, X, y=None, *, sensitive_features):
-        """Move each row onto its subgroup's target law.
+        """Move rows towards the steered distribution.
 
-        With ``y``, the label-aware maps (the steering of the spec). Without ``y``,
-        the label-free map chosen by ``unlabeled`` (no fairness guarantee).
-        float32 input gives float32 output.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+            Labels of *training* rows (deployment mode (a), preprocessing): each row is
+            moved with its subgroup's label-aware map. Without ``y``: the label-free
+            inference-time map selected by ``unlabeled`` -- mode (b) ``"mixture"``
+            (default) or (c) ``"soft"``. No fairness guarantee without labels; to
+            evaluate with the true labels of test rows, use :func:`oracle_transform`.
+        sensitive_features : array-like
+            The group of every row (required in every mode).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            float32 for float32 input. Each output row depends only on its own row,
+            group and label (no state across calls or rows).
         """
+        if y is None:
+            return self._label_free(X, sensitive_features, self.unlabeled)
+        Z, g, d = self._prepare(X, sensitive_features)
+        G, K = self.priors_.shape
+        yc, _ = encode_labels(y, Z.shape[0], self.classes_)
+        lin, off = self._blocks(Z.dtype)
+        out = apply_blocks(Z, g * K + yc, G * K, lin, off, self.identity_.reshape(-1))
+        return self._finish(out)
+
+    def _serve(self, X, sensitive_features, y, row_offset):
+        return {"features": self.transform(X, y, sensitive_features=sensitive_features)}
+
+    def _invalid_inputs(self, X):
+        if self.family != "lognormal":
+            return super()._invalid_inputs(X)
+        return ~(np.asarray(X) > 0).all(axis=1)
+
+    def _prepare(self, X, sensitive_features, check_finite=False):
         check_is_fitted(self, "linear_")
         lognormal = self.family == "lognormal"
-        X = check_X(X, n_features=self.n_features_in_, positive=lognormal, check_finite=False)
-        n, d = X.shape
+        X = check_X(X, n_features=self.n_features_in_, positive=lognormal, check_finite=check_finite)
         Z = np.log(X) if lognormal else X
-        g = transform_groups(sensitive_features, self.groups_, n)
-        G, K = self.priors_.shape
-        if y is not None:
-            yc, _ = encode_labels(y, n, self.classes_)
-            out = apply_blocks(Z, g * K + yc, G * K, self.linear_.reshape(G * K, d, d),
-                               self.offset_.reshape(G * K, d), self.identity_.reshape(-1))
-        elif self.unlabeled == "mixture":
-            lin, off = self._mixture_maps()
-            out = apply_blocks(Z, g, G, lin, off, self.identity_[:, 0])
-        else:
-            require_finite(Z)
-            out = self._soft(Z, g)
-        if lognormal:
+        return Z, transform_groups(sensitive_features, self.grouping_, Z.shape[0]), X.shape[1]
+
+    def _finish(self, out):
+        if self.family == "lognormal":
             np.exp(out, out=out)
         return out
 
-    def _mixture_maps(self):
-        """Label-free maps (computed on first use): group mixture -> steered mixture."""
-        if getattr(self, "_mixture", None) is not None:
-            return self._mixture
-        q = self.priors_
-        G, K, d = self.means_.shape
-        cond = q / q.sum(axis=1, keepdims=True)
-        lin = np.zeros((G, d, d))
-        off = np.zeros((G, d))
-        with small_blas(d):
-            for a in range(G):
-                if self.identity_[a, 0]:
-                    lin[a] = np.eye(d)
-                    continue
-                m_s, S_s = _mixture(cond[a], self.means_[a], self.covariances_[a])
-                m_t, S_t = _mixture(cond[a], self.target_means_[a], self.target_covariances_[a])
-                A = bures_map(S_s, S_t) if self.coupling == "ot" else _whitened_map(S_s, S_t)
-                lin[a] = A
-                off[a] = m_t - A @ m_s
-        self._mixture = (lin, off)
-        return self._mixture
+    def _label_free(self, X, sensitive_features, mode, proba=None):
+        Z, g, d = self._prepare(X, sensitive_features, check_finite=mode != "mixture")
+        if mode == "mixture":
+            if getattr(self, "_mixture", None) is None:
+                self._mixture = _label_free.mixture_maps(self)
+            lin, off = self._mixture
+            out = apply_blocks(Z, g, len(self.groups_), lin, off, self.identity_[:, 0])
+        else:
+            require_finite(Z)
+            out = _label_free.soft_combine(self, Z, g, proba)
+        return self._finish(out)
 
-    def _soft(self, Z, g):
-        G, K = self.priors_.shape
-        out = np.empty_like(Z)
-        cond = self.priors_ / self.priors_.sum(axis=1, keepdims=True)
-        for a in range(G):
+    def _blocks(self, dtype):
+        """The (G*K) label-aware maps in the layout ``apply_blocks`` wants for `dtype` (cached)."""
+        G, K, d = self.offset_.shape
+        if d > KERNEL_MAX_FEATURES:  # one BLAS product per block: views, no copy
+            return [self.linear_[a, i] for a in range(G) for i in range(K)], self.offset_.reshape(G * K, d)
+        cache = self.__dict__.setdefault("_blocks_cache", {})
+        if dtype not in cache:
+            cache[dtype] = (np.ascontiguousarray(self.linear_, dtype=dtype).reshape(G * K, d, d),
+                            np.ascontiguousarray(self.offset_, dtype=dtype).reshape(G * K, d))
+        return cache[dtype]
+
+    def _drop_caches(self):
+        for name in ("_mixture", "_blocks_cache", "_posterior_factors"):
+            self.__dict__.pop(name, None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in ("_blocks_cache", "_posterior_factors"):  # derived: rebuilt on first use
+            state.pop(name, None)
+        return state
+
+    def class_posterior(self, X, *, sensitive_features):
+        r"""Posterior :math:`p(i \mid x, a)` of the fitted Gaussian model (columns: ``classes_``).
+
+        The quadratic (``covariance="full"``) or linear (``"shared"``) discriminant of
+        each group with the class priors :math:`q(i \mid a)`; it drives
+        ``unlabeled="soft"``.
+        """
+        Z, g, d = self._prepare(X, sensitive_features, check_finite=True)
+        p = np.empty((Z.shape[0], len(self.classes_)))
+        for a in range(len(self.groups_)):
             rows = np.flatnonzero(g == a)
-            if rows.size == 0:
-                continue
-            Za = Z[rows]
-            if self.identity_[a, 0]:
-                out[rows] = Za
-                continue
-            logp = np.empty((rows.size, K))
-            for i in range(K):
-                L = linalg.cholesky(self.covariances_[a, i], lower=True)
-                r = linalg.solve_triangular(L, (Za - self.means_[a, i]).T.astype(np.float64), lower=True)
-                logp[:, i] = np.log(cond[a, i]) - 0.5 * (r * r).sum(axis=0) - np.log(np.diag(L)).sum()
-            logp -= logp.max(axis=1, keepdims=True)
-            p = np.exp(logp)
-            p /= p.sum(axis=1, keepdims=True)
-            acc = np.zeros(Za.shape)
-            for i in range(K):
-                acc += p[:, i, None] * (Za @ self.linear_[a, i].T.astype(Z.dtype) + self.offset_[a, i])
-            out[rows] = acc
-        return out
+            if rows.size:
+                p[rows] = _label_free.posterior(self, Z, a, rows)
+        return p
+
+    def soft_transform(self, X, proba, *, sensitive_features):
+        r"""Deployment mode (c) with any classifier: :math:`\sum_i p_i(x)\, T_{ia}(x)`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        proba : array-like of shape (n_samples, n_classes)
+            Class probabilities :math:`p(i \mid x, a)` of each row, columns in the order
+            of ``classes_`` (e.g. ``predict_proba`` of a classifier fitted on the raw
+            training rows and their groups); rows must sum to 1.
+        sensitive_features : array-like
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        n = np.shape(X)[0] if np.ndim(X) == 2 else None
+        P = _label_free.check_proba(proba, n, len(self.classes_))
+        return self._label_free(X, sensitive_features, "soft", P)
 
     def fit_transform(self, X, y=None, *, sensitive_features):
-        """``fit`` then the label-aware ``transform`` of the same rows."""
+        """``fit`` then the label-aware ``transform`` of the same rows (deployment mode (a))."""
         return self.fit(X, y, sensitive_features=sensitive_features).transform(
             X, y, sensitive_features=sensitive_features
         )
@@ -419,145 +471,28 @@ class GaussianSteering(st.ModelFileMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "priors_")
         n = len(y)
-        g = transform_groups(sensitive_features, self.groups_, n)
+        g = transform_groups(sensitive_features, self.grouping_, n)
         yc, _ = encode_labels(y, n, self.classes_)
         q = self.priors_
         target = q.sum(axis=1, keepdims=True) * q.sum(axis=0, keepdims=True)
         return (target / q)[g, yc]
 
     # ------------------------------------------------------------ model files
-    _STATE_ARRAYS = ("priors", "means", "covariances", "pooled", "target_means", "target_covariances",
-                     "linear", "offset", "identity", "subgroup_kl")
+    _STATE_ARRAYS = _steering_state.STATE_ARRAYS
 
     def _get_state(self):
         """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
 
-        The label-free maps of ``unlabeled="mixture"`` are a cache, recomputed on first
-        use after loading.
-
-        Returns
-        -------
-        meta : dict
-            ``params`` (constructor parameters), ``groups`` (lists for intersections,
-            with ``groups_are_tuples``), ``classes``, ``reference_index`` (position of
-            ``reference_`` in ``groups``, or None), ``n_features_in``, ``kl`` and
-            ``feature_kl``.
-        arrays : dict of str to ndarray
-            The fitted arrays without their trailing underscore: ``priors`` (G, K),
-            ``means``, ``target_means``, ``offset`` (G, K, d), ``covariances``,
-            ``target_covariances``, ``linear`` (G, K, d, d), ``subgroup_kl`` (G, K) and
-            the boolean ``pooled`` and ``identity`` (G, K).
+        See :func:`fairfast.steering._steering_state.get_state`.
         """
-        check_is_fitted(self, "linear_")
-        groups, multi = st.labels_to_json(self.groups_)
-        meta = {
-            "params": st.params_to_json(self),
-            "groups": groups,
-            "groups_are_tuples": multi,
-            "classes": list(self.classes_),
-            "reference_index": st.identity_group(self.identity_[:, 0]),
-            "n_features_in": int(self.n_features_in_),
-            "kl": float(self.kl_),
-            "feature_kl": float(self.feature_kl_),
-        }
-        arrays = {name: getattr(self, name + "_") for name in self._STATE_ARRAYS}
-        return meta, arrays
+        return _steering_state.get_state(self)
 
     @classmethod
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        try:
-            est = st.estimator_from_params(cls, meta["params"])
-            est._check_params()
-            groups = st.labels_from_json(meta["groups"], meta["groups_are_tuples"], "groups", minimum=2)
-            classes = st.labels_from_json(meta["classes"], False, "classes")
-            G, K = len(groups), len(classes)
-            d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
-            ref = meta["reference_index"]
-            ref = None if ref is None else st.integer(ref, "reference_index", 0, G)
-            kl = st.real(meta["kl"], "kl", nonnegative=True)
-            feature_kl = st.real(meta["feature_kl"], "feature_kl")
-            st.check_names(arrays, cls._STATE_ARRAYS)
-            priors = st.array(arrays, "priors", (G, K))
-            means = st.array(arrays, "means", (G, K, d))
-            covs = st.array(arrays, "covariances", (G, K, d, d))
-            pooled = st.array(arrays, "pooled", (G, K), bool)
-            t_means = st.array(arrays, "target_means", (G, K, d))
-            t_covs = st.array(arrays, "target_covariances", (G, K, d, d))
-            linear = st.array(arrays, "linear", (G, K, d, d))
-            offset = st.array(arrays, "offset", (G, K, d))
-            identity = st.array(arrays, "identity", (G, K), bool)
-            sub_kl = st.array(arrays, "subgroup_kl", (G, K))
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
-        try:
-            ordered = np.asarray(classes)
-            if K > 1 and not (ordered[1:] > ordered[:-1]).all():
-                raise TypeError
-        except TypeError:
-            raise ValueError("model state is inconsistent: classes must be sorted, as fit stores them") from None
-        if not ((priors > 0).all() and abs(priors.sum() - 1.0) <= 1e-9):
-            raise ValueError("model state is inconsistent: priors must be positive and sum to 1")
-        if est.program == "all_subgroups":
-            if ref is not None or d != 1:
-                raise ValueError("model state is inconsistent: program='all_subgroups' has one feature and no "
-                                 "reference group")
-        elif ref is None:
-            raise ValueError("model state is inconsistent: program='affirmative' needs a reference_index")
-        elif not _is_auto(est.reference) and _group_index(est.reference, groups) != ref:
-            raise ValueError("model state is inconsistent: reference_index does not point at the reference "
-                             "parameter's group")
-        if est.covariance == "shared" and not pooled.all():
-            raise ValueError("model state is inconsistent: covariance='shared' pools every subgroup")
-        st.check_identity(identity, ref, G)
-        if ref is not None and not (np.array_equal(linear[ref], np.broadcast_to(np.eye(d), (K, d, d)))
-                                    and not offset[ref].any()):
-            raise ValueError("model state is inconsistent: the reference group's maps must be the identity")
-        st.check_covariances(covs, "covariances")
-        st.check_covariances(t_covs, "target_covariances")
-        st.check_offsets(offset, linear, t_means, means, "offset")
-        qa, qy = priors.sum(axis=1), priors.sum(axis=0)
-        tq = qa[:, None] * qy[None, :]
-        if est.direction == "forward":
-            expected = prior_kl(priors) + float((tq * sub_kl).sum())
-        else:
-            expected = float((priors * np.log(priors / tq)).sum()) + float((priors * sub_kl).sum())
-        if not abs(kl - expected) <= 1e-9 * (1.0 + abs(expected)):
-            raise ValueError(f"model state is inconsistent: kl is {kl!r} but the priors and subgroup_kl give "
-                             f"{expected!r}")
-        est.kl_ = kl
-        est.n_features_in_ = d
-        est.classes_ = classes
-        est.groups_ = groups
-        est.reference_ = None if ref is None else groups[ref]
-        est.priors_ = priors
-        est.means_ = means
-        est.covariances_ = covs
-        est.pooled_ = pooled
-        est.target_means_ = t_means
-        est.target_covariances_ = t_covs
-        est.linear_ = linear
-        est.offset_ = offset
-        est.identity_ = identity
-        est._mixture = None
-        est.subgroup_kl_ = sub_kl
-        est.feature_kl_ = feature_kl
-        est.guarantees_ = pinsker_bounds(kl)
-        return est
+        return _steering_state.from_state(cls, meta, arrays)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
-
-
-def _is_auto(reference):
-    return isinstance(reference, str) and reference == "auto"
-
-
-def _group_index(reference, groups):
-    for k, g in enumerate(groups):
-        if g == reference:
-            return k
-    raise ValueError(f"reference must be 'auto' or one of the groups {groups}; got {reference!r}")
-

@@ -21,18 +21,15 @@ only when :math:`B \ge 0`. This is documented in :func:`affirmative_action`.
 import numpy as np
 from scipy import linalg, optimize
 
+from ._closed_form import shared_affirmative, shared_dense_map
 from ._gaussian import cholesky, gaussian_kl, one_blas_thread
 
 __all__ = [
     "affirmative_action",
-    "all_subgroups",
     "pinsker_bounds",
     "prior_kl",
     "reweighting_weights",
 ]
-
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
-
 
 def small_blas(d, limit=96):
     """One BLAS thread for loops of tiny products (threads only add latency there)."""
@@ -73,67 +70,6 @@ def _univariate_forward(mu_s, sd_s, mu_t, sd_t, w):
     return g, mbar_t - g * mbar_s
 
 
-def _kl_1d(m1, s1, m2, s2):
-    return np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2.0 * s2**2) - 0.5
-
-
-# ------------------------------------------------------ shared covariance, d >= 1
-def _shared_forward(mu_s, S_s, mu_t, S_t, w):
-    """Closed form of min_{M,b} sum_i w_i KL(N(M mu_s_i+b, M S_s M^T) || N(mu_t_i, S_t)).
-
-    Works with Cholesky factors (any square-root factor gives the same minimiser) and
-    the rank-<=K structure of the cross term, so no d x d eigen/SVD is needed.
-    Returns the target means (K, d), the target covariance as ``S_t + F Phi F^T`` and
-    the objective value.
-    """
-    K, d = mu_s.shape
-    W = w.sum()
-    mbar_s, mbar_t = w @ mu_s / W, w @ mu_t / W
-    D_s, D_t = mu_s - mbar_s, mu_t - mbar_t
-    C = W * S_s
-    C += (D_s.T * w) @ D_s  # rank-K update of the one d x d array
-    L_t = _chol(S_t, "the covariance of the mapped-onto group")
-    L_c = _chol(C, "the covariance of the mapped group")
-    sw = np.sqrt(w)
-    Y = _tri(L_t, D_t.T)  # L_t^{-1} d_t_i, (d, K)
-    Z = _tri(L_c, D_s.T)  # L_c^{-1} d_s_i, (d, K)
-    F1, F2 = Y * sw, Z * sw  # E = F1 F2^T
-    Q1, R1 = linalg.qr(F1, mode="economic", check_finite=False)
-    Q2, R2 = linalg.qr(F2, mode="economic", check_finite=False)
-    u, e, vt = linalg.svd(R1 @ R2.T, check_finite=False)
-    U, V = Q1 @ u, Q2 @ vt.T
-    k = (e + np.sqrt(e * e + 4.0 * W)) / 2.0
-    T = U @ (k[:, None] * (V.T @ Z))  # K L_c^{-1} d_s_i in the L_t frame
-    means = mbar_t + (L_t @ T).T
-    VP = vt @ R2  # V^T F2
-    G = (np.diag(k * k) - W * np.eye(k.size) - (k[:, None] * (VP @ VP.T)) * k[None, :]) / W
-    G = (G + G.T) / 2
-    sign, logdet = np.linalg.slogdet(np.eye(k.size) + G)
-    if sign <= 0:
-        raise ValueError("the closed-form target covariance is not positive definite")
-    maha = ((T - Y) ** 2).sum(axis=0)
-    per_class = 0.5 * (np.trace(G) - logdet + maha)
-    return dict(means=means, F=L_t @ U, Phi=G, value=float(w @ per_class), per_class=per_class,
-                U=U, k=k, V=V, L_t=L_t, L_c=L_c)
-
-
-def _shared_dense(mu_s, S_s, mu_t, S_t, w):
-    """Explicit (M, b) of the shared-covariance closed form (dense d x d SVD)."""
-    W = w.sum()
-    mbar_s, mbar_t = w @ mu_s / W, w @ mu_t / W
-    D_s, D_t = mu_s - mbar_s, mu_t - mbar_t
-    C = W * S_s + (D_s.T * w) @ D_s
-    L_t, L_c = _chol(S_t, "S_t"), _chol(C, "C")
-    Dm_T = (D_t.T * w) @ D_s  # sum_i w_i d_t_i d_s_i^T
-    E = _tri(L_c, _tri(L_t, Dm_T).T).T
-    U, e, Vt = linalg.svd(E, check_finite=False)
-    k = (e + np.sqrt(e * e + 4.0 * W)) / 2.0
-    Kmat = (U * k) @ Vt
-    M = L_t @ _tri(L_c, Kmat.T, trans=0).T  # L_t K L_c^{-1}
-    return M, mbar_t - M @ mbar_s
-
-
-# ------------------------------------------------ heteroscedastic, numeric (L-BFGS)
 def _numeric_forward(mu_s, S_s, mu_t, S_t, w, M0, b0, *, maxiter=500, gtol=1e-9):
     """min over invertible M, b of sum_i w_i KL(N(M mu_s_i+b, M S_s_i M^T) || N(mu_t_i, S_t_i)).
 
@@ -219,28 +155,12 @@ def _as_problem(ref_means, ref_covs, means, covs):
             return np.broadcast_to(c, (K, d, d)), True
         if c.shape == (K, d, d):
             return c, False
-        raise ValueError(f"{name} must have shape ({K},) (variances, d = 1), ({d}, {d}) or ({K}, {d}, {d}); got {c.shape}")
+        raise ValueError(f"{name} must have shape ({K},) (variances, d = 1), ({d}, {d}) or ({K}, {d}, {d}); "
+                         f"got {c.shape}")
 
     S_r, shared_r = cov(ref_covs, "ref_covs")
     S_a, shared_a = cov(covs, "covs")
     return mu_r, S_r, mu_a, S_a, shared_r or _all_equal(S_r), shared_a or _all_equal(S_a)
-
-
-def _symmetrised_sum(S, FPhi, F):
-    """``(T + T.T) / 2`` for ``T = S + FPhi @ F.T`` with a single d x d result array:
-    the low-rank term is added row block by row block, then symmetrised in place."""
-    T = np.array(S, dtype=np.float64)
-    T += FPhi @ F.T
-    d = T.shape[0]
-    step = 256
-    for i in range(0, d, step):  # average T[i:j, :i+] with the mirrored block, in place
-        j = min(d, i + step)
-        upper = T[i:j, i:]
-        lower = T[i:, i:j].T
-        avg = (upper + lower) / 2
-        T[i:j, i:] = avg
-        T[i:, i:j] = avg.T
-    return T
 
 
 def _all_equal(S):
@@ -324,42 +244,22 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
     if method == "closed_form" and not (d == 1 or shared):
         raise ValueError("method='closed_form' needs d = 1 or one covariance per group shared by the classes")
     use_closed = method != "numeric" and (d == 1 or shared)
-    scale = shift = None
     if use_closed and d == 1:
         g, b = _univariate_forward(src[0][:, 0], np.sqrt(src[1][:, 0, 0]), tgt[0][:, 0], np.sqrt(tgt[1][:, 0, 0]), w)
         M, bb = np.array([[g]]), np.array([b])
         used = "closed_form"
     elif use_closed:
-        sol = _shared_forward(src[0], src[1][0], tgt[0], tgt[1][0], w)
-        used = "closed_form"
-        if direction == "forward":
-            cov = _symmetrised_sum(tgt[1][0], sol["F"] @ sol["Phi"], sol["F"])
-            return dict(
-                means=sol["means"], covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
-                class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(sol["F"], sol["Phi"]),
-                cholesky=sol["L_t"],
-            )
-        # reverse: target = N^{-1}(reference); N = L_t K L_c^{-1} with (U, k, V)
-        W = w.sum()
-        L_c, L_t, U, V, k = sol["L_c"], sol["L_t"], sol["U"], sol["V"], sol["k"]
-        mbar_a, mbar_r = w @ mu_a / W, w @ mu_r / W
-        Yr = _tri(L_t, (mu_r - mbar_r).T)
-        means_t = mbar_a + (L_c @ (V @ ((U.T @ Yr) / k[:, None]))).T
-        LcV = L_c @ V
-        D_a = mu_a - mbar_a
-        F = np.hstack([D_a.T, LcV])
-        Phi = linalg.block_diag(np.diag(w) / W, np.diag(1.0 / k**2) - np.eye(k.size) / W)
-        cov = S_a[0] + F @ Phi @ F.T
-        cov = (cov + cov.T) / 2
-        return dict(
-            means=means_t, covs=np.broadcast_to(cov, (K, d, d)), kl=sol["value"],
-            class_kl=sol["per_class"], scale=None, shift=None, method=used, low_rank=(F, Phi),
-        )
+        L_r = cholesky(S_r[0], "the reference group's covariance")
+        L_a = cholesky(S_a[0], "the covariance of the mapped group")
+        sol = shared_affirmative(mu_r, L_r, mu_a, L_a, S_a[0], w, direction)
+        return dict(means=sol["means"], covs=np.broadcast_to(sol["cov"], (K, d, d)), kl=sol["kl"],
+                    class_kl=sol["class_kl"], scale=None, shift=None, method="closed_form",
+                    low_rank=sol["low_rank"])
     else:
         Wn = w / w.sum()
         pooled_s = np.einsum("i,ijk->jk", Wn, src[1])
         pooled_t = np.einsum("i,ijk->jk", Wn, tgt[1])
-        M0, b0 = _shared_dense(src[0], pooled_s, tgt[0], pooled_t, w)
+        M0, b0 = shared_dense_map(src[0], pooled_s, tgt[0], pooled_t, w)
         M, bb, _, _ = _numeric_forward(src[0], src[1], tgt[0], tgt[1], w, M0, b0)
         used = "numeric"
     if direction == "reverse":
@@ -374,147 +274,6 @@ def affirmative_action(ref_means, ref_covs, means, covs, weights, *, direction="
         per_class = np.array([gaussian_kl(mu_a[i], S_a[i], means_t[i], covs_t[i]) for i in range(K)])
     return dict(means=means_t, covs=covs_t, kl=float(w @ per_class), class_kl=per_class, scale=M, shift=bb,
                 method=used, low_rank=None)
-
-
-# ------------------------------------------------------------- all subgroups, d = 1
-def _profile(g, mu, sd, w, ref):
-    """Optimal (m, s, b) and the objective for fixed group scales.
-
-    ``g`` has shape (n_groups,) or (n_batch, n_groups) with ``g[..., ref] = 1``; the
-    least-squares problem in (m_0..m_{K-1}, b_a for a != ref) is solved through its
-    normal equations for the whole batch at once.
-    """
-    G, K = mu.shape
-    g = np.asarray(g, dtype=np.float64)
-    single = g.ndim == 1
-    g = np.atleast_2d(g)
-    nb = g.shape[0]
-    var = sd**2
-    s2 = w.sum(axis=0) / np.einsum("ak,nak->nk", w / var, g[:, :, None] ** 2 * np.ones((1, 1, K)))
-    others = [a for a in range(G) if a != ref]
-    p = K + len(others)
-    c = np.sqrt(w) / sd  # (G, K)
-    X = np.zeros((nb, G, K, p))
-    for i in range(K):
-        X[:, :, i, i] = c[None, :, i] * g
-    for j, a in enumerate(others):
-        X[:, a, :, K + j] = c[a]
-    X = X.reshape(nb, G * K, p)
-    rhs = (c * mu).reshape(-1)
-    XtX = np.einsum("nrp,nrq->npq", X, X)
-    Xty = np.einsum("nrp,r->np", X, rhs)
-    sol = np.linalg.solve(XtX + 1e-300 * np.eye(p), Xty[..., None])[..., 0]
-    m = sol[:, :K]
-    b = np.zeros((nb, G))
-    b[:, others] = sol[:, K:]
-    tm = g[:, :, None] * m[:, None, :] + b[:, :, None]
-    ts = np.abs(g)[:, :, None] * np.sqrt(s2)[:, None, :]
-    val = (w * _kl_1d(tm, ts, mu, sd)).sum(axis=(1, 2))
-    if single:
-        return float(val[0]), tm[0], ts[0], b[0]
-    return val, tm, ts, b
-
-
-def _golden(f, lo, hi, tol=1e-10, maxiter=200):
-    x1 = hi - _GOLDEN * (hi - lo)
-    x2 = lo + _GOLDEN * (hi - lo)
-    f1, f2 = f(x1), f(x2)
-    for _ in range(maxiter):
-        if hi - lo < tol * (1.0 + abs(lo) + abs(hi)):
-            break
-        if f1 < f2:
-            hi, x2, f2 = x2, x1, f1
-            x1 = hi - _GOLDEN * (hi - lo)
-            f1 = f(x1)
-        else:
-            lo, x1, f1 = x1, x2, f2
-            x2 = lo + _GOLDEN * (hi - lo)
-            f2 = f(x2)
-    return (x1, f1) if f1 < f2 else (x2, f2)
-
-
-def all_subgroups(means, sds, weights, *, reference=0, n_grid=801, max_sweeps=50, tol=1e-12):
-    r"""KL projection where every group moves (spec section 3.2, ``d = 1``).
-
-    Minimises :math:`\sum_{i,a} w_{ia} KL(\tilde P_{ia} \| P_{ia})` over ideal
-    targets: free reference laws :math:`N(m_i, s_i^2)` and, per other group, one map
-    :math:`x \mapsto g_a x + b_a`. For fixed scales :math:`g` the rest is closed form
-    (:math:`s_i^2 = \sum_a w_{ia} / \sum_a w_{ia} g_a^2/\sigma_{ia}^2`; the means and
-    shifts solve a weighted least-squares problem). The profile is minimised over each
-    :math:`\log|g_a|` by a grid on :math:`[-4, 4]` (``n_grid`` points, both signs)
-    followed by golden-section refinement; with more than two groups the scales are
-    updated by coordinate descent in a common frame (the reference group's). The
-    profile is not convex in ``g``: the result is the best grid basin, with no global
-    certificate.
-
-    Parameters
-    ----------
-    means, sds : array-like of shape (n_groups, n_classes)
-        Class-conditional means and standard deviations per group.
-    weights : array-like of shape (n_groups, n_classes)
-        Target subgroup masses :math:`\tilde q_{ia}` (e.g. ``q(a) q(i)``).
-    reference : int
-        Row whose frame is fixed (``g = 1``, ``b = 0``); the optimum does not depend on it.
-
-    Returns
-    -------
-    dict with ``means``, ``sds`` (n_groups, n_classes) of the targets, ``scales`` and
-    ``shifts`` (n_groups,) of the maps from the reference targets, and ``kl``.
-
-    Examples
-    --------
-    >>> res = all_subgroups([[0.0, 2.0], [0.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]], [[0.25, 0.25], [0.25, 0.25]])
-    >>> bool(res["kl"] < affirmative_action([0.0, 2.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5])["kl"] / 2)
-    True
-    """
-    mu = np.asarray(means, dtype=np.float64)
-    sd = np.asarray(sds, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    if mu.ndim != 2 or sd.shape != mu.shape or w.shape != mu.shape:
-        raise ValueError(
-            f"means, sds and weights must share a shape (n_groups, n_classes); got {mu.shape}, {sd.shape}, {w.shape}"
-        )
-    G, K = mu.shape
-    if G < 2:
-        raise ValueError(f"all_subgroups needs at least 2 groups, got {G}")
-    if not (sd > 0).all() or (w < 0).any() or not (w.sum(axis=1) > 0).all():
-        raise ValueError("sds must be positive and weights non-negative with a positive sum per group")
-    if not 0 <= reference < G:
-        raise ValueError(f"reference must be a row index in [0, {G}), got {reference}")
-    with small_blas(0):
-        return _all_subgroups(mu, sd, w, reference, n_grid, max_sweeps, tol)
-
-
-def _all_subgroups(mu, sd, w, reference, n_grid, max_sweeps, tol):
-    G = mu.shape[0]
-    g = np.ones(G)
-    others = [a for a in range(G) if a != reference]
-    grid = np.linspace(-4.0, 4.0, n_grid)
-    step = grid[1] - grid[0]
-    best = _profile(g, mu, sd, w, reference)[0]
-    for _sweep in range(max_sweeps):
-        prev = best
-        for a in others:
-            def f_of(sign, t, a=a):
-                gg = np.repeat(g[None, :], np.size(t), axis=0)
-                gg[:, a] = sign * np.exp(t)
-                v = _profile(gg, mu, sd, w, reference)[0]
-                return v if np.ndim(t) else float(v[0])
-
-            cand = []
-            for sign in (1.0, -1.0):
-                vals = f_of(sign, grid)
-                j = int(np.argmin(vals))
-                t, v = _golden(lambda t, s=sign: f_of(s, t), grid[max(j - 1, 0)] - (j == 0) * step,
-                               grid[min(j + 1, n_grid - 1)] + (j == n_grid - 1) * step)
-                cand.append((v, sign * np.exp(t)))
-            v, ga = min(cand)
-            if v < best:
-                g[a], best = ga, v
-        if prev - best <= tol * (1.0 + abs(best)):
-            break
-    val, tm, ts, b = _profile(g, mu, sd, w, reference)
-    return dict(means=tm, sds=ts, scales=g, shifts=b, kl=val)
 
 
 # ----------------------------------------------------------------- priors, bounds

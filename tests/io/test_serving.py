@@ -56,7 +56,31 @@ def _dafh(frame):
     return model, {"features": ["x0", "x1", "x2"]}, expected
 
 
-KINDS = {"WassersteinBarycenter": _barycenter, "GroupThresholds": _thresholds, "DAFHClassifier": _dafh}
+def _steering(cls, **params):
+    def build(frame):
+        X = frame[["x0", "x1", "x2"]].to_numpy()
+        sf = frame[["race"]]
+        if cls.__name__ == "GaussianSteering":
+            model = cls(**params).fit(X, frame["y"].to_numpy(), sensitive_features=sf)
+        else:
+            model = cls(**params).fit(X, sensitive_features=sf)
+        expected = {"features": model.transform(X, sensitive_features=sf) if cls.__name__ != "LEACE" else
+                    model.transform(X)}
+        return model, {"features": ["x0", "x1", "x2"]}, expected
+
+    return build
+
+
+def _kinds():
+    from fairfast.steering import LEACE, GaussianSteering, MeanCovarianceMatching, MeanMatching
+
+    return {"WassersteinBarycenter": _barycenter, "GroupThresholds": _thresholds, "DAFHClassifier": _dafh,
+            "GaussianSteering": _steering(GaussianSteering, covariance="shared"),
+            "MeanMatching": _steering(MeanMatching), "MeanCovarianceMatching": _steering(MeanCovarianceMatching),
+            "LEACE": _steering(LEACE)}
+
+
+KINDS = _kinds()
 
 
 @pytest.fixture(scope="module", params=sorted(KINDS))
@@ -190,3 +214,22 @@ def test_fit_file_fits_every_kind_like_in_memory(frame, tmp_path):
                  "--sensitive", "race", "--label", "y", "--param", "constraint=demographic_parity",
                  "--out", str(tmp_path / "cli.ffm")]) == 0
     assert fairfast.load(tmp_path / "cli.ffm").constraint == "demographic_parity"
+
+
+def test_label_aware_steering_reads_the_label_column(frame, tmp_path):
+    from fairfast.steering import GaussianSteering
+
+    X = frame[["x0", "x1", "x2"]].to_numpy()
+    model = GaussianSteering(covariance="shared").fit(X, frame["y"].to_numpy(), sensitive_features=frame[["race"]])
+    data = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), data)
+    transform_file(model, data, tmp_path / "o.parquet", features="x0,x1,x2", labels="y", batch_size=300)
+    expected = model.transform(X, frame["y"].to_numpy(), sensitive_features=frame[["race"]])
+    out = pq.read_table(tmp_path / "o.parquet")
+    for j in range(3):
+        np.testing.assert_array_equal(out[f"x{j}_fair"].to_numpy(), expected[:, j])
+    from fairfast.steering import MeanMatching
+
+    mm = MeanMatching().fit(X, sensitive_features=frame[["race"]])
+    with pytest.raises(ValueError, match="MeanMatching takes no labels when served; drop labels"):
+        transform_file(mm, data, tmp_path / "p.parquet", features="x0,x1,x2", labels="y")

@@ -70,13 +70,14 @@ def test_t4_equivariance_under_a_common_affine_map():
     P = rng.normal(size=(3, 3)) + 3 * np.eye(3)
     c = rng.normal(size=3)
     kw = dict(reference=0, shrinkage=None)
-    for cov in ("full", "shared"):
-        s1 = GaussianSteering(covariance=cov, **kw).fit(X, y, sensitive_features=a)
-        s2 = GaussianSteering(covariance=cov, **kw).fit(X @ P.T + c, y, sensitive_features=a)
-        np.testing.assert_allclose(s2.target_means_, s1.target_means_ @ P.T + c, atol=1e-6)
-        np.testing.assert_allclose(s2.target_covariances_, np.einsum("jk,gikl,ml->gijm", P, s1.target_covariances_, P),
-                                   atol=1e-6)
-        assert s2.kl_ == pytest.approx(s1.kl_, rel=1e-7)
+    for cov, cols in (("shared", slice(None)), ("full", slice(0, 1))):  # the closed forms
+        Xc, Pc, cc = X[:, cols], P[cols, cols], c[cols]
+        s1 = GaussianSteering(covariance=cov, **kw).fit(Xc, y, sensitive_features=a)
+        s2 = GaussianSteering(covariance=cov, **kw).fit(Xc @ Pc.T + cc, y, sensitive_features=a)
+        np.testing.assert_allclose(s2.target_means_, s1.target_means_ @ Pc.T + cc, atol=1e-9)
+        np.testing.assert_allclose(s2.target_covariances_,
+                                   np.einsum("jk,gikl,ml->gijm", Pc, s1.target_covariances_, Pc), atol=1e-9)
+        assert s2.kl_ == pytest.approx(s1.kl_, rel=1e-9)
     # the OT maps themselves commute with similarities (rotation * scale + shift)
     Q = np.linalg.qr(rng.normal(size=(3, 3)))[0] * 2.5
     s1 = GaussianSteering(**kw).fit(X, y, sensitive_features=a)
@@ -145,14 +146,27 @@ def test_synthetic_experiment_acceptance():
     spec = importlib.util.spec_from_file_location("steering_synthetic", ROOT / "examples" / "steering_synthetic.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    r = mod.run_experiment(n=20_000, seed=1)
-    ef, orig, mm = r["EF-Affirmative"], r["original"], r["mean matching"]
-    # exact fairness up to sampling error (sd of a rate difference here ~ 0.01)
-    for key in ("EF-Affirmative", "EF-All-subgroups"):
-        assert r[key]["dp_gap"] < 0.03 and r[key]["eo_gap"] < 0.03
-        assert r[key]["error"] <= orig["error"] + 0.005
-    assert ef["dp_gap"] < mm["dp_gap"] and ef["eo_gap"] < mm["eo_gap"]
-    assert r["EF-All-subgroups"]["solver_kl"] <= r["EF-Affirmative"]["solver_kl"]
+    r = mod.run_experiment(n=50_000, seed=1)
+    names = list(r)
+    assert names[0] == "EF-Affirmative (b) label-free"  # the deployment modes lead
+    assert all("oracle" in name for name in names[-2:]) and not any("oracle" in name for name in names[:-2])
+    orig = r["original"]
+    for program in ("EF-Affirmative", "EF-All-subgroups"):
+        oracle = r[f"{program} oracle test labels (evaluation only)"]
+        # the steered distribution itself: exact fairness up to sampling error (sd of a rate difference ~ 0.006)
+        assert oracle["dp_gap"] < 0.03 and oracle["eo_gap"] < 0.03
+        assert oracle["error"] <= orig["error"] + 0.005
+        # deployed without labels there is no guarantee; what the runs show: the group-aware
+        # TPR gap well below the original's, far from the oracle's
+        for mode in ("(b) label-free", "(c) soft", "(a) preprocessing"):
+            assert 0.05 < r[f"{program} {mode}"]["eo_gap"] < orig["eo_gap"] / 2
+    assert r["EF-All-subgroups (a) preprocessing"]["solver_kl"] <= r["EF-Affirmative (a) preprocessing"]["solver_kl"]
+    # per-group bijections do not change the group-aware Bayes rule
+    for name in ("mean matching", "MiMiC (mean+cov)"):
+        assert r[name]["eo_gap"] == orig["eo_gap"] and r[name]["dp_gap"] == orig["dp_gap"]
+    summary = mod.run_seeds(n=5_000, seeds=3)
+    assert list(summary) == names and all(np.isfinite(v).all() for m in summary.values() for v in m.values())
+    assert mod.markdown(summary).count("\n") == len(names) + 1
 
 
 def test_api_conventions_and_errors():
@@ -178,8 +192,8 @@ def test_api_conventions_and_errors():
         st.transform(X[:2], [0, 5], sensitive_features=a[:2])
     with pytest.raises(ValueError, match="strictly positive for family='lognormal'"):
         GaussianSteering(family="lognormal").fit(X, y, sensitive_features=a)
-    with pytest.raises(ValueError, match="program='all_subgroups' is implemented for d = 1"):
-        GaussianSteering(program="all_subgroups").fit(X, y, sensitive_features=a)
+    with pytest.raises(ValueError, match="program='all_subgroups' supports direction='forward' only"):
+        GaussianSteering(program="all_subgroups", direction="reverse").fit(X, y, sensitive_features=a)
     with pytest.raises(ValueError, match="shrinkage must be None"):
         GaussianSteering(shrinkage="lw").fit(X, y, sensitive_features=a)
 
@@ -206,3 +220,50 @@ def test_apply_blocks_matches_a_row_loop(d, dtype):
         expect[rows] = X64[rows] @ lin[c].T + off[c]
     np.testing.assert_allclose(out, expect, rtol=1e-3 if dtype == np.float32 else 1e-10,
                                atol=1e-3 if dtype == np.float32 else 1e-10)
+
+
+def _equivariance_errors(X, y, a, P, c, **kw):
+    """Largest deviations of the target laws and of the moved rows from T4 for phi(x) = P x + c."""
+    base = GaussianSteering(reference=0, **kw).fit(X, y, sensitive_features=a)
+    st = GaussianSteering(reference=0, **kw).fit(X @ P.T + c, y, sensitive_features=a)
+    targets = max(np.abs(st.target_means_ - (base.target_means_ @ P.T + c)).max(),
+                  np.abs(st.target_covariances_ - np.einsum("jk,gikl,ml->gijm", P, base.target_covariances_, P)).max())
+    rows = np.abs(st.transform(X @ P.T + c, y, sensitive_features=a)
+                  - (base.transform(X, y, sensitive_features=a) @ P.T + c)).max()
+    free = np.abs(st.transform(X @ P.T + c, sensitive_features=a)
+                  - (base.transform(X, sensitive_features=a) @ P.T + c)).max()
+    return targets, rows, free
+
+
+@pytest.mark.parametrize("shrinkage", [None, "oas", 0.05])
+@pytest.mark.parametrize("coupling", ["ot", "whitened"])
+def test_t4_exactly_when_it_holds(shrinkage, coupling):
+    """T4 (steer(phi(D)) = phi(steer(D))) as docs/steering.md states it, for the closed
+    forms: the target laws for every invertible affine phi without shrinkage and for
+    similarities only with it; the moved rows (label-aware and label-free) whenever the
+    targets are, for every such phi with coupling="whitened" and for similarities only
+    with "ot"."""
+    X, y, a = _data(d=3, seed=8)
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=3)
+    maps = {"general": rng.normal(size=(3, 3)) + 3 * np.eye(3), "diagonal": np.diag([0.5, -3.0, 2.0]),
+            "similarity": np.linalg.qr(rng.normal(size=(3, 3)))[0] * 2.5}
+    for kind, P in maps.items():
+        targets, rows, free = _equivariance_errors(X, y, a, P, c, shrinkage=shrinkage, coupling=coupling,
+                                                   covariance="shared")
+        holds_targets = shrinkage is None or kind == "similarity"
+        holds_rows = holds_targets and (coupling == "whitened" or kind == "similarity")
+        assert (targets < 1e-9) == holds_targets and (targets > 1e-3 or holds_targets), (kind, targets)
+        assert (rows < 1e-9) == holds_rows and (rows > 1e-3 or holds_rows), (kind, rows)
+        assert (free < 1e-9) == holds_rows and (free > 1e-3 or holds_rows), (kind, free)
+
+
+def test_t4_numeric_solver_returns_a_coordinate_dependent_local_minimum():
+    # class-dependent covariances in d > 1: L-BFGS from starts that depend on the
+    # coordinates; the program is equivariant but the returned local minimum is not
+    X, y, a = _data(d=3, seed=8)
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=3)
+    general = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    targets, _, _ = _equivariance_errors(X, y, a, general, c, shrinkage=None, covariance="full")
+    assert targets > 0.05

@@ -196,14 +196,15 @@ def test_inconsistent_meta_is_refused(tmp_path, fitted_models):
     steer, mm, mcm, leace = fitted_models
     path = tmp_path / "m.ffm"
     cases = [
-        (steer, lambda m: m["groups"].pop(), "priors should be float64 of shape"),
+        (steer, lambda m: m["groups"].pop(), "the grouping's groups are not the estimator's groups"),
+        (steer, lambda m: (m["groups"].pop(), m.pop("grouping")), "priors should be float64 of shape"),
         (steer, lambda m: m["classes"].reverse(), "classes must be sorted"),
         (steer, lambda m: m.update(classes=[0, 0, 1]), "classes has repeated labels"),
         (steer, lambda m: m.update(reference_index=(m["reference_index"] + 1) % 3), "identity must flag"),
         (steer, lambda m: m.update(reference_index=None), "needs a reference_index"),
         (steer, lambda m: m.update(kl=m["kl"] * 2), "kl is .* but the priors"),
         (steer, lambda m: m.update(n_features_in=4), "means should be float64 of shape"),
-        (steer, lambda m: m["params"].update(program="all_subgroups"), "one feature and no reference group"),
+        (steer, lambda m: m["params"].update(program="all_subgroups"), "program='all_subgroups' has no reference group"),
         (steer, lambda m: m["params"].update(family="gamma"), "family must be one of"),
         (steer, lambda m: m["params"].update(familly="normal"), r"params of GaussianSteering has unknown \['familly'\]"),
         (steer, lambda m: m["params"].update(reference=m["groups"][(m["reference_index"] + 1) % 3]),

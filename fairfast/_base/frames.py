@@ -36,11 +36,15 @@ def check_feature_names(estimator, X, *, reset, count=True):
     ... is expecting 2 features as input", "The feature names should match those that
     were passed during fit", "X does not have valid feature names, but ... was fitted
     with feature names"). The data itself is not converted here. Estimators that
-    count their columns themselves (1-D input allowed) pass ``count=False``.
+    count their columns themselves (1-D input allowed) pass ``count=False``; input
+    that is not 2-D is left to the estimator's own checks ("Reshape your data").
     """
     from sklearn.utils.validation import validate_data
 
-    validate_data(estimator, X, reset=reset, skip_check_array=True, ensure_2d=count)
+    ndim = getattr(X, "ndim", None)
+    if count and ndim is None:
+        ndim = np.asarray(X).ndim
+    validate_data(estimator, X, reset=reset, skip_check_array=True, ensure_2d=count and ndim == 2)
 
 
 def n_features_error(estimator, got, *, name="X", unit="feature(s)", one_d=False):

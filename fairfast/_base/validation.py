@@ -62,7 +62,7 @@ def as_float_array(x, name, *, dtype=None, ndim=1, allow_2d_column=False, check_
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.shape[0] < min_rows:
-        raise ValueError(f"{name} must have at least {min_rows} rows, got {arr.shape[0]}")
+        raise ValueError(f"{name} must have at least {min_rows} rows, got {arr.shape[0]} (n_samples={arr.shape[0]})")
     if check_finite and arr.size and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
         raise ValueError(not_finite_message(name, arr.ravel()[bad].item(), bad))

@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base.grouping import encode_groups, map_groups
+from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.validation import check_seed
 from ._common import check_non_negative, check_positive_int, encode_binary_target, fit_logistic, standardizer
 
@@ -111,11 +112,12 @@ class PooledClassifier(_PartitionClassifier):
         return np.zeros(Z.shape[0], dtype=np.int64)
 
 
-class TrivialPartitionClassifier(_PartitionClassifier):
+class TrivialPartitionClassifier(SensitiveFeaturesConsumer, _PartitionClassifier):
     """One logistic regression per sensitive-attribute value (Ustun et al.'s decoupling).
 
     The only classifier of :mod:`fairfast.dafh` that uses the sensitive attribute, at
-    fit *and* predict time. Several columns form intersectional groups.
+    fit *and* predict time (requested by default under metadata routing). Several
+    columns form intersectional groups.
 
     Parameters
     ----------
@@ -141,9 +143,9 @@ class TrivialPartitionClassifier(_PartitionClassifier):
     def __init__(self, *, C=1.0):
         self.C = C
 
-    def fit(self, X, y, *, sensitive_features):
+    def fit(self, X, y, *, sensitive_features=None):
         """Fit the pooled model and one model per group. Returns self."""
-        return self._fit_models(X, y, sensitive_features=sensitive_features)
+        return self._fit_models(X, y, sensitive_features=require_sensitive_features(sensitive_features, self, "fit"))
 
     def _fit_partition(self, Z, *, sensitive_features):
         codes, labels = encode_groups(sensitive_features, Z.shape[0])
@@ -151,10 +153,11 @@ class TrivialPartitionClassifier(_PartitionClassifier):
         self.n_groups_ = len(labels)
         return codes.astype(np.int64)
 
-    def _partition(self, Z, *, sensitive_features):
+    def _partition(self, Z, *, sensitive_features=None):
+        require_sensitive_features(sensitive_features, self, "predict")
         return np.asarray(map_groups(sensitive_features, self.groups_, Z.shape[0]), dtype=np.int64)
 
-    def score(self, X, y, *, sensitive_features, sample_weight=None):
+    def score(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``."""
         from sklearn.metrics import accuracy_score
 

@@ -95,9 +95,9 @@ def _supplying(cls, name):
         if kwargs.get("sensitive_features") is None:
             if name in _FITTING:
                 y = args[0] if args else kwargs.get("y")
-                kwargs["sensitive_features"], self._check_groups = fit_groups(X, y, kwargs.get("sample_weight"))
+                kwargs["sensitive_features"], self._harness_group_table = fit_groups(X, y, kwargs.get("sample_weight"))
             else:
-                kwargs["sensitive_features"] = known_groups(X, getattr(self, "_check_groups", {}))
+                kwargs["sensitive_features"] = known_groups(X, getattr(self, "_harness_group_table", {}))
         return method(self, X, *args, **kwargs)
 
     return call

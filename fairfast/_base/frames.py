@@ -138,8 +138,10 @@ class FrameOutputMixin:
     _output_methods = ("transform",)
 
     def __init_subclass__(cls, **kwargs):
-        # scikit-learn's _SetOutputMixin would wrap transform/fit_transform itself
-        kwargs.setdefault("auto_wrap_output_keys", None)
+        # scikit-learn's _SetOutputMixin (a base of TransformerMixin) would wrap
+        # transform/fit_transform itself
+        if hasattr(cls, "_sklearn_auto_wrap_output_keys"):
+            kwargs.setdefault("auto_wrap_output_keys", None)
         super().__init_subclass__(**kwargs)
 
     def set_output(self, *, transform=None, predict=None):
@@ -192,3 +194,9 @@ class FrameOutputMixin:
     def _output(self, method, values, X, *, columns=None, name=None):
         """`values` in the container configured for `method` ("transform" or "predict")."""
         return to_container(values, X, self._output_container(method), columns=columns, name=name)
+
+    def _predicted(self, values, X, name="prediction"):
+        """A classifier's output in the ``set_output(predict=...)`` container: a Series
+        named `name`, or (class probabilities) one column per class of ``classes_``."""
+        columns = [str(c) for c in self.classes_] if np.ndim(values) == 2 else None
+        return self._output("predict", values, X, columns=columns, name=name)

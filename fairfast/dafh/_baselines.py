@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base.frames import FrameOutputMixin
 from .._base.grouping import encode_groups, map_groups
 from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.validation import check_seed
@@ -12,9 +13,11 @@ from ._common import check_non_negative, check_positive_int, encode_binary_targe
 __all__ = ["KMeansPartitionClassifier", "PooledClassifier", "TrivialPartitionClassifier"]
 
 
-class _PartitionClassifier(ClassifierMixin, BaseEstimator):
+class _PartitionClassifier(FrameOutputMixin, ClassifierMixin, BaseEstimator):
     # A pooled logistic model h_0 plus one logistic model per group of a partition.
     # Subclasses implement _fit_partition(Z, **kw) -> codes and _partition(Z, **kw).
+    # set_output(predict=...) sets the container of predict, predict_proba, decision_function.
+    _output_methods = ("predict",)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -61,17 +64,17 @@ class _PartitionClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X, **kw):
         """Score of the row's group model (positive -> ``classes_[1]``)."""
-        return self._decision(X, **kw)[0]
+        return self._predicted(self._decision(X, **kw)[0], X, "decision")
 
     def predict_proba(self, X, **kw):
         """Class probabilities of the row's group model."""
-        p = 0.5 * (1.0 + np.tanh(0.5 * self.decision_function(X, **kw)))
-        return np.column_stack([1.0 - p, p])
+        p = 0.5 * (1.0 + np.tanh(0.5 * self._decision(X, **kw)[0]))
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
     def predict(self, X, **kw):
         """Labels of the row's group model."""
-        positive = self.decision_function(X, **kw) > 0
-        return self.classes_[positive.astype(np.int64)]
+        positive = self._decision(X, **kw)[0] > 0
+        return self._predicted(self.classes_[positive.astype(np.int64)], X)
 
     def predict_each(self, X):
         """0/1 predictions of every model: column 0 is the pooled model, column ``k`` group ``k - 1``'s."""

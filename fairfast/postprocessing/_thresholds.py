@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from .._base.grouping import Grouping, grouping_from_state, grouping_state
@@ -13,6 +14,8 @@ from .._base.serving import Output, Serving, ServingMixin
 from .._base.validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
 from .._base.state import ModelFileMixin
 from ._thresholds_curves import build_curves, pack
+from ._thresholds_sklearn import ThresholdsSklearnMixin, binary_target, classes_from_json, classes_to_json
+from .._base.routing import require_sensitive_features
 
 __all__ = [
     "GroupThresholds",
@@ -59,7 +62,8 @@ def _fmt(label):
     return repr(label)
 
 
-class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, MetaEstimatorMixin, ClassifierMixin,
+                      BaseEstimator):
     r"""Per-group thresholds on a score, optimal under a group-fairness constraint.
 
     Each group :math:`a` gets a *monotone* rule: accept every member whose score is
@@ -186,7 +190,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
     seed_ : int
         Seed of :meth:`predict`'s randomisation.
     classes_ : ndarray
-        ``[0, 1]``.
+        ``[0, 1]`` for 0/1 labels or probabilities, else the two labels seen at fit.
 
     Notes
     -----
@@ -301,7 +305,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
                          f"{self.predict_method!r})")
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y, *, sensitive_features, sample_weight=None, **fit_params):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Fit the score model (unless ``prefit``) and choose the group thresholds.
 
         Parameters
@@ -310,13 +314,15 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
             Features for ``estimator``, or the scores (shape (n,) or (n, 1)) when
             ``estimator`` is None.
         y : array-like of shape (n,)
-            Labels 0/1, or probabilities in [0, 1] (expected labels).
+            Labels 0/1, or probabilities in [0, 1] (expected labels), or any two labels
+            (the larger in sorted order is the positive class).
         sensitive_features : array-like, Series, DataFrame or dict of columns
             Group of each row (several columns: intersections).
         sample_weight : array-like of shape (n,), optional
             Row weights in every count (not passed to the estimator).
         **fit_params
-            Passed to ``estimator.fit`` when it is fitted here.
+            Passed to ``estimator.fit`` when it is fitted here (under metadata routing:
+            the fit metadata the estimator requests).
 
         Returns
         -------
@@ -331,6 +337,8 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
             negatives (FPR constraints).
         """
         kind, tol, cost = self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        yy, classes = binary_target(y)  # before fitting a score model on them
         if self.estimator is None:
             self.estimator_ = None
         elif self.prefit:
@@ -340,20 +348,18 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
                 raise ValueError("prefit=True but estimator is not fitted; fit it first or pass prefit=False") from None
             self.estimator_ = self.estimator
         else:
-            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+            params = self._estimator_fit_params(sample_weight, fit_params)
+            self.estimator_ = clone(self.estimator).fit(X, y, **params)
         scores = self._scores(X)
         n = scores.shape[0]
-        yy = as_float_array(y, "y", dtype=np.float64, allow_2d_column=True)
         if yy.shape[0] != n:
             raise ValueError(f"y has {yy.shape[0]} rows but X has {n}")
-        if ((yy < 0) | (yy > 1)).any():
-            raise ValueError("y must hold labels 0/1 or probabilities in [0, 1]")
         w = check_sample_weight(sample_weight, n)
         self.grouping_, codes = Grouping.fit(sensitive_features, n, what="the scores have")
         labels = self.groups_ = self.grouping_.labels
         self.n_features_in_ = 1 if self.estimator is None else getattr(self.estimator_, "n_features_in_", 1)
         self.seed_ = check_seed(self.random_state)
-        self.classes_ = np.array([0, 1])
+        self.classes_ = classes
         curves, packed = build_curves(scores, yy, codes, len(labels), w)
         self._check_groups(curves, kind)
         gp, gn, const = self._gains(curves, cost)
@@ -621,7 +627,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         return _kern.apply_rules(scores, np.ascontiguousarray(codes, dtype=np.int32), self.thresholds_,
                                  self.tie_fractions_, self.mixture_weights_, decide, seed, RANDOM_STREAM, row_offset)
 
-    def predict_proba(self, X, *, sensitive_features):
+    def predict_proba(self, X, *, sensitive_features=None):
         """Probability of a positive decision (expected over the randomisation).
 
         Parameters
@@ -633,18 +639,19 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
         Returns
         -------
-        ndarray of shape (n, 2)
-            Columns: probability of 0 and of 1.
+        ndarray of shape (n, 2), or the ``set_output(predict=...)`` container
+            Columns: probability of ``classes_[0]`` and of ``classes_[1]``.
         """
         check_is_fitted(self, "thresholds_")
+        sensitive_features = require_sensitive_features(sensitive_features, self, "predict_proba")
         scores = self._scores(X)
         p = self._apply(scores, self._codes(sensitive_features, scores.shape[0]))
         out = np.empty((p.size, 2))
         np.subtract(1.0, p, out=out[:, 0])
         out[:, 1] = p
-        return out
+        return self._predicted(out, X)
 
-    def predict(self, X, *, sensitive_features, random_state=None, row_offset=0):
+    def predict(self, X, *, sensitive_features=None, random_state=None, row_offset=0):
         """Decisions 0/1; randomised only where the rule randomises.
 
         Parameters
@@ -662,14 +669,18 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
         Returns
         -------
-        ndarray of int64, shape (n,)
+        ndarray of shape (n,), or the ``set_output(predict=...)`` container
+            Labels of ``classes_`` (int64 0/1 for 0/1 labels).
         """
         check_is_fitted(self, "thresholds_")
+        sensitive_features = require_sensitive_features(sensitive_features, self, "predict")
         row_offset = check_row_offset(row_offset)
         seed = self.seed_ if random_state is None else check_seed(random_state)
         scores = self._scores(X)
         n = scores.shape[0]
-        return self._apply(scores, self._codes(sensitive_features, n), decide=True, seed=seed, row_offset=row_offset)
+        decisions = self._apply(scores, self._codes(sensitive_features, n), decide=True, seed=seed,
+                                row_offset=row_offset)
+        return self._predicted(self._labels(decisions), X)
 
     # ---------------------------------------------------------------- serving
     def _serve(self, X, sensitive_features, y, row_offset):
@@ -740,7 +751,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         meta : dict
             ``params``, ``seed``, ``groups`` (lists for intersections, with
             ``groups_are_tuples``), ``constraint``, ``tolerance``, ``utility``,
-            ``violation``.
+            ``violation``, ``classes`` (the two labels; absent in older files: 0/1).
         arrays : dict of str to ndarray
             ``thresholds``, ``tie_fractions``, ``mixture_weights`` (n_groups, n_mix),
             ``n_components``, ``operating_points`` (n_groups, 5) and the plotted curves
@@ -770,6 +781,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
             "tolerance": float(self.tolerance_),
             "utility": float(self.utility_),
             "violation": None if np.isnan(self.violation_) else float(self.violation_),
+            "classes": classes_to_json(self.classes_),
         }
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
         op = self.operating_points_
@@ -830,7 +842,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         est.groups_ = groups
         est.n_features_in_ = 1
         est.seed_ = seed
-        est.classes_ = np.array([0, 1])
+        est.classes_ = classes_from_json(meta)
         est.thresholds_ = np.ascontiguousarray(t)
         est.tie_fractions_ = np.ascontiguousarray(q)
         est.mixture_weights_ = np.ascontiguousarray(w)
@@ -851,5 +863,8 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.non_deterministic = False
+        tags.classifier_tags.multi_class = False
+        if self.estimator is not None:  # the score model reads X
+            tags.input_tags.sparse = get_tags(self.estimator).input_tags.sparse
         return tags
 

@@ -46,8 +46,8 @@ def not_routed(*names):
 def missing_sensitive_features(owner, method):
     """The message of a call of `owner` (an estimator or a name) without sensitive features."""
     owner = owner if isinstance(owner, str) else type(owner).__name__
-    return (f"{owner}.{method} needs sensitive_features (the group of every row). Inside a Pipeline, "
-            "GridSearchCV, cross_validate or a fairfast scorer, enable metadata routing with "
+    return (f"sensitive_features is required: {owner}.{method} needs the group of every row. Inside a "
+            "Pipeline, GridSearchCV, cross_validate or a fairfast scorer, enable metadata routing with "
             "sklearn.set_config(enable_metadata_routing=True) and pass sensitive_features to the outer call "
             "(fit(..., sensitive_features=A), or params={'sensitive_features': A}): fairfast estimators "
             "request it by default")

@@ -21,7 +21,8 @@ import fairfast.dafh
 import fairfast.performative
 import fairfast.postprocessing
 import fairfast.steering
-from fairfast.dafh import DAFHClassifier, KMeansPartitionClassifier, PooledClassifier, TrivialPartitionClassifier
+from fairfast.dafh import (DAFHClassifier, DecouplingTreeClassifier, KMeansPartitionClassifier, PooledClassifier,
+                           TrivialPartitionClassifier)
 from fairfast.postprocessing import GroupThresholds, WassersteinBarycenter
 from fairfast.steering import LEACE, GaussianSteering, MeanCovarianceMatching, MeanMatching
 
@@ -63,6 +64,7 @@ CHECKED = [
     (PooledClassifier(), {}),
     (TrivialPartitionClassifier(), {}),
     (KMeansPartitionClassifier(random_state=0), {}),
+    (DecouplingTreeClassifier(), {}),
 ]
 _EXPECTED = {type(est).__name__: failures for est, failures in CHECKED}
 

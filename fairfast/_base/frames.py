@@ -20,7 +20,7 @@ a 1-D score Series into a one-column DataFrame and lose its name).
 
 import numpy as np
 
-__all__ = ["CONTAINERS", "FrameOutputMixin", "check_feature_names", "feature_names_from_state", "feature_names_state",
+__all__ = ["CONTAINERS", "FrameOutputMixin", "PredictionOutputMixin", "check_feature_names", "feature_names_from_state", "feature_names_state",
            "n_features_error", "to_container"]
 
 #: The output containers of ``set_output``.
@@ -200,3 +200,10 @@ class FrameOutputMixin:
         named `name`, or (class probabilities) one column per class of ``classes_``."""
         columns = [str(c) for c in self.classes_] if np.ndim(values) == 2 else None
         return self._output("predict", values, X, columns=columns, name=name)
+
+
+class PredictionOutputMixin(FrameOutputMixin):
+    """:class:`FrameOutputMixin` for classifiers: ``set_output(predict=...)`` sets the
+    container of ``predict``, ``predict_proba`` and ``decision_function``."""
+
+    _output_methods = ("predict",)

@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base.frames import FrameOutputMixin
-from .._base.grouping import encode_groups, map_groups
+from .._base.frames import PredictionOutputMixin
+from .._base.grouping import Grouping
 from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.validation import check_seed
 from ._common import check_non_negative, check_positive_int, encode_binary_target, fit_logistic, standardizer
@@ -13,11 +13,9 @@ from ._common import check_non_negative, check_positive_int, encode_binary_targe
 __all__ = ["KMeansPartitionClassifier", "PooledClassifier", "TrivialPartitionClassifier"]
 
 
-class _PartitionClassifier(FrameOutputMixin, ClassifierMixin, BaseEstimator):
+class _PartitionClassifier(PredictionOutputMixin, ClassifierMixin, BaseEstimator):
     # A pooled logistic model h_0 plus one logistic model per group of a partition.
-    # Subclasses implement _fit_partition(Z, **kw) -> codes and _partition(Z, **kw).
-    # set_output(predict=...) sets the container of predict, predict_proba, decision_function.
-    _output_methods = ("predict",)
+    # Subclasses implement _fit_partition(Z, y01, **kw) -> codes and _partition(Z, **kw).
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -31,7 +29,7 @@ class _PartitionClassifier(FrameOutputMixin, ClassifierMixin, BaseEstimator):
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_
         self.pooled_coef_, self.pooled_intercept_ = fit_logistic(Z, y01, self.C)
-        codes = self._fit_partition(Z, **kw)
+        codes = self._fit_partition(Z, y01, **kw)
         K = self.n_groups_
         self.coef_ = np.zeros((K, Z.shape[1]))
         self.intercept_ = np.zeros(K)
@@ -83,6 +81,25 @@ class _PartitionClassifier(FrameOutputMixin, ClassifierMixin, BaseEstimator):
         return np.column_stack([s0 > 0, self._scores(Z) > 0]).astype(np.int64)
 
 
+class _SensitivePartition(SensitiveFeaturesConsumer):
+    """Partitions on the sensitive features (trivial, decoupling tree): requested under
+    metadata routing, refused with a routing hint when missing; ``score`` needs them."""
+
+    def _decision(self, X, *, sensitive_features=None):
+        return super()._decision(X, sensitive_features=require_sensitive_features(sensitive_features, self, "predict"))
+
+    def assign_groups(self, X, *, sensitive_features=None):
+        """Group of every row, integers in ``[0, n_groups_)``."""
+        sensitive_features = require_sensitive_features(sensitive_features, self, "assign_groups")
+        return super().assign_groups(X, sensitive_features=sensitive_features)
+
+    def score(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``(X, y)``."""
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X, sensitive_features=sensitive_features), sample_weight=sample_weight)
+
+
 class PooledClassifier(_PartitionClassifier):
     """One logistic regression for everyone (the pooled model ``h_0``), as a one-group partition.
 
@@ -107,7 +124,7 @@ class PooledClassifier(_PartitionClassifier):
         """Fit the logistic regression. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         self.n_groups_ = 1
         return np.zeros(Z.shape[0], dtype=np.int64)
 
@@ -115,7 +132,7 @@ class PooledClassifier(_PartitionClassifier):
         return np.zeros(Z.shape[0], dtype=np.int64)
 
 
-class TrivialPartitionClassifier(SensitiveFeaturesConsumer, _PartitionClassifier):
+class TrivialPartitionClassifier(_SensitivePartition, _PartitionClassifier):
     """One logistic regression per sensitive-attribute value (Ustun et al.'s decoupling).
 
     The only classifier of :mod:`fairfast.dafh` that uses the sensitive attribute, at
@@ -150,21 +167,14 @@ class TrivialPartitionClassifier(SensitiveFeaturesConsumer, _PartitionClassifier
         """Fit the pooled model and one model per group. Returns self."""
         return self._fit_models(X, y, sensitive_features=require_sensitive_features(sensitive_features, self, "fit"))
 
-    def _fit_partition(self, Z, *, sensitive_features):
-        codes, labels = encode_groups(sensitive_features, Z.shape[0])
-        self.groups_ = list(labels)
-        self.n_groups_ = len(labels)
+    def _fit_partition(self, Z, y01, *, sensitive_features):
+        self.grouping_, codes = Grouping.fit(sensitive_features, Z.shape[0], what="X has")
+        self.groups_ = list(self.grouping_.labels)
+        self.n_groups_ = len(self.groups_)
         return codes.astype(np.int64)
 
-    def _partition(self, Z, *, sensitive_features=None):
-        require_sensitive_features(sensitive_features, self, "predict")
-        return np.asarray(map_groups(sensitive_features, self.groups_, Z.shape[0]), dtype=np.int64)
-
-    def score(self, X, y, *, sensitive_features=None, sample_weight=None):
-        """Accuracy of :meth:`predict` on ``(X, y)``."""
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, self.predict(X, sensitive_features=sensitive_features), sample_weight=sample_weight)
+    def _partition(self, Z, *, sensitive_features):
+        return np.asarray(self.grouping_.encode(sensitive_features, Z.shape[0], what="X has"), dtype=np.int64)
 
 
 class KMeansPartitionClassifier(_PartitionClassifier):
@@ -202,7 +212,7 @@ class KMeansPartitionClassifier(_PartitionClassifier):
         """Cluster, then fit the pooled model and one model per cluster. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         from sklearn.cluster import KMeans
 
         K = check_positive_int(self.n_groups, "n_groups")

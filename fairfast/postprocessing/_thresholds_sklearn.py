@@ -13,7 +13,7 @@
 
 import numpy as np
 
-from .._base.frames import FrameOutputMixin
+from .._base.frames import PredictionOutputMixin
 from .._base.routing import SensitiveFeaturesConsumer, not_routed, require_sensitive_features
 
 __all__ = ["ThresholdsSklearnMixin", "binary_target", "classes_from_json", "classes_to_json"]
@@ -71,10 +71,9 @@ def classes_from_json(meta):
     return np.array(classes)
 
 
-class ThresholdsSklearnMixin(SensitiveFeaturesConsumer, FrameOutputMixin):
+class ThresholdsSklearnMixin(SensitiveFeaturesConsumer, PredictionOutputMixin):
     """Mixed into :class:`GroupThresholds` (see the module docstring)."""
 
-    _output_methods = ("predict",)
     __metadata_request__predict = not_routed("random_state", "row_offset")
 
     def score(self, X, y, *, sensitive_features=None, sample_weight=None):

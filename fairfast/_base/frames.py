@@ -104,9 +104,10 @@ def to_container(values, X, container, *, columns=None, name=None):
         Series name, are kept)
     container : {"default", "pandas", "polars"}
     columns : list of str, optional
-        Column names of a 2-D output.
+        Column names of a 2-D output (the first names a 1-D output of unnamed input).
     name : str, optional
-        Name of a 1-D output when `X` is not a named Series.
+        Name of a 1-D output, whatever the input's (a prediction); by default the input
+        Series' name.
     """
     if container == "default":
         return values
@@ -117,7 +118,7 @@ def to_container(values, X, container, *, columns=None, name=None):
     if index is not None and len(index) != values.shape[0]:
         index = None
     if values.ndim == 1:
-        label = _series_name(X) or name or ""
+        label = name or _series_name(X) or (str(columns[0]) if columns is not None and len(columns) else "")
         out = nw.new_series(label, values, backend=container).to_native()
     else:
         names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(values.shape[1])]

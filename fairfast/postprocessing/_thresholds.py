@@ -15,6 +15,7 @@ from .._base.validation import as_float_array, check_choice, check_row_offset, c
 from .._base.state import ModelFileMixin
 from ._thresholds_curves import build_curves, pack
 from ._thresholds_sklearn import ThresholdsSklearnMixin, binary_target, classes_from_json, classes_to_json
+from .._base.frames import check_feature_names, feature_names_from_state, feature_names_state
 from .._base.routing import require_sensitive_features
 
 __all__ = [
@@ -289,6 +290,7 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
 
     def _scores(self, X):
         if self.estimator is None:
+            check_feature_names(self, X, reset=False, count=False)
             return as_float_array(X, "X", dtype=np.float64, allow_2d_column=True, min_rows=1)
         est = self.estimator_
         methods = ("predict_proba", "decision_function", "predict") if self.predict_method == "auto" else (
@@ -350,6 +352,7 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
         else:
             params = self._estimator_fit_params(sample_weight, fit_params)
             self.estimator_ = clone(self.estimator).fit(X, y, **params)
+        self._record_feature_names(X)
         scores = self._scores(X)
         n = scores.shape[0]
         if yy.shape[0] != n:
@@ -684,7 +687,7 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
 
     # ---------------------------------------------------------------- serving
     def _serve(self, X, sensitive_features, y, row_offset):
-        scores = self._scores(X if self.estimator is not None else X[:, 0])
+        scores = self._scores(X)  # (n, 1) scores, or features for the score model
         codes = self._codes(sensitive_features, scores.shape[0])
         return {"decision": self._apply(scores, codes, decide=True, seed=self.seed_, row_offset=row_offset),
                 "probability": self._apply(scores, codes)}
@@ -782,6 +785,7 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
             "utility": float(self.utility_),
             "violation": None if np.isnan(self.violation_) else float(self.violation_),
             "classes": classes_to_json(self.classes_),
+            "feature_names_in": feature_names_state(self),
         }
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
         op = self.operating_points_
@@ -857,7 +861,7 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
             g: {k: c[offsets[i]:offsets[i + 1]].copy() for k, c in zip(cls._CURVE_KEYS, curves)}
             for i, g in enumerate(groups)
         }
-        return est
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -13,7 +13,7 @@
 
 import numpy as np
 
-from .._base.frames import PredictionOutputMixin
+from .._base.frames import PredictionOutputMixin, check_feature_names
 from .._base.routing import SensitiveFeaturesConsumer, not_routed, require_sensitive_features
 
 __all__ = ["ThresholdsSklearnMixin", "binary_target", "classes_from_json", "classes_to_json"]
@@ -115,6 +115,17 @@ class ThresholdsSklearnMixin(SensitiveFeaturesConsumer, PredictionOutputMixin):
         if not _routing_enabled():
             return fit_params
         return process_routing(self, "fit", sample_weight=sample_weight, **fit_params)["estimator"]["fit"]
+
+    def _record_feature_names(self, X):
+        """``feature_names_in_``: of the scores (no score model), or the score model's."""
+        if self.estimator is None:
+            check_feature_names(self, X, reset=True, count=False)
+            return
+        names = getattr(self.estimator_, "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
 
     def _labels(self, decisions):
         """0/1 decisions as labels of ``classes_``."""

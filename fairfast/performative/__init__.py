@@ -6,7 +6,7 @@ rewards them); fairness is judged on the population the policy creates.
 - Response models: :class:`LaborMarket` (Coate--Loury, one or several skills),
   :class:`LinearGaussianResponse`; closed-form and Monte-Carlo (compiled) paths.
 - Policies and classes: :class:`ThresholdPolicy`, :class:`LinearPolicy`,
-  :class:`MixturePolicy`; :class:`GroupThresholds`, :class:`GroupBlindThresholds`,
+  :class:`MixturePolicy`; :class:`GroupSpecificThresholds`, :class:`GroupBlindThresholds`,
   :class:`SkillThresholds`, :class:`LinearPolicies`, :class:`FinitePolicies`.
 - Ex-post constraints as moment inequalities: :class:`BaseRateParity`,
   :class:`DemographicParity`, :class:`TruePositiveRateParity`,
@@ -29,7 +29,7 @@ from ._outcome import Outcome, Population
 from ._policies import (
     FinitePolicies,
     GroupBlindThresholds,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LinearPolicies,
     LinearPolicy,
     MixturePolicy,
@@ -51,7 +51,7 @@ __all__ = [
     "FinitePolicies",
     "GroupBlindThresholds",
     "GroupMoment",
-    "GroupThresholds",
+    "GroupSpecificThresholds",
     "LaborMarket",
     "LinearGaussianResponse",
     "LinearPolicies",

@@ -22,7 +22,7 @@ from ._outcome import Outcome
 __all__ = [
     "FinitePolicies",
     "GroupBlindThresholds",
-    "GroupThresholds",
+    "GroupSpecificThresholds",
     "LinearPolicies",
     "LinearPolicy",
     "MixturePolicy",
@@ -364,7 +364,7 @@ class _ThresholdLattice(_LatticePolicies):
         return np.sort(np.concatenate([super()._finer(finite), extra]))
 
 
-class GroupThresholds(_ThresholdLattice):
+class GroupSpecificThresholds(_ThresholdLattice):
     """Group-specific thresholds: ``t_g`` for group ``g`` (the same on every skill).
 
     Parameters
@@ -383,9 +383,9 @@ class GroupThresholds(_ThresholdLattice):
     Examples
     --------
     >>> from scipy import stats
-    >>> from fairfast.performative import GroupThresholds, LaborMarket
+    >>> from fairfast.performative import GroupSpecificThresholds, LaborMarket
     >>> m = LaborMarket([stats.uniform(), stats.uniform(0, 2)])
-    >>> policy, value, _ = GroupThresholds().best_response(m, lambda o: o.risk)
+    >>> policy, value, _ = GroupSpecificThresholds().best_response(m, lambda o: o.risk)
     >>> policy.is_group_blind
     False
     """
@@ -403,7 +403,7 @@ class GroupThresholds(_ThresholdLattice):
 class GroupBlindThresholds(_ThresholdLattice):
     """One threshold for every group and every skill (equal treatment).
 
-    Same parameters as :class:`GroupThresholds`.
+    Same parameters as :class:`GroupSpecificThresholds`.
 
     Examples
     --------
@@ -428,7 +428,7 @@ class GroupBlindThresholds(_ThresholdLattice):
 class SkillThresholds(_ThresholdLattice):
     """One threshold per skill, shared by the groups unless ``group_specific=True``.
 
-    Same parameters as :class:`GroupThresholds`, plus ``group_specific``.
+    Same parameters as :class:`GroupSpecificThresholds`, plus ``group_specific``.
 
     Examples
     --------

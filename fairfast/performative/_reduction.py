@@ -272,7 +272,7 @@ class ExPostReduction:
         :class:`LaborMarket`, :class:`LinearGaussianResponse` or any object with
         ``outcome(policies, population=None)``.
     policy_class : policy class
-        :class:`GroupThresholds`, :class:`GroupBlindThresholds`,
+        :class:`GroupSpecificThresholds`, :class:`GroupBlindThresholds`,
         :class:`SkillThresholds`, :class:`LinearPolicies`, :class:`FinitePolicies` or any
         object with ``best_response(model, objective, population)``.
     constraints : Moment or sequence of Moment
@@ -322,9 +322,9 @@ class ExPostReduction:
     Examples
     --------
     >>> from scipy import stats
-    >>> from fairfast.performative import BaseRateParity, ExPostReduction, GroupThresholds, LaborMarket
+    >>> from fairfast.performative import BaseRateParity, ExPostReduction, GroupSpecificThresholds, LaborMarket
     >>> market = LaborMarket([stats.uniform(0, 1), stats.uniform(0, 2)])
-    >>> red = ExPostReduction(market, GroupThresholds(n_grid=31), BaseRateParity(0.02)).fit()
+    >>> red = ExPostReduction(market, GroupSpecificThresholds(n_grid=31), BaseRateParity(0.02)).fit()
     >>> red.feasible_, bool(abs(red.gamma_[0]) <= 0.02 + 1e-3)
     (True, True)
     >>> red.deterministic_policy_.is_group_blind

@@ -41,9 +41,9 @@ def check_feature_names(estimator, X, *, reset, count=True):
     """
     from sklearn.utils.validation import validate_data
 
-    ndim = getattr(X, "ndim", None)
-    if count and ndim is None:
-        ndim = np.asarray(X).ndim
+    ndim = None
+    if count:
+        ndim = len(X.shape) if hasattr(X, "shape") else np.asarray(X).ndim
     validate_data(estimator, X, reset=reset, skip_check_array=True, ensure_2d=count and ndim == 2)
 
 

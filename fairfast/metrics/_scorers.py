@@ -292,6 +292,17 @@ def select_within_bound(bound, *, utility="utility", unfairness="unfairness"):
     -------
     callable
         ``cv_results_ -> best_index_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fairfast.metrics import select_within_bound
+    >>> cv_results = {"mean_test_utility": np.array([0.80, 0.82, 0.85]),
+    ...               "mean_test_unfairness": -np.array([0.01, 0.04, 0.09])}
+    >>> select_within_bound(0.05)(cv_results)  # the most accurate within the bound
+    1
+    >>> select_within_bound(0.001)(cv_results)  # none keeps it: the least unfair
+    0
     """
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound >= 0:
         raise ValueError(f"bound must be a real number >= 0, got {bound!r}")

@@ -307,7 +307,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
     # -- fit / transform ---------------------------------------------------------------
 
     def _scores(self, scores, *, fitting):
-        ndim = getattr(scores, "ndim", None) or np.asarray(scores).ndim
+        ndim = len(scores.shape) if hasattr(scores, "shape") else np.asarray(scores).ndim
         if ndim not in (1, 2):
             raise ValueError(f"scores must be 1-D (one task) or 2-D (n_samples, n_tasks), got shape {np.shape(scores)}")
         z = as_float_array(scores, "scores", ndim=ndim, min_rows=1 if fitting else 0, check_finite=fitting)

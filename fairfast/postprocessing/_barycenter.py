@@ -6,9 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._base.frames import (FrameOutputMixin, check_feature_names, feature_names_from_state, feature_names_state,
-                            n_features_error)
-from .._base.grouping import Grouping, SmallGroupWarning
+from .._base.frames import FrameOutputMixin, check_feature_names, n_features_error
+from .._base.grouping import OTHER, Grouping, SmallGroupWarning
 from .._base.routing import SensitiveFeaturesConsumer, not_routed, require_sensitive_features
 from .._base.validation import (
     as_float_array,
@@ -19,23 +18,15 @@ from .._base.validation import (
     check_seed,
 )
 from .._base.serving import Output, Serving, ServingMixin
-from .._base.state import ModelFileMixin
-from ._barycenter_state import from_state, get_state, merged_labels
-from ._stage import DERIVED_KEYS, MODES, fit_stage, rebuild_index, transform_stage
+from ._barycenter_state import BarycenterStateMixin, merged_labels
+from ._stage import MODES, fit_stage, stage_seed
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
 _STRATEGIES = ("intersectional", "sequential", "conditional")
-_GOLDEN = 0x9E3779B97F4A7C15
+_OTHER = OTHER
 
-
-def _stage_seed(seed, stage):
-    # Stage 0 uses the model's seed itself; later stages get their own tie keys, since
-    # a previous stage's outputs are full of ties.
-    return (int(seed) + stage * _GOLDEN) % (1 << 64)
-
-
-class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, ModelFileMixin,
+class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, BarycenterStateMixin,
                             OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
@@ -124,10 +115,17 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
 
     Attributes
     ----------
-    stages_ : list of dict
-        One entry per pass: ``columns`` (sensitive columns used, strata first),
-        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels) and the
-        fitted arrays in ``state``.
+    stages_ : list of BarycenterStage
+        One per pass: its ``columns`` (sensitive columns used, strata first),
+        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels),
+        ``index`` (the group index of the grouping component), ``counts``,
+        ``weights``, ``blocks``, and ``core``, the compiled stage that holds the fitted
+        arrays (validated once, when fitted or loaded; read-only) with their derived
+        bucket indexes and lookup, so that a transform call costs the same whatever the
+        calibration size.
+    grouping_ : Grouping
+        The sensitive columns seen at fit (names, categories), matched by name at
+        transform.
     groups_ : list
         Group labels (tuples when several sensitive columns define intersections).
     n_tasks_ : int
@@ -156,7 +154,8 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
 
     Notes
     -----
-    Routing requests ``sensitive_features``; ``set_output`` keeps index and names.
+    Metadata routing requests ``sensitive_features`` by default; ``set_output`` keeps
+    the input's index and column names (docs/model_selection.md).
 
     Memory: a model fitted on 4,097 to 2**20 calibration rows builds, once it has
     transformed four times as many rows (over any number of calls), a lookup of about
@@ -240,6 +239,8 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
     def _epsilon_matrix(self, n_stages, n_tasks):
         """epsilon broadcast to (n_stages, n_tasks), validated."""
         eps = self.epsilon
+        if isinstance(eps, (float, int)) and not isinstance(eps, bool) and 0.0 <= eps <= 1.0:
+            return np.full((n_stages, n_tasks), float(eps))  # the common case, cheaply
         if np.ndim(eps) == 0:
             check_fraction(eps, "epsilon")  # names the type or the value
         try:
@@ -358,18 +359,17 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
                 zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
                 if zero:
                     raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
-            state = fit_stage(
-                current, codes, labels, n_strata_columns=n_strata, sample_weight=w, seed=_stage_seed(self.seed_, s),
+            stage = fit_stage(
+                current, codes, labels, columns=columns, n_strata_columns=n_strata,
+                merged=merged_labels(self.grouping_, index), sample_weight=w, seed=stage_seed(self.seed_, s),
                 jitter=self.jitter, interpolation=self.interpolation,
                 group_weights=self._resolve_group_weights(labels), counts=counts,
             )
-            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "index": index,
-                     "merged": merged_labels(self.grouping_, index), "state": state}
+            stage.index = index
             stages.append(stage)
             if s + 1 < len(plan):  # the next attribute is fitted on this stage's (fully fair) output
                 nxt = np.empty_like(current)
-                transform_stage(state, current, codes, np.zeros(n_tasks), jitter=self.jitter,
-                                seed=_stage_seed(self.seed_, s), row_offset=0, out=nxt)
+                stage.transform(current, codes, np.zeros(n_tasks), row_offset=0, out=nxt)
                 current = nxt
         self.grouping_.release()
         self.stages_ = stages
@@ -383,18 +383,18 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
     def _expose(self, stage):
         """Public attributes of a single-stage model (1-D arrays for 1-D scores)."""
         if stage is None:
-            self.groups_ = sorted({g for st in self.stages_ for g in st["groups"]}, key=repr)
+            self.groups_ = sorted({g for st in self.stages_ for g in st.groups}, key=repr)
             return
-        st = stage["state"]
         squeeze = self._scores_ndim == 1
-        self.groups_ = stage["groups"]
-        self.merged_groups_ = stage["merged"]
-        self.group_counts_ = st["counts"]
-        self.group_weights_ = st["weights"]
-        self.group_offsets_ = st["offsets"]
-        self.sorted_scores_ = st["values"][0] if squeeze else st["values"]
-        self.tie_keys_ = st["keys"][0] if squeeze else st["keys"]
-        self.barycenter_table_ = st["table"][0] if squeeze else st["table"]
+        core = stage.core
+        self.groups_ = stage.groups
+        self.merged_groups_ = stage.merged
+        self.group_counts_ = stage.counts
+        self.group_weights_ = stage.weights
+        self.group_offsets_ = core.offsets
+        self.sorted_scores_ = core.values[0] if squeeze else core.values
+        self.tie_keys_ = core.keys[0] if squeeze else core.keys
+        self.barycenter_table_ = core.table[0] if squeeze else core.table
 
     def transform(self, scores, *, sensitive_features=None, row_offset=0, out=None):
         """Map scores to their fair values.
@@ -410,7 +410,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
             Global index of the first row, for chunked processing: transforming rows
             ``a:b`` with ``row_offset=a`` gives exactly the rows ``a:b`` of one call.
         out : ndarray, optional
-            C-contiguous array of the output's dtype and shape to write into (returned).
+            C-contiguous array of the output's dtype and shape to write into.
 
         Returns
         -------
@@ -422,7 +422,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         check_feature_names(self, scores, reset=False, count=False)
         offset = check_row_offset(row_offset)
         Z, ndim = self._scores(scores, fitting=False)
-        dtype = self.stages_[0]["state"]["values"].dtype
+        dtype = self.stages_[0].dtype
         Z = np.ascontiguousarray(Z, dtype=dtype)
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
@@ -436,17 +436,11 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
             final = out.reshape(n, n_tasks)
         else:
             final = np.empty((n, n_tasks), dtype=dtype)
-        if not hasattr(self, "_index_built"):
-            for stage in self.stages_:
-                if "index" not in stage["state"]:  # dropped when pickled
-                    stage["state"]["index"] = rebuild_index(stage["state"])
-            self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):
-            codes = self.grouping_.apply_index(stage["index"], groups)
+            codes = self.grouping_.apply_index(stage.index, groups)
             target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
-            transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
-                            seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
+            stage.transform(current, codes, eps[s], row_offset=offset, out=target)
             current = target
         if out is not None:
             return out
@@ -465,33 +459,10 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         return {"scores": self.transform(X, sensitive_features=sensitive_features, row_offset=row_offset)}
 
     def _group_indexes(self):
-        return [stage["index"] for stage in self.stages_]
+        return [stage.index for stage in self.stages_]
 
     def _placeholder(self, output, X):
-        return np.full(X.shape, np.nan, dtype=self.stages_[0]["state"]["values"].dtype)
-
-    # -- model-file state (fairfast._base.model_file; see _barycenter_state) -----------
-
-    def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle)."""
-        check_is_fitted(self, "stages_")
-        meta, arrays = get_state(self)
-        return {**meta, "feature_names_in": feature_names_state(self)}, arrays
-
-    @classmethod
-    def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        return feature_names_from_state(from_state(cls, meta, arrays), meta.get("feature_names_in"))
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_index_built", None)
-        if "stages_" in state:  # bucket indexes and lookups are derived data, rebuilt when needed
-            state["stages_"] = [
-                {**st, "state": {k: v for k, v in st["state"].items() if k not in DERIVED_KEYS}}
-                for st in state["stages_"]
-            ]
-        return state
+        return np.full(X.shape, np.nan, dtype=self.stages_[0].dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,10 +3,12 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.frames import FrameOutputMixin, check_feature_names, n_features_error
 from .._base.grouping import OTHER, Grouping, SmallGroupWarning
+from .._base.routing import SensitiveFeaturesConsumer, not_routed, require_sensitive_features
 from .._base.validation import (
     as_float_array,
     check_choice,
@@ -24,7 +26,8 @@ __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 _STRATEGIES = ("intersectional", "sequential", "conditional")
 _OTHER = OTHER
 
-class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin, BaseEstimator):
+class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, BarycenterStateMixin,
+                            OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
     Fitted on calibration scores :math:`z` with group labels :math:`s`, it maps a
@@ -151,6 +154,9 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
 
     Notes
     -----
+    Metadata routing requests ``sensitive_features`` by default; ``set_output`` keeps
+    the input's index and column names (docs/model_selection.md).
+
     Memory: a model fitted on 4,097 to 2**20 calibration rows builds, once it has
     transformed four times as many rows (over any number of calls), a lookup of about
     64 bytes per calibration row and task that makes large transforms faster (up to
@@ -179,6 +185,8 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
     >>> bool(ks_distance(out[s == 0], out[s == 1]) <= 1 / min(np.bincount(s)))
     True
     """
+
+    __metadata_request__transform = not_routed("row_offset", "out")
 
     _serving = Serving(
         inputs="scores", sensitive=True, fit_labels="none", labels="none", sample_weight=True,
@@ -300,17 +308,17 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
     # -- fit / transform ---------------------------------------------------------------
 
     def _scores(self, scores, *, fitting):
-        ndim = np.ndim(scores)
+        ndim = len(scores.shape) if hasattr(scores, "shape") else np.asarray(scores).ndim
         if ndim not in (1, 2):
             raise ValueError(f"scores must be 1-D (one task) or 2-D (n_samples, n_tasks), got shape {np.shape(scores)}")
         z = as_float_array(scores, "scores", ndim=ndim, min_rows=1 if fitting else 0, check_finite=fitting)
         if ndim == 1:
             z = z.reshape(-1, 1)
         if z.shape[1] < 1:
-            raise ValueError("scores must have at least one task column")
+            raise ValueError(f"scores has 0 feature(s) (shape={z.shape}) while a minimum of 1 is required.")
         return z, ndim
 
-    def fit(self, scores, y=None, *, sensitive_features, sample_weight=None):
+    def fit(self, scores, y=None, *, sensitive_features=None, sample_weight=None):
         """Learn the groups' score distributions and the barycenter tables.
 
         Parameters
@@ -331,6 +339,8 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
         self
         """
         self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        check_feature_names(self, scores, reset=True, count=False)
         Z, ndim = self._scores(scores, fitting=True)
         n, n_tasks = Z.shape
         self.grouping_, _ = Grouping.fit(sensitive_features, n, joint=False, what="the scores have")
@@ -386,7 +396,7 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
         self.tie_keys_ = core.keys[0] if squeeze else core.keys
         self.barycenter_table_ = core.table[0] if squeeze else core.table
 
-    def transform(self, scores, *, sensitive_features, row_offset=0, out=None):
+    def transform(self, scores, *, sensitive_features=None, row_offset=0, out=None):
         """Map scores to their fair values.
 
         Parameters
@@ -404,17 +414,19 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
 
         Returns
         -------
-        ndarray
+        ndarray, or the ``set_output`` container (a Series for 1-D scores)
         """
         check_is_fitted(self, "stages_")
         self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "transform")
+        check_feature_names(self, scores, reset=False, count=False)
         offset = check_row_offset(row_offset)
         Z, ndim = self._scores(scores, fitting=False)
         dtype = self.stages_[0].dtype
         Z = np.ascontiguousarray(Z, dtype=dtype)
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
-            raise ValueError(f"scores has {n_tasks} task column(s) but the model was fitted on {self.n_tasks_}")
+            raise n_features_error(self, n_tasks, name="scores", unit="task column(s)", one_d=ndim == 1)
         groups = self.grouping_.read(sensitive_features, n, what="the scores have")
         eps = self._epsilon_matrix(len(self.stages_), n_tasks)
         if out is not None:
@@ -432,9 +444,10 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
             current = target
         if out is not None:
             return out
-        return final.reshape(-1) if ndim == 1 and n_tasks == 1 else final
+        result = final.reshape(-1) if ndim == 1 and n_tasks == 1 else final
+        return self._output("transform", result, scores, columns=self.get_feature_names_out())
 
-    def fit_transform(self, scores, y=None, *, sensitive_features, sample_weight=None):
+    def fit_transform(self, scores, y=None, *, sensitive_features=None, sample_weight=None):
         """Fit on `scores` and transform them, reusing the fit's tie keys (row offset 0)."""
         return self.fit(scores, sensitive_features=sensitive_features, sample_weight=sample_weight).transform(
             scores, sensitive_features=sensitive_features
@@ -454,6 +467,5 @@ class WassersteinBarycenter(ServingMixin, BarycenterStateMixin, TransformerMixin
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = False  # 1-D scores work (one task); the tag would make checks pass only 1-D X
         return tags

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.frames import feature_names_from_state, feature_names_state
 from .._base.group_index import GroupIndex
 from .._base.grouping import Grouping
 from .._base.state import ModelFileMixin, integer, labels_from_json
@@ -44,7 +45,8 @@ class BarycenterStateMixin(ModelFileMixin):
             ``scores_ndim``, ``n_attributes`` and per stage its ``columns``,
             ``n_strata_columns``, ``groups`` (labels; lists for intersections, with
             ``groups_are_tuples``), ``merged`` groups and group ``index``; the
-            ``grouping`` (sensitive column names and categories).
+            ``grouping`` (sensitive column names and categories); ``feature_names_in``
+            (score column names, or None).
         arrays : dict of str to ndarray
             ``stage{s}.{name}`` for every name in the stage's fitted arrays, and
             ``stage{s}.group_keys`` / ``stage{s}.group_assign`` of its group index.
@@ -79,6 +81,7 @@ class BarycenterStateMixin(ModelFileMixin):
             "n_attributes": int(self.n_attributes_),
             "grouping": {"names": self.grouping_.names, "columns": [c.to_json() for c in self.grouping_.categories]},
             "stages": stages,
+            "feature_names_in": feature_names_state(self),
         }
         return meta, arrays
 
@@ -107,7 +110,7 @@ class BarycenterStateMixin(ModelFileMixin):
             raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
         est.stages_ = stages
         est._expose(stages[0] if len(stages) == 1 else None)
-        return est
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
     def _stage_from_state(self, s, sm, arrays, columns, n_strata):
         """Stage `s` of a model file, checked against the strategy's plan and its arrays."""

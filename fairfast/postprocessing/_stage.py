@@ -18,6 +18,7 @@ import numpy as np
 from .. import _core
 from .._base.grouping import count_codes
 from .._base.sorting import argsort_segments, sort_segments
+from .._base.validation import not_finite_message
 
 __all__ = ["OTHER", "STAGE_ARRAYS", "BarycenterStage", "fit_stage", "stage_seed"]
 
@@ -183,7 +184,7 @@ class BarycenterStage:
 def _raise_row(status, row, z, codes, n_groups):
     """The error of the first invalid row the kernel reported (position within this call)."""
     if status == _core.Status.bad_value:
-        raise ValueError(f"scores must be finite; found {z[row].item()!r} at position {row}")
+        raise ValueError(not_finite_message("scores", z[row].item(), row))
     raise ValueError(f"sensitive_features maps row {row} to group code {int(codes[row])}, "
                      f"outside the model's {n_groups} groups")
 

@@ -44,8 +44,6 @@ CHECKED = [
             "at the calibration scores themselves a repeated row is ranked among equal scores by its own tie key, "
             "a weighted row once; every other query agrees "
             "(tests/postprocessing/test_barycenter.py::test_integer_sample_weight_equals_row_repetition)",
-        "check_dict_unchanged": "transform builds each stage's rank index on first use and records it "
-                                "(the _index_built flag)",
     }),
     (GroupThresholds(LogisticRegression(), random_state=0), {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_NOT_FOR_THE_SCORE_MODEL,

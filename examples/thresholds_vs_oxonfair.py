@@ -117,11 +117,11 @@ def splits(y, s, seed):
 
 def violation(p, y, s, constraint):
     """Largest difference between groups of the selection rate, the TPR, or max(TPR, FPR) differences."""
-    groups = np.unique(s)
+    _, g = np.unique(s, return_inverse=True)
 
     def spread(mask):
-        vals = [p[(s == g) & mask].mean() for g in groups]
-        return max(vals) - min(vals)
+        rates = np.bincount(g[mask], p[mask], minlength=g.max() + 1) / np.bincount(g[mask], minlength=g.max() + 1)
+        return rates.max() - rates.min()
 
     if constraint == "demographic_parity":
         return spread(np.ones(y.size, dtype=bool))
@@ -134,7 +134,8 @@ def accuracy(p, y):
 
 
 class Split(NamedTuple):
-    """Scores, labels and groups of the validation (fit) and test rows of one seed."""
+    """Scores, labels and groups (integer codes, in the order of the sorted labels) of the validation
+    (fit) and test rows of one seed."""
     pv: np.ndarray
     yv: np.ndarray
     sv: np.ndarray
@@ -185,7 +186,7 @@ def fit_error_parity(data, constraint, tol, seed, python):
 
     with tempfile.TemporaryDirectory() as d:
         src, dst = os.path.join(d, "in.npz"), os.path.join(d, "out.npz")
-        np.savez(src, pv=data.pv, yv=data.yv, sv=data.sv.astype(str), pt=data.pt, st=data.st.astype(str),
+        np.savez(src, pv=data.pv, yv=data.yv, sv=data.sv, pt=data.pt, st=data.st,
                  constraint=constraint, tol=tol, seed=seed)
         subprocess.run([python, os.path.abspath(__file__), "--error-parity-child", src, dst], check=True)
         out = np.load(dst)
@@ -224,11 +225,14 @@ FAIRFAST_KW = {"fairfast": {}, "fairfast_exact": {}, "fairfast_holdout": {"toler
                "fairfast_mixing": {"mode": "mixing"}, "fairfast_matched": {}}
 
 
-def fairfast_frontier(data, constraint, seed, oxonfair_points, grid=FRONTIER_TOLERANCES):
-    """fairfast's rules on the tolerance grid and at the fit violations of OxonFair's frontier points."""
+def fairfast_frontier(data, constraint, seed, oxonfair_points, grid=FRONTIER_TOLERANCES, points=None):
+    """fairfast's rules on the tolerance grid and at the fit violations of OxonFair's frontier points
+    (``points``: at most this many of them, evenly spaced)."""
+    matched = np.unique(oxonfair_points["fit_violation"].to_numpy(float))
+    if points is not None and matched.size > points:
+        matched = matched[np.linspace(0, matched.size - 1, points).round().astype(int)]
     out = []
-    for method, tols in (("fairfast_grid", grid),
-                         ("fairfast_matched", np.unique(oxonfair_points["fit_violation"].to_numpy(float)))):
+    for method, tols in (("fairfast_grid", grid), ("fairfast_matched", matched)):
         for tol in tols:
             out.append({"method": method, "tolerance": float(tol), **fit_fairfast(data, constraint, tol, seed)[0]})
     return out
@@ -255,9 +259,9 @@ def frontier_path(cache):
 
 
 def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None, fit=True,
-        grid=FRONTIER_TOLERANCES):
+        grid=FRONTIER_TOLERANCES, points=None):
     """Rows and frontier points, reusing and extending ``cache`` (``fit=False``: the cached ones only;
-    ``grid``: the tolerances of fairfast's frontier)."""
+    ``grid``, ``points``: fairfast's frontier, see :func:`fairfast_frontier`)."""
     done, front_done = _read(cache, COLUMNS), _read(frontier_path(cache), FRONTIER_COLUMNS)
     ox_fit = {}  # (dataset, constraint, seed) -> OxonFair's fit-data violation
     for r in done[(done["method"] == "oxonfair") & done["fit_violation"].notna()].itertuples():
@@ -265,7 +269,7 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
     fronts = {k: g for k, g in front_done.groupby(KEY)} if len(front_done) else {}
     fronts = {(k[0], k[1], str(k[2]), k[3]): g for k, g in fronts.items()}
     have = set(map(tuple, done[KEY].astype(str).to_numpy())) if len(done) else set()
-    rows, points = [], []
+    rows, front_rows = [], []
 
     def complete(ds, c, seed, m):
         if m == "oxonfair":  # refitted if it lacks its fit-data measures or, when wanted, its frontier
@@ -285,8 +289,9 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
                 continue
             tr, va, te = splits(y, s, seed)
             lr = model(X).fit(X.iloc[tr], y[tr])
-            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], s[va], lr.predict_proba(X.iloc[te])[:, 1],
-                         y[te], s[te])
+            codes = np.unique(s, return_inverse=True)[1]
+            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1],
+                         y[te], codes[te])
             for constraint, method in todo:
                 key = (ds, constraint, str(seed))
                 base = {"dataset": ds, "constraint": constraint, "seed": seed}
@@ -296,8 +301,8 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
                     continue
                 if method == "frontier":
                     new = [{**base, **p} for p in fairfast_frontier(data, constraint, seed, fronts[key + ("oxonfair",)],
-                                                                         grid)]
-                    points += new
+                                                                         grid, points)]
+                    front_rows += new
                     _append(frontier_path(cache), new, FRONTIER_COLUMNS)
                     fronts[key + ("fairfast_grid",)] = pd.DataFrame(new)
                     log(f"{ds} {constraint} seed={seed} frontier: {len(new)} fairfast rules")
@@ -305,7 +310,7 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
                 if method == "oxonfair":
                     meas, sec, front = fit_oxonfair(data, constraint, tol)
                     new = [{**base, "method": "oxonfair", **p} for p in front]
-                    points += new
+                    front_rows += new
                     _append(frontier_path(cache), new, FRONTIER_COLUMNS)
                     fronts[key + ("oxonfair",)] = pd.DataFrame(new)
                     ox_fit[key] = meas["fit_violation"]
@@ -320,7 +325,7 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
                     f"viol={row['violation']:.4f} {sec:.3g}s")
                 _append(cache, [row], COLUMNS)
     return Results(_merge(done, rows, KEY, datasets, methods, seeds),
-                   _merge(front_done, points, None, datasets, None, seeds))
+                   _merge(front_done, front_rows, None, datasets, None, seeds))
 
 
 def _merge(old, new, key, datasets, methods, seeds):

@@ -21,7 +21,8 @@ def test_comparison_slice_with_oxonfair():
     pytest.importorskip("oxonfair")
     cmp = _module("thresholds_vs_oxonfair")
     methods = ["oxonfair", "fairfast", "fairfast_exact", "fairfast_matched", "frontier"]
-    res = cmp.run(1, ["adult-sex"], methods, cache=None, log=lambda *_: None, grid=(0.0, 0.02, 0.1))
+    res = cmp.run(1, ["adult-sex"], methods, cache=None, log=lambda *_: None, grid=(0.0, 0.02, 0.1),
+                  points=4)
     df, front = res
     assert len(df) == 3 * 4 and set(df["method"]) == set(methods) - {"frontier"}
     assert (df["accuracy"] > 0.7).all() and (df["violation"] >= 0).all()

@@ -121,6 +121,7 @@ barycenter: _Barycenter
 
 class _Metrics:
     STAT_COUNT_BASE: int
+    MAX_N_BINS: int
     def group_sums(self, codes: _I32, n_groups: int, y_true: NDArray[np.uint8] | None,
                    y_pred: NDArray[np.uint8] | None, scores: _Float | None, sample_weight: _F64 | None,
                    n_bins: int) -> _F64: ...

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "fairfast/common.hpp"
@@ -87,6 +88,18 @@ carray<T> output_array(const py::object& out, py::ssize_t n, const char* dtype_o
   require_length(result, "out", n);
   if (!result.writeable()) throw py::value_error("out must be writeable");
   return result;
+}
+
+// An output table of the given dimensions must be addressable: the product of the
+// dimensions (in size_t, checked for overflow) times 8 bytes below 2**62.
+inline void require_table_size(std::initializer_list<std::size_t> dims, const char* what) {
+  constexpr std::size_t limit = std::size_t(1) << 59;  // entries of 8 bytes
+  std::size_t total = 1;
+  for (std::size_t d : dims) {
+    if (d != 0 && total > limit / d)
+      throw py::value_error(std::string(what) + " would need more than 2**62 bytes; use fewer groups, bins or replicates");
+    total *= d;
+  }
 }
 
 inline void require_nonempty(py::ssize_t n, const char* name) {

@@ -189,6 +189,7 @@ class PyStage {
     carray<double> w_keep;
     const double* w = bind::optional_f64(sample_weight, "sample_weight", n, w_keep);
     if (w && rows.is_none()) throw py::value_error("sample_weight needs the rows of the sorted values");
+    const double w_scale = w ? weight_scale(w, static_cast<std::size_t>(n)) : 1.0;  // running sums stay finite
     self->values = take_readonly(values);
     // Zero-filled by calloc: only tied positions are ever written.
     self->keys = py::module_::import("numpy").attr("zeros")(py::make_tuple(n_tasks, n), "uint64").cast<carray<std::uint64_t>>();
@@ -212,7 +213,7 @@ class PyStage {
         if (w) {  // running sums of the weights in sorted order, restarting at each group
           for (std::int32_t g = 0; g < k; ++g) {
             double acc = 0.0;
-            for (std::int64_t i = o[g]; i < o[g + 1]; ++i) cumw[i] = acc += w[row_ptrs[t][i]];
+            for (std::int64_t i = o[g]; i < o[g + 1]; ++i) cumw[i] = acc += w[row_ptrs[t][i]] * w_scale;
           }
         }
         double* tab = self->table.mutable_data(t, 0);

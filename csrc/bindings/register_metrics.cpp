@@ -39,10 +39,13 @@ struct Prepared {
 };
 
 Prepared prepare(const carray<std::int32_t>& codes, std::int32_t n_groups, const py::object& y_true,
-                 const py::object& y_pred, const py::object& scores, const py::object& weights, int n_bins) {
+                 const py::object& y_pred, const py::object& scores, const py::object& weights,
+                 std::int64_t n_bins) {
   bind::require_1d(codes, "codes");
   if (n_groups < 1) throw py::value_error("n_groups must be >= 1");
-  if (n_bins < 0) throw py::value_error("n_bins must be >= 0");
+  if (n_bins < 0 || n_bins > max_calibration_bins)
+    throw py::value_error("n_bins must lie in [0, " + std::to_string(max_calibration_bins) + "], got " +
+                          std::to_string(n_bins));
   const py::ssize_t n = codes.shape(0);
   Prepared p;
   p.in.codes = codes.data();
@@ -61,7 +64,7 @@ Prepared prepare(const carray<std::int32_t>& codes, std::int32_t n_groups, const
     }
   }
   p.scores = scores;
-  p.in.n_bins = (scores.is_none() || !p.in.y_true) ? 0 : n_bins;
+  p.in.n_bins = (scores.is_none() || !p.in.y_true) ? 0 : static_cast<int>(n_bins);
   return p;
 }
 
@@ -81,9 +84,10 @@ Status with_scores(const py::object& scores, F&& f) {
 
 carray<double> group_sums_py(const carray<std::int32_t>& codes, std::int32_t n_groups, const py::object& y_true,
                              const py::object& y_pred, const py::object& scores, const py::object& weights,
-                             int n_bins) {
+                             std::int64_t n_bins) {
   Prepared p = prepare(codes, n_groups, y_true, y_pred, scores, weights, n_bins);
   const int S = group_stat_count(p.in.n_bins);
+  bind::require_table_size({static_cast<std::size_t>(n_groups), static_cast<std::size_t>(S)}, "group sums");
   carray<double> out({static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(S)});
   double* o = out.mutable_data();
   Status st;
@@ -99,12 +103,14 @@ carray<double> group_sums_py(const carray<std::int32_t>& codes, std::int32_t n_g
 
 carray<double> index_bootstrap_py(const carray<std::int32_t>& codes, std::int32_t n_groups, const py::object& y_true,
                                   const py::object& y_pred, const py::object& scores, const py::object& weights,
-                                  int n_bins, std::int64_t n_replicates, std::uint64_t seed,
+                                  std::int64_t n_bins, std::int64_t n_replicates, std::uint64_t seed,
                                   std::int64_t first_replicate) {
   if (n_replicates < 1) throw py::value_error("n_replicates must be >= 1");
   if (first_replicate < 0) throw py::value_error("first_replicate must be >= 0");
   Prepared p = prepare(codes, n_groups, y_true, y_pred, scores, weights, n_bins);
   const int S = group_stat_count(p.in.n_bins);
+  bind::require_table_size({static_cast<std::size_t>(n_replicates), static_cast<std::size_t>(n_groups),
+                            static_cast<std::size_t>(S)}, "bootstrap replicates");
   const py::ssize_t n = codes.shape(0);
   carray<std::int64_t> offsets(n_groups + 1), order(n);
   {
@@ -138,6 +144,10 @@ carray<std::int64_t> multinomial_bootstrap_py(const carray<std::int64_t>& counts
   if (counts.ndim() != 2) throw py::value_error("counts must be two-dimensional (strata x cells)");
   if (n_replicates < 1) throw py::value_error("n_replicates must be >= 1");
   if (first_replicate < 0) throw py::value_error("first_replicate must be >= 0");
+  if (counts.shape(0) > INT32_MAX || counts.shape(1) > INT32_MAX)
+    throw py::value_error("counts must have fewer than 2**31 strata and cells");
+  bind::require_table_size({static_cast<std::size_t>(n_replicates), static_cast<std::size_t>(counts.shape(0)),
+                            static_cast<std::size_t>(counts.shape(1))}, "bootstrap replicates");
   const auto s = static_cast<std::int32_t>(counts.shape(0)), c = static_cast<std::int32_t>(counts.shape(1));
   carray<std::int64_t> out({static_cast<py::ssize_t>(n_replicates), static_cast<py::ssize_t>(s),
                             static_cast<py::ssize_t>(c)});
@@ -302,6 +312,7 @@ carray<double> group_counts_columns_py(const py::list& columns, const carray<std
 
 void register_metrics(py::module_& m) {
   m.attr("STAT_COUNT_BASE") = gs_bins;
+  m.attr("MAX_N_BINS") = max_calibration_bins;
   m.def("group_sums", &group_sums_py, py::arg("codes").noconvert(), py::arg("n_groups"), py::arg("y_true"),
         py::arg("y_pred"), py::arg("scores"), py::arg("sample_weight"), py::arg("n_bins"),
         "Per-group sums (n_groups x (7 + 3 n_bins)); see csrc/fairfast/group_metrics.hpp for the layout.");

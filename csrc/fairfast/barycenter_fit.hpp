@@ -307,7 +307,7 @@ void barycenter_tables(const T* values, const double* cumw, const std::int64_t* 
               q = static_cast<double>(xg[ng - 1]);
             } else {
               const double frac = static_cast<double>(num[g] - den[g]) / static_cast<double>(ns);
-              q = static_cast<double>(xg[i]) + frac * (static_cast<double>(xg[i + 1]) - xg[i]);
+              q = lerp_finite(static_cast<double>(xg[i]), static_cast<double>(xg[i + 1]), frac);
             }
             num[g] += static_cast<std::uint64_t>(ng - 1);
           }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,6 +21,37 @@
 #endif
 
 namespace fairfast {
+
+// a + t (b - a) for a <= b and t in [0, 1], finite whenever a and b are: when b - a
+// overflows (a and b of opposite signs near the largest double), the halves are
+// interpolated instead. The usual form (and its bits) otherwise.
+inline double lerp_finite(double a, double b, double t) {
+  const double d = b - a;
+  if (std::isfinite(d)) return a + t * d;
+  return 2.0 * (0.5 * a + t * (0.5 * b - 0.5 * a));
+}
+
+// (t - a) / (b - a) for a <= t <= b, a < b, without overflow of the differences.
+inline double fraction_between(double t, double a, double b) {
+  const double d = b - a;
+  if (std::isfinite(d)) return (t - a) / d;
+  return (0.5 * t - 0.5 * a) / (0.5 * b - 0.5 * a);
+}
+
+// Sums of weights above this bound are refused by scaling (weight_scale).
+constexpr double weight_sum_bound = 0x1p960;
+
+// 2**-e bringing the largest of the n non-negative weights into [0.5, 1) when their sum
+// could overflow (n * max > 2**960), else 1. A power of two: the scaled weights, their
+// sums and every ratio of sums keep their bits (down to the subnormal range).
+inline double weight_scale(const double* w, std::size_t n) {
+  double top = 0.0;
+  for (std::size_t i = 0; i < n; ++i) top = w[i] > top ? w[i] : top;
+  if (!(top * static_cast<double>(n) > weight_sum_bound)) return 1.0;
+  int e = 0;
+  std::frexp(top, &e);
+  return std::ldexp(1.0, -e);
+}
 
 // 0 means "follow OpenMP's own setting" (OMP_NUM_THREADS, threadpoolctl).
 inline std::atomic<int>& thread_setting() {

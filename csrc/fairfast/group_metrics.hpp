@@ -37,6 +37,10 @@ constexpr std::uint64_t stream_bootstrap = 16;
 
 constexpr int gs_rows = 0, gs_weight = 1, gs_cells = 2, gs_score = 6, gs_bins = 7;
 
+// Most calibration bins (the public API and the bindings refuse more): keeps
+// group_stat_count far from int overflow and the per-group stats small.
+constexpr int max_calibration_bins = 10000;
+
 inline int group_stat_count(int n_bins) { return gs_bins + 3 * n_bins; }
 
 struct GroupInputs {

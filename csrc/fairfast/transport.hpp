@@ -104,7 +104,7 @@ double ecdf_at(const T* x, const SampleView& s, const BucketIndex& idx, T t, Int
   if (t >= x[n - 1]) return 1.0;
   const std::size_t i = count_le(x, idx, t) - 1;  // x[i] <= t < x[i + 1]
   const double p0 = linear_position(s, i), p1 = linear_position(s, i + 1);
-  const double frac = (static_cast<double>(t) - x[i]) / (static_cast<double>(x[i + 1]) - x[i]);
+  const double frac = fraction_between(static_cast<double>(t), static_cast<double>(x[i]), static_cast<double>(x[i + 1]));
   return p0 + frac * (p1 - p0);
 }
 
@@ -131,7 +131,7 @@ double quantile_at(const T* x, const SampleView& s, double q, Interpolation mode
     std::size_t i = static_cast<std::size_t>(h);
     if (i >= n - 1) return static_cast<double>(x[n - 1]);
     const double frac = h - static_cast<double>(i);
-    return static_cast<double>(x[i]) + frac * (static_cast<double>(x[i + 1]) - x[i]);
+    return lerp_finite(static_cast<double>(x[i]), static_cast<double>(x[i + 1]), frac);
   }
   std::size_t lo = 0, hi = n - 1;  // largest i with position(i) <= q
   while (lo < hi) {
@@ -142,7 +142,7 @@ double quantile_at(const T* x, const SampleView& s, double q, Interpolation mode
   if (lo == n - 1) return static_cast<double>(x[n - 1]);
   const double p0 = linear_position(s, lo), p1 = linear_position(s, lo + 1);
   const double frac = (q - p0) / (p1 - p0);
-  return static_cast<double>(x[lo]) + frac * (static_cast<double>(x[lo + 1]) - x[lo]);
+  return lerp_finite(static_cast<double>(x[lo]), static_cast<double>(x[lo + 1]), frac);
 }
 
 // F(t-) + V (F(t) - F(t-)), V ~ U[0, 1) from the counter-based generator at row

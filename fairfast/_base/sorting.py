@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _core
 from .config import get_num_threads
+from .scaling import summable_weights
 
 __all__ = ["argsort_segments", "sort_segments", "sorted_copy", "sorted_with_weights"]
 
@@ -59,9 +60,10 @@ def sorted_with_weights(x, w):
     """Sorted copy of `x` and the inclusive running sum of its weights (None without).
 
     The weighted sort is stable: tied values keep their input order, which fixes the
-    order of their weights (it matters only for the "linear" convention).
+    order of their weights (it matters only for the "linear" convention). Weights whose
+    sum could overflow are first divided by a power of two (``summable_weights``).
     """
     if w is None:
         return sorted_copy(np.ascontiguousarray(x)), None
     order = np.argsort(x, kind="stable")
-    return x[order], np.cumsum(w[order])
+    return x[order], np.cumsum(summable_weights(w)[order])

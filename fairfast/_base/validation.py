@@ -88,7 +88,7 @@ def check_sample_weight(weight, n, name="sample_weight"):
         raise ValueError(f"{name} has {w.shape[0]} rows but the data has {n}")
     if (w < 0).any():
         raise ValueError(f"{name} must be non-negative")
-    if n and not w.sum() > 0:
+    if n and not w.max() > 0:  # not the sum: it may overflow
         raise ValueError(f"{name} must have a positive sum; all weights are zero")
     return w
 

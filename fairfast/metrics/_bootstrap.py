@@ -81,8 +81,8 @@ def bootstrap_sums(inputs, sums, n_replicates, seed, progress=None):
     parts = []
     for first in range(0, n_replicates, chunk):
         size = min(chunk, n_replicates - first)
-        parts.append(_core.metrics.index_bootstrap(codes, k, inputs.y_true, inputs.y_pred, inputs.scores,
-                                                   inputs.sample_weight, inputs.n_bins, size, int(seed),
+        parts.append(_core.metrics.index_bootstrap(codes, k, inputs.y_true, inputs.y_pred, inputs.kernel_scores,
+                                                   inputs.kernel_weight, inputs.n_bins, size, int(seed),
                                                    first_replicate=first))
         if progress is not None:
             progress(size)
@@ -240,8 +240,8 @@ def report_bootstrap(report, n_replicates, confidence_level, random_state, agg, 
             reps = bootstrap_sums(inputs, report._sums, n_replicates, seed, progress=bar.update)
     else:
         reps = bootstrap_sums(inputs, report._sums, n_replicates, seed, progress=progress or None)
-    values = metrics_from_sums(reps, builtin, inputs.n_bins, report.zero_division)
-    overall = metrics_from_sums(reps.sum(axis=1), builtin, inputs.n_bins, report.zero_division)
+    values = metrics_from_sums(reps, builtin, inputs.n_bins, report.zero_division, inputs.score_scale)
+    overall = metrics_from_sums(reps.sum(axis=1), builtin, inputs.n_bins, report.zero_division, inputs.score_scale)
     est, est_overall = report._values, report._overall_values
     res = BootstrapResult()
     res.n_replicates, res.confidence_level, res.random_state = int(n_replicates), confidence_level, seed

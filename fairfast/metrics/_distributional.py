@@ -6,6 +6,7 @@ from .. import _core
 from .._base.grouping import encode_groups
 from .._base.sorting import sorted_with_weights
 from .._base.validation import as_float_array, check_choice, check_sample_weight
+from ..transport._distances import wasserstein_from_sorted
 
 __all__ = ["pairwise_group_distances", "unfairness"]
 
@@ -57,7 +58,7 @@ def pairwise_group_distances(scores, *, sensitive_features, metric="ks", sample_
                 d = _core.transport.ks(ua, ca, ub, cb)
             else:
                 p = 1.0 if metric == "w1" else 2.0
-                d = _core.transport.wasserstein_pow(ua, ca, ub, cb, p) ** (1.0 / p)
+                d = wasserstein_from_sorted(ua, ca, ub, cb, p)
             out[a, b] = out[b, a] = d
     return out, labels
 

@@ -27,11 +27,14 @@ import numpy as np
 
 from .. import _core
 from ._groups import _Groups
+from .._base.scaling import SUM_BOUND, power_of_two_above
 from .._base.validation import as_float_array, check_sample_weight
 
 __all__ = ["METRICS", "group_metrics"]
 
 _BASE = 7  # layout of the sums: see csrc/fairfast/group_metrics.hpp
+#: Most calibration bins ``n_bins`` may ask for (the sums hold 3 per bin and group).
+MAX_N_BINS = _core.metrics.MAX_N_BINS
 _ROWS, _WEIGHT, _TN, _FP, _FN, _TP, _SCORE = range(7)
 
 #: Built-in metrics: name -> (needs y_true, needs y_pred, needs scores).
@@ -154,8 +157,10 @@ class _Inputs:
         self.sample_weight = check_sample_weight(sample_weight, n)
         if self.sample_weight is not None:
             self.sample_weight = np.ascontiguousarray(self.sample_weight, dtype=np.float64)
-        if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
-            raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+        if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool):
+            raise TypeError(f"n_bins must be an int in [1, {MAX_N_BINS}], got {type(n_bins).__name__}")
+        if not 1 <= n_bins <= MAX_N_BINS:
+            raise ValueError(f"n_bins must lie in [1, {MAX_N_BINS}], got {n_bins!r}")
         self.n_bins = int(n_bins) if (self.scores is not None and self._y_labels is not None) else 0
         if self.n_bins and (self.scores.min() < 0 or self.scores.max() > 1):
             self.n_bins = 0  # calibration needs probabilities; see available()
@@ -163,6 +168,9 @@ class _Inputs:
         else:
             self._calibration_note = None
         self.groups = _Groups(sensitive_features, n)
+        # What the kernels sum: the weights and scores, or (after an overflow) both
+        # divided by powers of two; mean scores are then scaled back by 2**score_scale.
+        self.kernel_weight, self.kernel_scores, self.score_scale = self.sample_weight, self.scores, 0
 
     @property
     def y_true(self):
@@ -206,10 +214,30 @@ class _Inputs:
                 # one compiled pass over the raw columns: no codes array, no 0/1 copies
                 full = _core.metrics.group_counts_columns(cols[0], cols[1], cols[2], y, p, int(self.pos_label))
         if full is None:
-            full = _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,
-                                            self.scores, self.sample_weight, self.n_bins)
+            full = self._group_sums()
+            if not (np.isfinite(full).all() and np.abs(full).max(initial=0.0) <= SUM_BOUND):
+                self._rescale()
+                full = self._group_sums()
         self.groups.set_counts(full[:, _ROWS])
         return full[self.groups.present]
+
+    def _group_sums(self):
+        return _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,
+                                        self.kernel_scores, self.kernel_weight, self.n_bins)
+
+    def _rescale(self):
+        """Divide the weights (to a maximum in [0.5, 1)) and scores beyond 1 (to below 1)
+        by powers of two: every sum is then at most the row count. Exact, so the rates
+        keep their bits; only the mean score needs scaling back."""
+        w = self.sample_weight
+        if w is not None:
+            self.kernel_weight = np.ldexp(w, -power_of_two_above(float(w.max())))
+        s = self.scores
+        if s is not None and not self.n_bins:  # with bins, scores lie in [0, 1]
+            top = max(-float(s.min()), float(s.max()))
+            if top > 1:
+                self.score_scale = power_of_two_above(top)
+                self.kernel_scores = np.ldexp(s, -self.score_scale).astype(s.dtype, copy=False)
 
 
 def resolve_metrics(metrics, inputs):
@@ -255,8 +283,9 @@ def _ratio(num, den, zero_division):
     return out
 
 
-def metrics_from_sums(sums, names, n_bins, zero_division=0.0):
-    """{name: array of sums.shape[:-1]} for the built-in ``names``."""
+def metrics_from_sums(sums, names, n_bins, zero_division=0.0, score_scale=0):
+    """{name: array of sums.shape[:-1]} for the built-in ``names`` (the score sums are
+    those of the scores divided by ``2**score_scale``)."""
     s = np.asarray(sums, dtype=np.float64)
     w, tn, fp, fn, tp = (s[..., j] for j in (_WEIGHT, _TN, _FP, _FN, _TP))
     out = {}
@@ -291,6 +320,8 @@ def metrics_from_sums(sums, names, n_bins, zero_division=0.0):
             v = _ratio(np.where(present, both, 0.0).sum(axis=0), cnt, zero_division)
         elif name == "mean_score":
             v = _ratio(s[..., _SCORE], w, zero_division)
+            if score_scale:
+                v = np.where(w > 0, np.ldexp(v, score_scale), v)
         elif name == "calibration_error":
             bins = s[..., _BASE : _BASE + 3 * n_bins].reshape(s.shape[:-1] + (n_bins, 3))
             v = _ratio(np.abs(bins[..., 1] - bins[..., 2]).sum(axis=-1), w, zero_division)
@@ -368,7 +399,8 @@ def group_metrics(y_true=None, y_pred=None, *, sensitive_features, scores=None, 
         Decision threshold applied to ``scores`` when ``y_pred`` is not given.
     n_bins : int, default=10
         Equal-width bins on [0, 1] for the calibration error
-        ``sum_b W_b |mean(y)_b - mean(score)_b| / W`` (the expected calibration error).
+        ``sum_b W_b |mean(y)_b - mean(score)_b| / W`` (the expected calibration error);
+        at most ``MAX_N_BINS`` (10,000).
     zero_division : float, default=0.0
         Value of a rate whose denominator is zero in a group (scikit-learn and
         fairlearn use 0); ``np.nan`` marks it undefined.
@@ -395,7 +427,7 @@ def group_metrics(y_true=None, y_pred=None, *, sensitive_features, scores=None, 
                      sample_weight=sample_weight, pos_label=pos_label, threshold=threshold, n_bins=n_bins)
     builtin, custom, display = resolve_metrics(metrics, inputs)
     sums = inputs.sums()
-    values = metrics_from_sums(sums, builtin, inputs.n_bins, zero_division)
+    values = metrics_from_sums(sums, builtin, inputs.n_bins, zero_division, inputs.score_scale)
     data = {display[name]: (values[name].astype(np.int64) if name == "count" else values[name]) for name in builtin}
     if custom:
         codes = inputs.groups.compact_codes()

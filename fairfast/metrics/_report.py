@@ -126,9 +126,10 @@ class GroupReport:
             self._sums = self._inputs.sums()
             small = self._sums[:, _ROWS] < self.min_group_size
         self._small = small
-        self._values = metrics_from_sums(self._sums, self._builtin, self._inputs.n_bins, zero_division)
+        scale = self._inputs.score_scale
+        self._values = metrics_from_sums(self._sums, self._builtin, self._inputs.n_bins, zero_division, scale)
         self._overall_values = metrics_from_sums(self._sums.sum(axis=0), self._builtin, self._inputs.n_bins,
-                                                 zero_division)
+                                                 zero_division, scale)
         index = self._inputs.groups.index()
         self.group_sizes = pd.Series(self._sums[:, _ROWS].astype(np.int64), index=index, name="rows")
         self.small_groups = index[small]
@@ -223,7 +224,8 @@ class GroupReport:
         codes, uniques = pd.factorize(keys, sort=True)
         sums = np.zeros((len(uniques), self._sums.shape[1]))
         np.add.at(sums, codes, self._sums)
-        values = metrics_from_sums(sums, self._builtin, self._inputs.n_bins, self.zero_division)
+        values = metrics_from_sums(sums, self._builtin, self._inputs.n_bins, self.zero_division,
+                                   self._inputs.score_scale)
         data = {self._display[m]: (values[m].astype(np.int64) if m == "count" else values[m]) for m in self._builtin}
         return pd.DataFrame(data, index=pd.Index(uniques, name=name), columns=list(data))
 

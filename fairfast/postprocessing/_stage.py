@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _core
 from .._base.grouping import count_codes
+from .._base.scaling import summable_weights
 from .._base.sorting import argsort_segments, sort_segments
 from .._base.validation import not_finite_message
 
@@ -218,7 +219,7 @@ def fit_stage(Z, codes, labels, *, columns, n_strata_columns, merged, sample_wei
     blocks = block_bounds(labels, n_strata_columns)
     if interpolation == "linear":
         _check_linear_work(counts, blocks, n_tasks)
-    w = sample_weight
+    w = summable_weights(sample_weight)  # the group masses and running sums stay finite
     mass = counts.astype(np.float64) if w is None else np.bincount(codes, weights=w, minlength=k)
     weights = _block_weights(mass, blocks, group_weights)
     values = np.empty((n_tasks, n), dtype=Z.dtype)

@@ -1,5 +1,6 @@
 """Wasserstein-p and Kolmogorov-Smirnov distances between two weighted samples."""
 
+import math
 import numbers
 
 import numpy as np
@@ -9,6 +10,45 @@ from .._base.sorting import _run, sorted_copy, sorted_with_weights
 from .._base.validation import as_float_array, check_sample_weight, common_float_dtype
 
 __all__ = ["ks_distance", "wasserstein_distance"]
+
+# Below this W_p^p the powers |u - v|^p may have lost bits to underflow.
+_COST_FLOOR = 2.0**-900
+
+
+def _range_exponent(us, vs):
+    """k with max - min of the two sorted samples <= 2**k (None for a single point)."""
+    lo, hi = min(float(us[0]), float(vs[0])), max(float(us[-1]), float(vs[-1]))
+    half = hi / 2 - lo / 2  # cannot overflow
+    return None if half <= 0 else math.frexp(half)[1] + 1
+
+
+def _root(cost, p):
+    return float(cost if p == 1 else cost ** (1.0 / p))
+
+
+def wasserstein_from_sorted(us, uc, vs, vc, p):
+    """W_p from two sorted samples and their running weights (``uc``/``vc`` or None).
+
+    The differences are powered as they are unless the result overflowed (or, for a
+    joint range below 1, underflowed); then both samples are divided by the power of
+    two above their joint range (exact: the order and every ratio stay), and the
+    distance is scaled back, which is finite whenever the answer is.
+    """
+    cost = _core.transport.wasserstein_pow(us, uc, vs, vc, float(p))
+    overflowed = not math.isfinite(cost)
+    if not overflowed and (p == 1 or cost >= _COST_FLOOR):
+        return _root(cost, p)
+    k = _range_exponent(us, vs)
+    # Scaling up cannot recover bits below a range of 1; a zero cost is exact unless even
+    # the range's p-th power underflows.
+    if k is None or (not overflowed and (k >= 0 or (cost == 0 and p * k > -1000))):
+        return _root(cost, p)
+    scaled = _core.transport.wasserstein_pow(np.ldexp(us, -k).astype(us.dtype, copy=False), uc,
+                                             np.ldexp(vs, -k).astype(vs.dtype, copy=False), vc, float(p))
+    try:
+        return math.ldexp(_root(scaled, p), k)
+    except OverflowError:  # the distance itself exceeds the largest double
+        return math.inf
 
 
 def _prepared_pair(u_values, v_values, u_weights, v_weights):
@@ -68,8 +108,7 @@ def wasserstein_distance(u_values, v_values, p=1, u_weights=None, v_weights=None
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not np.isfinite(p) or p < 1:
         raise ValueError(f"p must be a finite real number >= 1, got {p!r}")
     (us, uc), (vs, vc) = _prepared_pair(u_values, v_values, u_weights, v_weights)
-    cost = _core.transport.wasserstein_pow(us, uc, vs, vc, float(p))
-    return float(cost if p == 1 else cost ** (1.0 / p))
+    return wasserstein_from_sorted(us, uc, vs, vc, p)
 
 
 def ks_distance(u_values, v_values, u_weights=None, v_weights=None):

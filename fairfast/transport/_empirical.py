@@ -42,7 +42,9 @@ class EmpiricalDistribution:
     sorted_ : ndarray of shape (n,)
         The sample, sorted (with weights, stably: tied values keep their input order).
     cumulative_weight_ : ndarray of shape (n,) or None
-        Running sums of the sorted weights; None for unit weights.
+        Running sums of the sorted weights; None for unit weights. Weights so large
+        that their sum could overflow (``n * max(w) > 2**960``) are first divided by a
+        power of two, which leaves the CDF and the quantiles unchanged.
 
     Examples
     --------

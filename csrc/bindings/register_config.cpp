@@ -28,6 +28,7 @@ void register_config(py::module_& m) {
     d["compiler"] = std::string(FAIRFAST_COMPILER);
     d["build_type"] = std::string(FAIRFAST_BUILD_TYPE);
     d["cplusplus"] = static_cast<long>(__cplusplus);
+    d["sanitizers"] = std::string(FAIRFAST_SANITIZERS);  // "" or "address,undefined"
     return d;
   });
 }

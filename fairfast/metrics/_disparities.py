@@ -66,7 +66,8 @@ def difference_of(values, overall, method):
 def ratio_of(values, overall, method):
     """Vectorised ratio (always <= 1) over the last axis (groups) of ``values``."""
     values = np.asarray(values, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: 1 / r of a subnormal r overflows, but only r > 1 takes 1 / r
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "between_groups":
             return _nanmin(values) / _nanmax(values)
         r = values / np.asarray(overall, dtype=np.float64)[..., None]

@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <string>
 
 #include "checks.hpp"
@@ -47,6 +48,13 @@ Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<doubl
   Sample s;
   s.view.n = static_cast<std::size_t>(n);
   s.view.cumw = bind::optional_f64(cumw, "cumw", n, keep);
+  if (s.view.cumw) {  // running sums: finite, non-negative, non-decreasing, positive total
+    const double* c = s.view.cumw;
+    bool ok = c[0] >= 0.0 && std::isfinite(c[n - 1]) && c[n - 1] > 0.0;
+    for (py::ssize_t i = 1; ok && i < n; ++i) ok = c[i - 1] <= c[i];
+    if (!ok)
+      throw py::value_error("cumw must be finite running sums of non-negative weights with a positive total");
+  }
   if (with_index) {
     s.start.resize(static_cast<std::size_t>(n) + 1);
     build_bucket_index(sorted.data(), static_cast<std::size_t>(n), static_cast<std::uint32_t>(n), s.start.data(),

@@ -144,6 +144,8 @@ carray<std::int64_t> multinomial_bootstrap_py(const carray<std::int64_t>& counts
   if (counts.ndim() != 2) throw py::value_error("counts must be two-dimensional (strata x cells)");
   if (n_replicates < 1) throw py::value_error("n_replicates must be >= 1");
   if (first_replicate < 0) throw py::value_error("first_replicate must be >= 0");
+  if (counts.shape(0) < 1 || counts.shape(1) < 1)  // else 2**40 empty replicates loop for hours
+    throw py::value_error("counts must hold at least one stratum and one cell");
   if (counts.shape(0) > INT32_MAX || counts.shape(1) > INT32_MAX)
     throw py::value_error("counts must have fewer than 2**31 strata and cells");
   bind::require_table_size({static_cast<std::size_t>(n_replicates), static_cast<std::size_t>(counts.shape(0)),

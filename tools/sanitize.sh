@@ -32,10 +32,13 @@ CC=gcc CXX=g++ "$venv/bin/pip" install -q ".[test]" \
   -C cmake.define.FAIRFAST_SANITIZE=ON -C cmake.build-type=RelWithDebInfo -C build-dir="$build"
 echo "sanitize: built in $((SECONDS - start)) s"
 
-export LD_PRELOAD="$libasan"
+# libstdc++ too: else ASan's __cxa_throw interceptor finds no real __cxa_throw (Python
+# does not link libstdc++) and the first C++ exception aborts.
+export LD_PRELOAD="$libasan $(gcc -print-file-name=libstdc++.so)"
 export PYTHONMALLOC=malloc  # every Python allocation through ASan's malloc
-# CPython leaks by design at exit: leak detection off. Errors abort (a non-zero exit).
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1
+# CPython leaks by design at exit: leak detection off. A huge allocation returns NULL
+# (numpy's MemoryError, as without ASan). Errors abort (a non-zero exit).
+export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd "$venv"  # import the installed (sanitized) package, not the checkout's sources
 bin/python - <<'PY'
@@ -55,5 +58,7 @@ tests=(
 )
 tests+=(tests/*/test_*overflow*.py)
 test_start=$SECONDS
-"$venv/bin/pytest" -q -p no:cacheprovider "${tests[@]}" "$@"
+# --capture=sys: a sanitizer writes its report to file descriptor 2, which fd capture
+# would swallow when the process aborts.
+"$venv/bin/pytest" -q -p no:cacheprovider --capture=sys "${tests[@]}" "$@"
 echo "sanitize: kernel tests clean under ASan+UBSan in $((SECONDS - test_start)) s (total $((SECONDS - start)) s)"

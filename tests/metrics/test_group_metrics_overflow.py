@@ -40,7 +40,7 @@ def test_largest_n_bins_works_and_matches_a_brute_force_ece():
     np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12)
 
 
-def test_kernel_rechecks_n_bins_and_table_sizes_without_crashing():
+def test_kernel_rechecks_n_bins_and_table_sizes_without_crashing(tmp_path):
     # In a subprocess: before the cap, n_bins = 1431655765 overflowed 7 + 3 n_bins (SIGSEGV).
     code = """
 import numpy as np
@@ -60,7 +60,8 @@ try:
 except ValueError as e:
     print("ValueError", e)
 """
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # away from the checkout: python -c puts the working directory first on sys.path
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.splitlines()
     assert len(lines) == 6 and all(line.startswith(("ValueError", "TypeError")) for line in lines), lines

@@ -237,7 +237,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         check_choice(self.strategy, "strategy", _STRATEGIES)
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, numbers.Real):
             raise TypeError(f"jitter must be a non-negative real number, got {type(self.jitter).__name__}")
-        if not (np.isfinite(self.jitter) and self.jitter >= 0):
+        if not (np.isfinite(float(self.jitter)) and self.jitter >= 0):
             raise ValueError(f"jitter must be finite and >= 0, got {self.jitter}")
         for name in ("min_group_size", "small_group_size"):
             m = getattr(self, name)

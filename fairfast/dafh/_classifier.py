@@ -9,6 +9,7 @@ from .._base.validation import check_seed
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._common import (
+    check_X,
     encode_binary_target,
     fit_logistic,
     objective_value,
@@ -19,6 +20,7 @@ from ._setup import check_params, initial_parameters, stratified_split
 from ._state import from_state, get_state
 
 __all__ = ["DAFHClassifier"]
+
 
 
 class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -280,6 +282,7 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
 
         K, hidden, prior = self._check_params()
         dtype = np.dtype(self.dtype)
+        check_X(X)
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2)
         self.classes_, y01 = encode_binary_target(y)
         rng = np.random.default_rng(check_seed(self.random_state))
@@ -386,6 +389,7 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     # ------------------------------------------------------------------ predict
     def _transform(self, X):
         check_is_fitted(self, "history_")
+        check_X(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return np.ascontiguousarray((X - self.mean_) / self.scale_, dtype=self._beta.dtype)
 

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.state import state_errors
+
 __all__ = ["from_state", "get_state"]
 
 #: constructor parameters added after the first model files were written, with the value
@@ -57,6 +59,7 @@ def get_state(est):
     return meta, arrays
 
 
+@state_errors
 def from_state(cls, meta, arrays):
     """A fitted ``cls`` from :func:`get_state` output; inconsistent input raises ValueError."""
     from .._base import state as st

@@ -218,7 +218,7 @@ def test_tampered_array_values_are_refused(tmp_path, fitted, key, change, messag
         (lambda m: m.update(classes_dtype="not a dtype"), "classes_dtype must name a bool, integer"),
         (lambda m: m.update(feature_names_in=["a", "b"]), "feature_names_in must be None or n_features_in=3 str"),
         (lambda m: m["params"].update(n_groups=0), "n_groups must be an integer >= 1"),
-        (lambda m: m["params"].update(dtype="float16"), "file: dtype must be 'float32' or 'float64'"),
+        (lambda m: m["params"].update(dtype="float16"), "file: model state is inconsistent: dtype must be 'float32' or 'float64'"),
         (lambda m: m["params"].update(lamda=1.0), r"params of DAFHClassifier has unknown \['lamda'\]"),
         (lambda m: m["params"].update(seed=0), r"has unknown \['seed'\]"),
         (lambda m: m.pop("layer_sizes"), "incomplete or malformed: KeyError"),

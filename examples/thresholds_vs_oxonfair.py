@@ -2,11 +2,11 @@
 
 For each data set, sensitive attribute and seed: a stratified 40/30/30 split; one
 logistic regression fitted on the first part; both post-processors fitted on its scores
-on the validation part (objective accuracy, the same constraint and tolerance); both
-measured on the test part: accuracy and the constraint's violation (the largest
-difference between groups, as OxonFair's ``max_diff`` metrics measure it). fairfast is
-measured with its expected decisions (``predict_proba``), OxonFair with its decisions
-(its rules are deterministic). Fit times exclude the score model.
+on the validation part (objective accuracy); both measured on the test part: accuracy
+and the constraint's violation (the largest difference between groups, as OxonFair's
+``max_diff`` metrics measure it). fairfast is measured with its expected decisions
+(``predict_proba``), OxonFair with its decisions (its rules are deterministic). Fit times
+exclude the score model.
 
 Data: Adult by ``sex`` (2 groups) and by ``race`` (5 groups); COMPAS (arrest label) by
 ``race`` with the two smallest groups (Asian, 31 rows; Native American, 11 rows) merged
@@ -14,13 +14,21 @@ into "Other" (4 groups: OxonFair's search grows exponentially with the number of
 
 Methods (``--methods``):
 
-- ``oxonfair``: ``FairPredictor(None, val).fit(accuracy, metric.max_diff, tol)``;
-- ``fairfast``: ``GroupThresholds(constraint, tolerance=tol)`` (equalized odds in its
+- ``oxonfair``: ``FairPredictor(None, val).fit(accuracy, metric.max_diff, 0.02)``; the
+  row also records the rule's accuracy and violation on the validation rows it was
+  fitted on, and every point of OxonFair's frontier (its own thresholds) is measured on
+  both splits (``*_frontier.csv`` beside the cache);
+- ``fairfast``: ``GroupThresholds(constraint, tolerance=0.02)`` (equalized odds in its
   monotone mode, the rules OxonFair fits: one threshold per group);
-- ``fairfast_exact``: the same with ``tolerance=0``;
-- ``fairfast_holdout``: the noise-aware mode, ``tolerance=tol, tolerance_on="holdout"``;
+- ``fairfast_matched``: the same with ``tolerance`` = the violation OxonFair's rule
+  reached on the validation rows (the same point of the trade-off on the fit data);
+- ``fairfast_exact``: ``tolerance=0``;
+- ``fairfast_holdout``: the noise-aware mode, ``tolerance=0.02, tolerance_on="holdout"``;
+- ``frontier``: fairfast's frontier, measured on both splits: one rule per tolerance of a
+  fixed grid (``FRONTIER_TOLERANCES``) and one per fit-data violation of OxonFair's
+  frontier points (needs the ``oxonfair`` frontier);
 - ``error_parity`` (with ``--error-parity-python``): error-parity's
-  ``RelaxedThresholdOptimizer(constraint, tolerance=tol)`` (randomised mixing, L-inf
+  ``RelaxedThresholdOptimizer(constraint, tolerance=0.02)`` (randomised mixing, L-inf
   norm), run in its own environment (it pins numpy < 2):
   ``python -m venv /tmp/ep && /tmp/ep/bin/pip install error-parity``, then
   ``--methods error_parity,fairfast_mixing --error-parity-python /tmp/ep/bin/python``;
@@ -29,16 +37,20 @@ Methods (``--methods``):
   its randomised decisions).
 
 OxonFair fits take minutes at 5 groups, so every finished row is appended to ``--cache``
-(a CSV) and reused on the next run: the full comparison is one command that resumes.
+(a CSV; the frontier points to ``<cache>_frontier.csv``) and reused on the next run: the
+full comparison is one command that resumes (seeds without an OxonFair row first). The
+tables are in ``thresholds_vs_oxonfair_report.py``.
 
 Run: ``python examples/thresholds_vs_oxonfair.py --seeds 20 --markdown``
-(``--cache PATH``, ``--methods oxonfair,fairfast``, ``--datasets adult-sex``).
+(``--cache PATH``, ``--methods oxonfair,fairfast``, ``--datasets adult-sex``, ``--cached``).
 """
 
 import argparse
 import os
+import sys
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,11 +59,23 @@ from sklearn.model_selection import train_test_split
 TOLERANCE = 0.02
 DATASETS = ("adult-sex", "adult-race", "compas-race")
 CONSTRAINTS = ("demographic_parity", "equal_opportunity", "equalized_odds")
-METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout", "error_parity", "fairfast_mixing")
-DEFAULT_METHODS = ("oxonfair", "fairfast", "fairfast_exact", "fairfast_holdout")
+METHODS = ("oxonfair", "fairfast", "fairfast_matched", "fairfast_exact", "fairfast_holdout", "frontier",
+           "error_parity", "fairfast_mixing")
+DEFAULT_METHODS = ("oxonfair", "fairfast", "fairfast_matched", "fairfast_exact", "fairfast_holdout", "frontier")
+NEEDS_OXONFAIR = ("fairfast_matched", "frontier")  # fitted after OxonFair, from its fit-data violations
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "thresholds_vs_oxonfair.csv")
 KEY = ["dataset", "constraint", "seed", "method"]
 COLUMNS = KEY + ["groups", "accuracy", "violation", "seconds", "fit_accuracy", "fit_violation"]
+# frontier points: method oxonfair (its frontier), fairfast_grid (FRONTIER_TOLERANCES) or
+# fairfast_matched (tolerance = the fit violation of one OxonFair frontier point); batch: one
+# number per fit (the rows of the last batch of a key are its points)
+FRONTIER_COLUMNS = KEY + ["tolerance", "fit_accuracy", "fit_violation", "accuracy", "violation", "batch"]
+FRONTIER_TOLERANCES = tuple(np.round(np.r_[np.arange(0, 0.1, 0.005), np.arange(0.1, 0.3001, 0.01)], 4))
+
+
+class Results(NamedTuple):
+    rows: pd.DataFrame  # one row per (dataset, constraint, seed, method)
+    frontier: pd.DataFrame  # one row per frontier point (FRONTIER_COLUMNS)
 
 
 def load(name):
@@ -93,11 +117,11 @@ def splits(y, s, seed):
 
 def violation(p, y, s, constraint):
     """Largest difference between groups of the selection rate, the TPR, or max(TPR, FPR) differences."""
-    groups = np.unique(s)
+    _, g = np.unique(s, return_inverse=True)
 
     def spread(mask):
-        vals = [p[(s == g) & mask].mean() for g in groups]
-        return max(vals) - min(vals)
+        rates = np.bincount(g[mask], p[mask], minlength=g.max() + 1) / np.bincount(g[mask], minlength=g.max() + 1)
+        return rates.max() - rates.min()
 
     if constraint == "demographic_parity":
         return spread(np.ones(y.size, dtype=bool))
@@ -109,39 +133,66 @@ def accuracy(p, y):
     return float(np.mean(p * y + (1 - p) * (1 - y)))
 
 
-def fit_oxonfair(pv, yv, sv, pt, st, constraint, tol):
+class Split(NamedTuple):
+    """Scores, labels and groups (integer codes, in the order of the sorted labels) of the validation
+    (fit) and test rows of one seed."""
+    pv: np.ndarray
+    yv: np.ndarray
+    sv: np.ndarray
+    pt: np.ndarray
+    yt: np.ndarray
+    st: np.ndarray
+
+    def measure(self, decide, constraint):
+        """fit_accuracy, fit_violation, accuracy, violation of ``decide(scores, groups)``."""
+        fv, ft = decide(self.pv, self.sv), decide(self.pt, self.st)
+        return {"fit_accuracy": accuracy(fv, self.yv), "fit_violation": violation(fv, self.yv, self.sv, constraint),
+                "accuracy": accuracy(ft, self.yt), "violation": violation(ft, self.yt, self.st, constraint)}
+
+
+def fit_oxonfair(data, constraint, tol):
+    """(measures of the fitted rule, seconds, measures of every point of OxonFair's frontier)."""
     import oxonfair
     from oxonfair import group_metrics as gm
 
     metric = {"demographic_parity": gm.pos_pred_rate.max_diff, "equal_opportunity": gm.true_pos_rate.max_diff,
               "equalized_odds": gm.equalized_odds_max}[constraint]
     t0 = time.perf_counter()
-    fp = oxonfair.FairPredictor(None, {"data": np.column_stack([1 - pv, pv]), "target": yv, "groups": sv})
+    fp = oxonfair.FairPredictor(None, {"data": np.column_stack([1 - data.pv, data.pv]), "target": data.yv,
+                                       "groups": data.sv})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fp.fit(gm.accuracy, metric, tol)
     seconds = time.perf_counter() - t0
-    def predict(p, s):
+
+    def decide(p, s):
         return np.asarray(fp.predict({"data": np.column_stack([1 - p, p]), "target": np.zeros(p.size), "groups": s}),
                           dtype=float)
 
-    fit_pred = predict(pv, sv)  # does OxonFair meet the constraint on the rows it was fitted on?
-    fit = {"fit_accuracy": accuracy(fit_pred, yv), "fit_violation": violation(fit_pred, yv, sv, constraint)}
-    return predict(pt, st), seconds, fit
+    chosen = data.measure(decide, constraint)
+    fitted, weights = fp.offset, fp.frontier_thresholds()
+    front = []
+    for i in range(np.shape(weights)[-1]):  # its frontier: the rules fit() chooses from, one per column
+        fp.set_threshold(weights.T[i].T)
+        front.append({"tolerance": np.nan, **data.measure(decide, constraint)})
+    fp.set_threshold(fitted)
+    return chosen, seconds, front
 
 
-def fit_error_parity(pv, yv, sv, pt, st, constraint, tol, seed, python):
+def fit_error_parity(data, constraint, tol, seed, python):
     """error-parity in its own interpreter: scores in, decisions and seconds out (npz files)."""
     import subprocess
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
         src, dst = os.path.join(d, "in.npz"), os.path.join(d, "out.npz")
-        np.savez(src, pv=pv, yv=yv, sv=sv.astype(str), pt=pt, st=st.astype(str), constraint=constraint, tol=tol,
-                 seed=seed)
+        np.savez(src, pv=data.pv, yv=data.yv, sv=data.sv, pt=data.pt, st=data.st,
+                 constraint=constraint, tol=tol, seed=seed)
         subprocess.run([python, os.path.abspath(__file__), "--error-parity-child", src, dst], check=True)
         out = np.load(dst)
-        return out["pred"].astype(float), float(out["seconds"])
+        p = out["pred"].astype(float)
+        return {"accuracy": accuracy(p, data.yt), "violation": violation(p, data.yt, data.st, constraint)}, \
+            float(out["seconds"])
 
 
 def _error_parity_child(src, dst):
@@ -159,150 +210,137 @@ def _error_parity_child(src, dst):
     np.savez(dst, pred=np.asarray(rto.predict(pt, group=st), dtype=float), seconds=seconds)
 
 
-def fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed):
+def fit_fairfast(data, constraint, tolerance, seed, **kw):
+    """(measures of GroupThresholds fitted on the validation rows, seconds)."""
     from fairfast.postprocessing import GroupThresholds
 
-    kw = {"tolerance": 0.0 if method == "fairfast_exact" else tol, "random_state": seed}
-    if method == "fairfast_holdout":
-        kw["tolerance_on"] = "holdout"
-    if method == "fairfast_mixing":
-        kw["mode"] = "mixing"
-    gt = GroupThresholds(constraint=constraint, **kw)
+    gt = GroupThresholds(constraint=constraint, tolerance=float(tolerance), random_state=seed, **kw)
     t0 = time.perf_counter()
-    gt.fit(pv, yv, sensitive_features=sv)
+    gt.fit(data.pv, data.yv, sensitive_features=data.sv)
     seconds = time.perf_counter() - t0
-    return gt.predict_proba(pt, sensitive_features=st)[:, 1], seconds
+    return data.measure(lambda p, s: gt.predict_proba(p, sensitive_features=s)[:, 1], constraint), seconds
 
 
-def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None, fit=True):
-    """Rows (one per dataset, constraint, seed, method), reusing and extending ``cache``
-    (``fit=False``: the cached rows only)."""
-    done = pd.read_csv(cache) if cache and os.path.exists(cache) else pd.DataFrame(columns=KEY)
+FAIRFAST_KW = {"fairfast": {}, "fairfast_exact": {}, "fairfast_holdout": {"tolerance_on": "holdout"},
+               "fairfast_mixing": {"mode": "mixing"}, "fairfast_matched": {}}
+
+
+def fairfast_frontier(data, constraint, seed, oxonfair_points, grid=FRONTIER_TOLERANCES, points=None):
+    """fairfast's rules on the tolerance grid and at the fit violations of OxonFair's frontier points
+    (``points``: at most this many of them, evenly spaced)."""
+    matched = np.unique(oxonfair_points["fit_violation"].to_numpy(float))
+    if points is not None and matched.size > points:
+        matched = matched[np.linspace(0, matched.size - 1, points).round().astype(int)]
+    out = []
+    for method, tols in (("fairfast_grid", grid), ("fairfast_matched", matched)):
+        for tol in tols:
+            out.append({"method": method, "tolerance": float(tol), **fit_fairfast(data, constraint, tol, seed)[0]})
+    return out
+
+
+def _read(path, columns):
+    if path and os.path.exists(path):
+        return pd.read_csv(path)
+    return pd.DataFrame(columns=columns)
+
+
+def _append(path, rows, columns):
+    if "batch" in columns:
+        batch = time.time_ns()
+        for r in rows:
+            r["batch"] = batch
+    if path and rows:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        pd.DataFrame(rows).reindex(columns=columns).to_csv(path, mode="a", header=not os.path.exists(path), index=False)
+
+
+def frontier_path(cache):
+    return None if not cache else os.path.splitext(cache)[0] + "_frontier.csv"
+
+
+def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_python=None, fit=True,
+        grid=FRONTIER_TOLERANCES, points=None):
+    """Rows and frontier points, reusing and extending ``cache`` (``fit=False``: the cached ones only;
+    ``grid``, ``points``: fairfast's frontier, see :func:`fairfast_frontier`)."""
+    done, front_done = _read(cache, COLUMNS), _read(frontier_path(cache), FRONTIER_COLUMNS)
+    ox_fit = {}  # (dataset, constraint, seed) -> OxonFair's fit-data violation
+    for r in done[(done["method"] == "oxonfair") & done["fit_violation"].notna()].itertuples():
+        ox_fit[(r.dataset, r.constraint, str(r.seed))] = float(r.fit_violation)
+    fronts = {k: g for k, g in front_done.groupby(KEY)} if len(front_done) else {}
+    fronts = {(k[0], k[1], str(k[2]), k[3]): g for k, g in fronts.items()}
     have = set(map(tuple, done[KEY].astype(str).to_numpy())) if len(done) else set()
-    rows = []
+    rows, front_rows = [], []
+
+    def complete(ds, c, seed, m):
+        if m == "oxonfair":  # refitted if it lacks its fit-data measures or, when wanted, its frontier
+            return (ds, c, seed) in ox_fit and ("frontier" not in methods or (ds, c, seed, "oxonfair") in fronts)
+        if m == "frontier":
+            return (ds, c, seed, "fairfast_grid") in fronts
+        return (ds, c, seed, m) in have
+
     for ds in datasets if fit else ():
         X, y, s = load(ds)
-        for seed in range(seeds):
-            todo = [(c, m) for c in CONSTRAINTS for m in methods if (ds, c, str(seed), m) not in have
+        fresh = lambda sd: any((ds, c, str(sd), "oxonfair") in have for c in CONSTRAINTS)  # noqa: E731
+        for seed in sorted(range(seeds), key=fresh):  # seeds OxonFair has not seen first
+            todo = [(c, m) for c in CONSTRAINTS for m in methods if not complete(ds, c, str(seed), m)
                     and (c == "equalized_odds" or m not in ("error_parity", "fairfast_mixing"))]
+            todo.sort(key=lambda cm: cm[1] in NEEDS_OXONFAIR)  # after OxonFair
             if not todo:
                 continue
             tr, va, te = splits(y, s, seed)
             lr = model(X).fit(X.iloc[tr], y[tr])
-            pv, pt = lr.predict_proba(X.iloc[va])[:, 1], lr.predict_proba(X.iloc[te])[:, 1]
-            yv, yt, sv, st = y[va], y[te], s[va], s[te]
+            codes = np.unique(s, return_inverse=True)[1]
+            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1],
+                         y[te], codes[te])
             for constraint, method in todo:
-                fit = {}
+                key = (ds, constraint, str(seed))
+                base = {"dataset": ds, "constraint": constraint, "seed": seed}
+                if method in NEEDS_OXONFAIR and (key not in ox_fit or (method == "frontier" and key + ("oxonfair",)
+                                                                         not in fronts)):
+                    log(f"{ds} {constraint} seed={seed} {method}: skipped (no OxonFair fit measures to match)")
+                    continue
+                if method == "frontier":
+                    new = [{**base, **p} for p in fairfast_frontier(data, constraint, seed, fronts[key + ("oxonfair",)],
+                                                                         grid, points)]
+                    front_rows += new
+                    _append(frontier_path(cache), new, FRONTIER_COLUMNS)
+                    fronts[key + ("fairfast_grid",)] = pd.DataFrame(new)
+                    log(f"{ds} {constraint} seed={seed} frontier: {len(new)} fairfast rules")
+                    continue
                 if method == "oxonfair":
-                    p, sec, fit = fit_oxonfair(pv, yv, sv, pt, st, constraint, tol)
+                    meas, sec, front = fit_oxonfair(data, constraint, tol)
+                    new = [{**base, "method": "oxonfair", **p} for p in front]
+                    front_rows += new
+                    _append(frontier_path(cache), new, FRONTIER_COLUMNS)
+                    fronts[key + ("oxonfair",)] = pd.DataFrame(new)
+                    ox_fit[key] = meas["fit_violation"]
                 elif method == "error_parity":
-                    p, sec = fit_error_parity(pv, yv, sv, pt, st, constraint, tol, seed, error_parity_python)
+                    meas, sec = fit_error_parity(data, constraint, tol, seed, error_parity_python)
                 else:
-                    p, sec = fit_fairfast(pv, yv, sv, pt, st, constraint, method, tol, seed)
-                row = {"dataset": ds, "constraint": constraint, "seed": seed, "method": method,
-                       "groups": len(np.unique(sv)), "accuracy": accuracy(p, yt),
-                       "violation": violation(p, yt, st, constraint), "seconds": sec, **fit}
+                    t = {"fairfast_exact": 0.0, "fairfast_matched": ox_fit.get(key)}.get(method, tol)
+                    meas, sec = fit_fairfast(data, constraint, t, seed, **FAIRFAST_KW[method])
+                row = {**base, "method": method, "groups": len(np.unique(data.sv)), **meas, "seconds": sec}
                 rows.append(row)
                 log(f"{ds} {constraint} seed={seed} {method}: acc={row['accuracy']:.4f} "
                     f"viol={row['violation']:.4f} {sec:.3g}s")
-                if cache:
-                    os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
-                    pd.DataFrame([row]).reindex(columns=COLUMNS).to_csv(cache, mode="a", header=not os.path.exists(cache),
-                                                                        index=False)
-    new = pd.DataFrame(rows)
-    out = pd.concat([done, new], ignore_index=True) if len(done) else new
-    out = out[out["dataset"].isin(datasets) & out["method"].isin(methods) & (out["seed"].astype(int) < seeds)]
-    return out.drop_duplicates(KEY, keep="last").reset_index(drop=True)
+                _append(cache, [row], COLUMNS)
+    return Results(_merge(done, rows, KEY, datasets, methods, seeds),
+                   _merge(front_done, front_rows, None, datasets, None, seeds))
 
 
-def t_interval(d, level=0.95):
-    return _fairlearn_example().t_interval(d, level)
-
-
-def fmt_ci(m, lo, hi):
-    return f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
-
-
-def paired(df, ours, theirs="oxonfair"):
-    """Per (dataset, constraint): means of both methods and the paired differences ours - theirs (95% t)."""
-    if not {ours, theirs} <= set(df["method"]):
-        return pd.DataFrame()
-    wide = df.pivot_table(index=["dataset", "constraint", "seed"], columns="method", values=["accuracy", "violation"])
-    out = {}
-    for key, g in wide.groupby(level=[0, 1]):
-        g = g.dropna(subset=[("accuracy", ours), ("accuracy", theirs)])
-        if not len(g):
-            continue
-        da = g[("accuracy", ours)] - g[("accuracy", theirs)]
-        dv = g[("violation", ours)] - g[("violation", theirs)]
-        out[key] = {"seeds": len(g),
-                    f"violation_{ours}": g[("violation", ours)].mean(), f"violation_{theirs}": g[("violation", theirs)].mean(),
-                    "d_violation [95%]": fmt_ci(*t_interval(dv)),
-                    f"accuracy_{ours}": g[("accuracy", ours)].mean(), f"accuracy_{theirs}": g[("accuracy", theirs)].mean(),
-                    "d_accuracy [95%]": fmt_ci(*t_interval(da))}
-    out = pd.DataFrame.from_dict(out, orient="index")
-    out.index.names = ["dataset", "constraint"]
-    return out
-
-
-def modes(df, methods=("fairfast_exact", "fairfast", "fairfast_holdout")):
-    """Held-out violation and accuracy of fairfast's modes: mean [95% t-interval] over seeds."""
-    out = {}
-    for (ds, c, m), g in df[df["method"].isin(methods)].groupby(["dataset", "constraint", "method"]):
-        out[(ds, c, m)] = {"seeds": len(g), "violation [95%]": "{:.4f} [{:.4f}, {:.4f}]".format(*t_interval(g["violation"])),
-                           "accuracy [95%]": "{:.4f} [{:.4f}, {:.4f}]".format(*t_interval(g["accuracy"]))}
-    if not out:
-        return pd.DataFrame()
-    out = pd.DataFrame.from_dict(out, orient="index")
-    out.index.names = ["dataset", "constraint", "method"]
-    return out
-
-
-def speed(df):
-    """Median fit seconds per method and data set, and the ratio OxonFair / fairfast."""
-    med = df.pivot_table(index="dataset", columns="method", values="seconds", aggfunc="median")
-    groups = df.groupby("dataset")["groups"].first()
-    out = pd.DataFrame({"groups": groups})
-    for m in med.columns:
-        out[f"{m}_s"] = med[m]
-    if "oxonfair" in med and "fairfast" in med:
-        out["ratio"] = med["oxonfair"] / med["fairfast"]
-    return out
-
-
-def markdown(df):
-    flat = df.reset_index()
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(map(str, flat.columns)) + " |", "|" + " --- |" * flat.shape[1]]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in flat.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def oxonfair_fit(df, tol=TOLERANCE):
-    if "fit_violation" not in df or not df["fit_violation"].notna().any():
-        return pd.DataFrame()
-    ox = df[(df["method"] == "oxonfair") & df["fit_violation"].notna()]
-    g = ox.groupby(["dataset", "constraint"])
-    return pd.DataFrame({"seeds": g.size(), "fit_accuracy": g["fit_accuracy"].mean(),
-                         "fit_violation": g["fit_violation"].mean(),
-                         "over_tolerance": g["fit_violation"].apply(lambda v: int((v > tol + 1e-9).sum()))})
-
-
-def report(df, md=False, tol=TOLERANCE):
-    tables = [("Held-out, fairfast (tolerance %.2f) - OxonFair (same tolerance): paired differences" % TOLERANCE,
-               paired(df, "fairfast")),
-              ("Held-out, equalized odds by mixing: fairfast (mode='mixing') - error-parity (same tolerance)",
-               paired(df, "fairfast_mixing", "error_parity")),
-              ("Held-out, fairfast modes (exact: tolerance 0; holdout: the noise-aware mode)", modes(df)),
-              ("OxonFair on its own fit data (fairfast meets the tolerance there by construction): mean "
-               "accuracy and violation, seeds where the violation exceeds the tolerance", oxonfair_fit(df, tol)),
-              ("Fit seconds (median over seeds and constraints)", speed(df))]
-    parts = []
-    for title, table in tables:
-        if len(table):
-            body = markdown(table) if md else table.to_string()
-            parts.append(f"{title}:\n\n{body}\n")
-    return "\n".join(parts)
+def _merge(old, new, key, datasets, methods, seeds):
+    new = pd.DataFrame(new)
+    out = pd.concat([old, new], ignore_index=True) if len(old) else new
+    if not len(out):
+        return out
+    keep = out["dataset"].isin(datasets) & (out["seed"].astype(int) < seeds)
+    if methods is not None:
+        keep &= out["method"].isin(methods)
+    out = out[keep]
+    if "batch" in out:  # frontier points: a refit replaces all points of its key (the last batch)
+        last = out.groupby(KEY)["batch"].transform("max")
+        return out[out["batch"] == last].reset_index(drop=True)
+    return out.drop_duplicates(key, keep="last").reset_index(drop=True)
 
 
 def main():
@@ -325,9 +363,12 @@ def main():
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
     if "error_parity" in methods and not args.error_parity_python and not args.cached:
         ap.error("--methods error_parity needs --error-parity-python (error-parity pins numpy < 2: its own venv)")
-    df = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
-             fit=not args.cached)
-    print(report(df, args.markdown))
+    res = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
+              fit=not args.cached, log=lambda m: print(m, file=sys.stderr, flush=True))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from thresholds_vs_oxonfair_report import report
+
+    print(report(res, args.markdown))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ._common import (
 from ._setup import check_params, initial_parameters, stratified_split
 from ._state import from_state, get_state
 from ._training import HISTORY, train
-from ._warm_start import MIN_GROUP_SHARE, warm_start
+from ._warm_start import MIN_GROUP_SHARE, check_warm_start, refit_models, warm_start
 
 __all__ = ["DAFHClassifier"]
 
@@ -154,7 +154,8 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     n_epochs_ : int
         Number of epochs run.
     pooled_coef_, pooled_intercept_ : ndarray, float
-        :math:`h_0` on standardised features.
+        :math:`h_0` on standardised features: fit on the training rows for training,
+        then, once selection is done, on every row (as the baselines' pooled model).
     coef_ : ndarray of shape (n_groups, n_features)
     intercept_ : ndarray of shape (n_groups,)
         Decoupled classifiers on standardised features.
@@ -177,14 +178,14 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     - :math:`h_k` starts at :math:`h_0` plus :math:`N(0, \text{init\_scale}^2)` noise.
       Features are standardised with the training mean and standard deviation, except
       0/1 (indicator) columns, which are kept so that the kernels can skip their zeros.
-    - *Model selection.* Every candidate epoch (from ``min_epochs`` on) is scored on the
-      validation rows by the key (no group below 5% of the validation rows, the
-      ``selection`` estimator, accuracy), compared in that order; ties keep the
-      earlier epoch. After a random start the first epochs are not candidates: all
-      :math:`h_k` are :math:`h_0` up to noise, so every estimator is trivially close
-      to 1 without any decoupling; the k-means warm start (epoch 0) is one. Training stops on the validation *objective*, which is smooth,
-      rather than on the estimator, which is noisy on small validation sets and dips
-      while the models separate.
+    - *Model selection.* Candidates are scored on the validation rows by the key (no
+      group below 5% of the validation rows, the ``selection`` estimator, accuracy),
+      compared in that order. After the k-means warm start: the start (epoch 0) and
+      the epoch of the best validation objective, kept only if its key is higher.
+      After a random start: every epoch from ``min_epochs`` on (ties keep the
+      earlier); the first epochs are not candidates, as all :math:`h_k` are
+      :math:`h_0` up to noise. Training stops on the validation *objective*, which is
+      smooth, rather than on the estimator, which is noisy on small validation sets.
     - *Changes made by the surrogate study* (``docs/dafh.md``): ``envy_weight`` 0
       instead of 1, ``gamma`` 4 instead of 1, the bootstrap probability instead of
       the individual estimator (a) as headline and selection estimator, and the
@@ -331,12 +332,7 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
             theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
             key = None
         else:
-            if any(h < 2 * (K - 1) for h in hidden):
-                raise ValueError(f"init='kmeans' needs hidden layers of at least 2 (n_groups - 1) = {2 * (K - 1)} "
-                                 f"units, got hidden_layer_sizes={self.hidden_layer_sizes!r}; widen them or use "
-                                 "init='random'")
-            if K > n:
-                raise ValueError(f"init='kmeans' needs at least n_groups={K} rows, got {n}")
+            check_warm_start(self.hidden_layer_sizes, hidden, K, n)
             theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
             Z64 = Z if Z.dtype == np.float64 else (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
             evaluate = (lambda th, be: self._evaluate(data["Zv"], data["yv"], th, be)[0]) if self.early_stopping \
@@ -345,6 +341,11 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
                                           self.init_restarts, seed, evaluate)
         _, (theta, beta, self.best_epoch_), self.history_, self.n_epochs_ = train(
             self, data, theta, beta, rng, key, on_epoch)
+        if val_idx.shape[0]:  # selection done: h_0, and the models of a kept warm start, from every row
+            Z64 = np.asarray(Z, dtype=np.float64)
+            self.pooled_coef_, self.pooled_intercept_ = fit_logistic(Z64, y01, self.pooled_C)
+            if self.init == "kmeans" and self.best_epoch_ == 0:
+                beta = refit_models(theta, sizes, Z64, y01, self.pooled_C, (w0, b0), dtype)
         self._theta = theta
         self._beta = beta
         self.coef_ = beta[:, :d].astype(np.float64)

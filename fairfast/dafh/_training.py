@@ -25,9 +25,13 @@ def train(est, data, theta, beta, rng, best_key=None, on_epoch=None):
     rng : numpy Generator
         Shuffles the rows of every epoch.
     best_key : tuple or None
-        The validation key of the starting parameters when they are a candidate for
-        selection (the warm start, epoch 0); None otherwise (a random start, whose
-        models are all the pooled model up to noise).
+        The validation key of the starting parameters when they are the incumbent
+        (the warm start, epoch 0): then the only other candidate is the epoch with the
+        best validation objective (from ``min_epochs`` on), kept only if its key is
+        higher -- one comparison, so that the noise of the key over many epochs does
+        not pick a trained model that is better on the validation rows by chance.
+        None: a random start (whose models are all the pooled model up to noise);
+        every epoch from ``min_epochs`` on is a candidate and the best key is kept.
     on_epoch : callable or None
         ``on_epoch(epoch, theta, beta, context)`` after every epoch and at epoch 0.
 
@@ -49,6 +53,7 @@ def train(est, data, theta, beta, rng, best_key=None, on_epoch=None):
     if on_epoch is not None:
         on_epoch(0, theta, beta, {**data, "objective": float("nan")})
     best_objective, since_best = -np.inf, 0
+    warm, trained = best_key is not None, None
     epoch = 0
     for epoch in range(1, est.max_epochs + 1):
         perm = rng.permutation(Zt.shape[0]).astype(np.int64)
@@ -79,15 +84,19 @@ def train(est, data, theta, beta, rng, best_key=None, on_epoch=None):
         history["group_shares"].append(shares.tolist())
         if epoch < est.min_epochs:
             continue
-        if best_key is None or key > best_key:  # ties keep the earlier epoch
+        if not warm and (best_key is None or key > best_key):  # ties keep the earlier epoch
             best_key, best = key, (theta.copy(), beta.copy(), epoch)
         # stop once the objective has stopped improving on the validation rows
         if val_objective > best_objective:
             best_objective, since_best = val_objective, 0
+            if warm:
+                trained = (key, (theta.copy(), beta.copy(), epoch))
         else:
             since_best += 1
             if since_best >= est.n_iter_no_change:
                 break
+    if warm and trained is not None and trained[0] > best_key:
+        best_key, best = trained
     if not est.early_stopping or best_key is None:
         best = (theta, beta, epoch)
     return best_key, best, history, epoch

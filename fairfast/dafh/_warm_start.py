@@ -20,13 +20,23 @@ import numpy as np
 
 from ._common import fit_logistic
 
-__all__ = ["INIT_CONFIDENCE", "MIN_GROUP_SHARE", "embed_partition", "kmeans_partitions", "partition_models",
-           "warm_start"]
+__all__ = ["INIT_CONFIDENCE", "MIN_GROUP_SHARE", "check_warm_start", "embed_partition", "kmeans_partitions",
+           "partition_models", "refit_models", "warm_start"]
 
 #: assignment probability of the median row to its k-means cluster at the warm start
 INIT_CONFIDENCE = 0.9
 #: partitions and epochs with a group below this share of the rows are degenerate
 MIN_GROUP_SHARE = 0.05
+
+
+def check_warm_start(hidden_layer_sizes, hidden, n_groups, n_rows):
+    """Refuse a k-means start that the group classifier cannot represent (``ValueError``)."""
+    K = n_groups
+    if any(h < 2 * (K - 1) for h in hidden):
+        raise ValueError(f"init='kmeans' needs hidden layers of at least 2 (n_groups - 1) = {2 * (K - 1)} units, got "
+                         f"hidden_layer_sizes={hidden_layer_sizes!r}; widen them or use init='random'")
+    if K > n_rows:
+        raise ValueError(f"init='kmeans' needs at least n_groups={K} rows, got {n_rows}")
 
 
 def kmeans_partitions(Z, n_groups, restarts, seed):
@@ -166,3 +176,17 @@ def warm_start(theta, sizes, Z, Zt, y01, train_idx, pooled, C, restarts, seed, e
         if best is None or key > best[2]:
             best = (th, be, key)
     return best
+
+
+def refit_models(theta, sizes, Z, y01, C, fallback, dtype):
+    """Decoupled models of the partition ``theta`` assigns, each fit on all its rows of ``Z``.
+
+    Used when model selection keeps the warm start: selection is done, so the
+    validation rows join the training rows and the kept model is the k-means partition
+    baseline's.
+    """
+    from . import _kernels
+
+    pi, _ = _kernels.forward(np.ascontiguousarray(Z, dtype=np.float64), np.asarray(theta, dtype=np.float64),
+                             np.zeros((int(sizes[-1]), Z.shape[1] + 1)), sizes)
+    return partition_models(Z, y01, pi.argmax(axis=1), int(sizes[-1]), C, fallback, dtype)

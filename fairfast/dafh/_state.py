@@ -9,7 +9,7 @@ __all__ = ["from_state", "get_state"]
 
 #: constructor parameters added after the first model files were written, with the value
 #: that reproduces how those models were trained
-LEGACY_PARAMS = {"envy_weight": 1.0}
+LEGACY_PARAMS = {"envy_weight": 1.0, "init": "random", "init_restarts": 1}
 #: arrays added after the first model files were written (read as NaN when absent)
 LEGACY_ARRAYS = ("history.val_objective",)
 

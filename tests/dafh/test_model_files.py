@@ -179,7 +179,7 @@ def test_tampered_array_shape_is_refused(tmp_path, fitted, key):
         ("group_sizes", lambda a: a - a.max() - 1, "group_sizes must be non-negative"),
         ("group_sizes", lambda a: a.astype(np.int32), "group_sizes should be int64 of shape"),
         ("history.epoch", lambda a: a[::-1], r"history.epoch must count 1, 2, \.\.\., n_epochs"),
-        ("history.group_shares", lambda a: a * 2, r"history.group_shares must lie in \[0, 1\]"),
+        ("history.group_shares", lambda a: a * 2 + 0.5, r"history.group_shares must lie in \[0, 1\]"),
         ("history.val_fwh", lambda a: a + 1.5, r"history.val_fwh must lie in \[0, 1\] or be NaN"),
         ("history.val_accuracy", lambda a: np.full_like(a, np.inf), "history.val_accuracy has non-finite values"),
         ("history.val_objective", lambda a: np.full_like(a, -np.inf), "history.val_objective has non-finite values"),

@@ -177,3 +177,52 @@ def report(res, md=False, tol=TOLERANCE):
         if len(table):
             parts.append(f"{title}:\n\n{markdown(table) if md else table.to_string()}\n")
     return "\n".join(parts)
+
+
+def envelope_curves(front, method, grid):
+    """Per seed, the best held-out accuracy with held-out violation <= v for each v in ``grid`` (nan: none)."""
+    out = []
+    for _, g in front[front["method"] == method].groupby("seed"):
+        order = np.argsort(g["violation"].to_numpy())
+        v, a = g["violation"].to_numpy()[order], np.maximum.accumulate(g["accuracy"].to_numpy()[order])
+        i = np.searchsorted(v, grid + 1e-12, side="right") - 1
+        out.append(np.where(i >= 0, a[np.maximum(i, 0)], np.nan))
+    return np.array(out)
+
+
+def plot(front, path):
+    """Test-split frontiers: mean over seeds of each library's best held-out accuracy at held-out violation <= v,
+    where every seed has such a rule, and every rule of both libraries (dots)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(front.groupby(["dataset", "constraint"]).groups)
+    datasets = sorted({k[0] for k in keys})
+    constraints = sorted({k[1] for k in keys})
+    fig, axes = plt.subplots(len(datasets), len(constraints), figsize=(4.2 * len(constraints), 3.3 * len(datasets)),
+                             dpi=110, squeeze=False)
+    styles = (("oxonfair", "OxonFair (its frontier)", "C1"), ("fairfast_grid", "fairfast (tolerance grid)", "C0"))
+    for (ds, c), g in front.groupby(["dataset", "constraint"]):
+        ax = axes[datasets.index(ds), constraints.index(c)]
+        vmax = float(np.quantile(g["violation"], 0.95))
+        grid = np.linspace(0, vmax, 200)
+        for method, label, color in styles:
+            pts = g[g["method"] == method]
+            ax.plot(pts["violation"], pts["accuracy"], ".", color=color, ms=2, alpha=0.15)
+            curves = envelope_curves(g, method, grid)
+            if len(curves):
+                mean = curves.mean(axis=0)  # nan where a seed has no rule
+                ax.plot(grid, mean, color=color, lw=1.8, label=f"{label}, mean of {len(curves)} seeds")
+        ax.set_xlim(0, vmax)
+        lo = np.nanquantile(g["accuracy"], 0.05)
+        ax.set_ylim(lo, g["accuracy"].max() + 0.002)
+        ax.set_title(f"{ds}: {c}", fontsize=9)
+        ax.set_xlabel("held-out violation", fontsize=8)
+        ax.set_ylabel("best held-out accuracy", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base.frames import PredictionOutputMixin
 from .._base.validation import check_seed
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
@@ -20,7 +21,7 @@ from ._state import from_state, get_state
 __all__ = ["DAFHClassifier"]
 
 
-class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
+class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
     r"""Demographic-agnostic fairness without harm (DAFH).
 
     Learns, without any sensitive attribute, a soft partition of the feature space
@@ -411,18 +412,18 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
 
         pi, score = _kernels.forward(self._transform(X), self._theta, self._beta, self._sizes)
         k = pi.argmax(axis=1)
-        return score[np.arange(score.shape[0]), k].astype(np.float64)
+        return self._predicted(score[np.arange(score.shape[0]), k].astype(np.float64), X, "decision")
 
     def predict_proba(self, X):
         """Class probabilities ``[1 - sigma(s), sigma(s)]`` from the assigned model."""
-        s = self.decision_function(X)
+        s = np.asarray(self.decision_function(X))
         p = 0.5 * (1.0 + np.tanh(0.5 * s))
-        return np.column_stack([1.0 - p, p])
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
     def predict(self, X):
         """Labels of the assigned decoupled model."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(np.int64)]
+        positive = np.asarray(self.decision_function(X)) > 0
+        return self._predicted(self.classes_[positive.astype(np.int64)], X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
         from . import _kernels

@@ -5,13 +5,14 @@ import itertools
 import numpy as np
 
 from .._base.grouping import Grouping
-from ._baselines import _PartitionClassifier
+from .._base.routing import require_sensitive_features
+from ._baselines import _PartitionClassifier, _SensitivePartition
 from ._common import check_non_negative, fit_logistic
 
 __all__ = ["DecouplingTreeClassifier"]
 
 
-class DecouplingTreeClassifier(_PartitionClassifier):
+class DecouplingTreeClassifier(_SensitivePartition, _PartitionClassifier):
     """Decoupling tree: recursive partitioning on sensitive attributes, pruned by preference tests.
 
     Built from the description of Ustun, Liu and Parkes (2019), section 4:
@@ -90,15 +91,9 @@ class DecouplingTreeClassifier(_PartitionClassifier):
         self.C = C
         self.min_samples_class = min_samples_class
 
-    def fit(self, X, y, *, sensitive_features):
+    def fit(self, X, y, *, sensitive_features=None):
         """Grow and prune the tree, then fit one model per kept leaf. Returns self."""
-        return self._fit_models(X, y, sensitive_features=sensitive_features)
-
-    def score(self, X, y, *, sensitive_features, sample_weight=None):
-        """Accuracy of :meth:`predict` on ``(X, y)``."""
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, self.predict(X, sensitive_features=sensitive_features), sample_weight=sample_weight)
+        return self._fit_models(X, y, sensitive_features=require_sensitive_features(sensitive_features, self, "fit"))
 
     # ------------------------------------------------------------------ fit
     def _fit_partition(self, Z, y, *, sensitive_features):

@@ -26,19 +26,14 @@ from ._constraints import (
     TruePositiveRateParity,
 )
 from ._outcome import Outcome, Population
-from ._policies import (
-    FinitePolicies,
-    GroupBlindThresholds,
-    GroupSpecificThresholds,
-    LinearPolicies,
-    LinearPolicy,
-    MixturePolicy,
-    SkillThresholds,
-    ThresholdPolicy,
-)
-from ._reduction import ExPostReduction, FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
+from ._policies import FinitePolicies, GroupBlindThresholds, GroupSpecificThresholds, LinearPolicies, SkillThresholds
+from ._policy_types import LinearPolicy, MixturePolicy, ThresholdPolicy
+from ._evaluation import FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
+from ._reduction import ExPostReduction
 from ._robustness import DriftReport, constraint_drift, perturb_costs
-from ._response import LaborMarket, LinearGaussianResponse, ResponseModel
+from ._labor_market import LaborMarket
+from ._linear_response import LinearGaussianResponse
+from ._response import ResponseModel
 
 __all__ = [
     "BaseRateParity",

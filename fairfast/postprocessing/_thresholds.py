@@ -7,9 +7,12 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.frames import check_feature_names
 from .._base.grouping import Grouping
+from .._base.routing import require_sensitive_features
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.validation import as_float_array, check_choice, check_row_offset, check_sample_weight, check_seed
 from .._base.state import ModelFileMixin
@@ -17,6 +20,7 @@ from . import _thresholds_state as _state
 from ._thresholds_curves import build_curves
 from ._thresholds_metrics import NAMED_CONSTRAINTS, parse_constraints, parse_objective
 from ._thresholds_search import check_groups, set_rule, solve
+from ._thresholds_sklearn import ThresholdsSklearnMixin, binary_target
 from ._thresholds_solvers import InfeasibleConstraintError, InfeasibleConstraintWarning
 from ._thresholds_summary import summarise
 
@@ -34,7 +38,8 @@ def _check_real(value, name, low=0.0):
         raise ValueError(f"{name} must be a finite real number >= {low:g}, got {value!r}")
 
 
-class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, MetaEstimatorMixin, ClassifierMixin,
+                      BaseEstimator):
     r"""Per-group thresholds on a score, optimal under group-fairness constraints.
 
     Each group :math:`a` gets a *monotone* rule: accept every member whose score is
@@ -142,7 +147,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         range (``None`` without bootstrap).
     seed_ : int
     classes_ : ndarray
-        ``[0, 1]``.
+        ``[0, 1]`` for 0/1 labels or probabilities, else the two labels seen at fit.
 
     References
     ----------
@@ -210,6 +215,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
     def _scores(self, X):
         if self.estimator is None:
+            check_feature_names(self, X, reset=False, count=False)
             return as_float_array(X, "X", dtype=np.float64, allow_2d_column=True, min_rows=1)
         est = self.estimator_
         methods = ("predict_proba", "decision_function", "predict") if self.predict_method == "auto" else (
@@ -226,7 +232,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
                          f"{self.predict_method!r})")
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y, *, sensitive_features, sample_weight=None, **fit_params):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Fit the score model (unless ``prefit``) and choose the group thresholds.
 
         Parameters
@@ -235,13 +241,15 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
             Features for ``estimator``, or the scores (shape (n,) or (n, 1)) when
             ``estimator`` is None.
         y : array-like of shape (n,)
-            Labels 0/1, or probabilities in [0, 1] (expected labels).
+            Labels 0/1, or probabilities in [0, 1] (expected labels), or any two labels
+            (the larger in sorted order is the positive class).
         sensitive_features : array-like, Series, DataFrame or dict of columns
             Group of each row (several columns: intersections).
         sample_weight : array-like of shape (n,), optional
             Row weights in every count (not passed to the estimator).
         **fit_params
-            Passed to ``estimator.fit`` when it is fitted here.
+            Passed to ``estimator.fit`` when it is fitted here (under metadata routing:
+            the fit metadata the estimator requests).
 
         Returns
         -------
@@ -257,6 +265,8 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
             its documented limit.
         """
         specs = self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        yy, classes = binary_target(y)  # before fitting a score model on them
         if self.estimator is None:
             self.estimator_ = None
         elif self.prefit:
@@ -266,20 +276,18 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
                 raise ValueError("prefit=True but estimator is not fitted; fit it first or pass prefit=False") from None
             self.estimator_ = self.estimator
         else:
-            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+            self.estimator_ = clone(self.estimator).fit(X, y, **self._estimator_fit_params(sample_weight, fit_params))
+        self._record_feature_names(X)
         scores = self._scores(X)
         n = scores.shape[0]
-        yy = as_float_array(y, "y", dtype=np.float64, allow_2d_column=True)
         if yy.shape[0] != n:
             raise ValueError(f"y has {yy.shape[0]} rows but X has {n}")
-        if ((yy < 0) | (yy > 1)).any():
-            raise ValueError("y must hold labels 0/1 or probabilities in [0, 1]")
         w = check_sample_weight(sample_weight, n)
         self.grouping_, codes = Grouping.fit(sensitive_features, n, what="the scores have")
         self.groups_ = self.grouping_.labels
         self.n_features_in_ = 1 if self.estimator is None else getattr(self.estimator_, "n_features_in_", 1)
         self.seed_ = check_seed(self.random_state)
-        self.classes_ = np.array([0, 1])
+        self.classes_ = classes
         from ._thresholds_noise import fit_with_holdout
 
         fit_with_holdout(self, specs, scores, yy, w, np.ascontiguousarray(codes, dtype=np.int32))
@@ -316,7 +324,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
     )
 
     def _serve(self, X, sensitive_features, y, row_offset):
-        scores = self._scores(X if self.estimator is not None else X[:, 0])
+        scores = self._scores(X)  # (n, 1) scores, or features for the score model
         codes = self._codes(sensitive_features, scores.shape[0])
         return {"decision": self._apply(scores, codes, decide=True, seed=self.seed_, row_offset=row_offset),
                 "probability": self._apply(scores, codes)}
@@ -330,7 +338,7 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         return _kern.apply_rules(scores, np.ascontiguousarray(codes, dtype=np.int32), self.thresholds_,
                                  self.tie_fractions_, self.mixture_weights_, decide, seed, RANDOM_STREAM, row_offset)
 
-    def predict_proba(self, X, *, sensitive_features):
+    def predict_proba(self, X, *, sensitive_features=None):
         """Probability of a positive decision (expected over the randomisation).
 
         Parameters
@@ -342,15 +350,16 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
         Returns
         -------
-        ndarray of shape (n, 2)
-            Columns: probability of 0 and of 1.
+        ndarray of shape (n, 2), or the ``set_output(predict=...)`` container
+            Columns: probability of ``classes_[0]`` and of ``classes_[1]``.
         """
         check_is_fitted(self, "thresholds_")
+        sensitive_features = require_sensitive_features(sensitive_features, self, "predict_proba")
         scores = self._scores(X)
         p = self._apply(scores, self._codes(sensitive_features, scores.shape[0]))
-        return np.column_stack([1.0 - p, p])
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
-    def predict(self, X, *, sensitive_features, random_state=None, row_offset=0):
+    def predict(self, X, *, sensitive_features=None, random_state=None, row_offset=0):
         """Decisions 0/1; randomised only where the rule randomises.
 
         Parameters
@@ -369,14 +378,17 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
         Returns
         -------
-        ndarray of int64, shape (n,)
+        ndarray of shape (n,), or the ``set_output(predict=...)`` container
+            Labels of ``classes_`` (int64 0/1 for 0/1 labels).
         """
         check_is_fitted(self, "thresholds_")
+        sensitive_features = require_sensitive_features(sensitive_features, self, "predict")
         row_offset = check_row_offset(row_offset)
         seed = self.seed_ if random_state is None else check_seed(random_state)
         scores = self._scores(X)
         codes = self._codes(sensitive_features, scores.shape[0])
-        return self._apply(scores, codes, decide=True, seed=seed, row_offset=row_offset)
+        decisions = self._apply(scores, codes, decide=True, seed=seed, row_offset=row_offset)
+        return self._predicted(self._labels(decisions), X)
 
     def predict_proba_inferred(self, X, *, group_proba):
         """Acceptance probability when the group is unknown: each group's rule weighted by a
@@ -399,18 +411,18 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
 
         check_is_fitted(self, "thresholds_")
         p = inferred_proba(self, self._scores(X), group_proba)
-        return np.column_stack([1.0 - p, p])
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
     def predict_inferred(self, X, *, group_proba, random_state=None, row_offset=0):
-        """Decisions 0/1 from :meth:`predict_proba_inferred` (same counter-based uniforms
-        as :meth:`predict`, so chunked calls with ``row_offset`` equal one call)."""
+        """Decisions (labels of ``classes_``) from :meth:`predict_proba_inferred` (same
+        counter-based uniforms as :meth:`predict`: chunked calls with ``row_offset`` equal one call)."""
         from ._thresholds_inferred import decide
 
         check_is_fitted(self, "thresholds_")
         row_offset = check_row_offset(row_offset)
         seed = self.seed_ if random_state is None else check_seed(random_state)
-        p = self.predict_proba_inferred(X, group_proba=group_proba)[:, 1]
-        return decide(p, seed, RANDOM_STREAM, row_offset)
+        p = np.asarray(self.predict_proba_inferred(X, group_proba=group_proba))[:, 1]
+        return self._predicted(self._labels(decide(p, seed, RANDOM_STREAM, row_offset)), X)
 
     # ------------------------------------------------------------------- plot
     def plot(self, curve="roc", ax=None):
@@ -456,6 +468,9 @@ class GroupThresholds(ServingMixin, ModelFileMixin, MetaEstimatorMixin, Classifi
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.non_deterministic = False
+        tags.classifier_tags.multi_class = False
+        if self.estimator is not None:  # the score model reads X
+            tags.input_tags.sparse = get_tags(self.estimator).input_tags.sparse
         return tags
 
 

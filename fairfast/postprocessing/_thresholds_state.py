@@ -4,7 +4,8 @@ Two layouts are read. Layout 1 (releases before the constraint algebra, no ``lay
 key): parameters without ``mode``/``tolerance_on``/..., five operating-point columns;
 its equalized-odds rules are mixtures, so they load with ``mode="mixing"``. Layout 2
 adds the summary (constraint report, solver, gap, cherry-picking, held-out estimate)
-and seven operating-point columns. Every reader raises ``ValueError`` starting with
+and seven operating-point columns; ``classes`` (the two labels) and
+``feature_names_in`` were added to it later (absent: 0/1 labels, unnamed scores). Every reader raises ``ValueError`` starting with
 "model state is inconsistent" (or "incomplete or malformed").
 """
 
@@ -12,8 +13,10 @@ import numbers
 
 import numpy as np
 
+from .._base.frames import feature_names_from_state, feature_names_state
 from .._base.grouping import grouping_from_state, grouping_state
 from ._thresholds_metrics import CANONICAL
+from ._thresholds_sklearn import classes_from_json, classes_to_json
 from ._thresholds_summary import CURVE_KEYS, POINT_KEYS
 
 __all__ = ["get_state", "from_state", "constraint_name"]
@@ -84,6 +87,8 @@ def get_state(est):
         "constraints": [{k: _plain(v) for k, v in row.items()} for row in est.constraints_.to_dict("records")],
         "cherry_picking": {k: _plain(v) for k, v in est.cherry_picking_.items()},
         "holdout": None if est.holdout_ is None else {k: _plain(v) for k, v in est.holdout_.items()},
+        "classes": classes_to_json(est.classes_),
+        "feature_names_in": feature_names_state(est),
     }
     op = est.operating_points_
     arrays = {
@@ -175,7 +180,7 @@ def from_state(cls, meta, arrays):
     est.n_features_in_ = 1
     est.groups_ = groups
     est.seed_ = seed
-    est.classes_ = np.array([0, 1])
+    est.classes_ = classes_from_json(meta)
     est.thresholds_ = np.ascontiguousarray(t)
     est.tie_fractions_ = np.ascontiguousarray(q)
     est.mixture_weights_ = np.ascontiguousarray(w)
@@ -195,4 +200,4 @@ def from_state(cls, meta, arrays):
         g: {k: c[offsets[i]:offsets[i + 1]].copy() for k, c in zip(CURVE_KEYS, curves)}
         for i, g in enumerate(groups)
     }
-    return est
+    return feature_names_from_state(est, meta.get("feature_names_in"))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._base.grouping import Grouping
-from .._base.validation import as_float_array
+from .._base.validation import as_float_array, not_finite_message
 from ._gaussian import one_blas_thread
 
 # Up to this width the compiled kernel maps rows chunk by chunk in cache; wider maps
@@ -12,10 +12,12 @@ from ._gaussian import one_blas_thread
 KERNEL_MAX_FEATURES = 1024
 
 
-def check_X(X, name="X", n_features=None, positive=False, check_finite=True):
+def check_X(X, name="X", n_features=None, positive=False, check_finite=True, min_rows=0):
     """`X` as a C-contiguous 2-D float array; ``check_finite=False`` leaves the finiteness
     check to a later pass (``apply_blocks`` does it on the fly)."""
-    X = as_float_array(X, name, ndim=2, min_rows=0, check_finite=check_finite)
+    X = as_float_array(X, name, ndim=2, min_rows=min_rows, check_finite=check_finite)
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features but the estimator was fitted with {n_features}")
     if positive and X.size and not (X > 0).all():
@@ -59,7 +61,7 @@ def encode_labels(y, n, classes=None):
 def require_finite(X, name="X"):
     if X.size and not np.isfinite(X).all():
         bad = int(np.flatnonzero(~np.isfinite(X.ravel()))[0])
-        raise ValueError(f"{name} must be finite; found {X.ravel()[bad].item()!r} at position {bad}")
+        raise ValueError(not_finite_message(name, X.ravel()[bad].item(), bad))
 
 
 _BLAS = {}

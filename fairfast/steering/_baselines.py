@@ -3,10 +3,12 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import state as st
+from .._base.frames import FrameOutputMixin, check_feature_names, feature_names_from_state, feature_names_state
+from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.grouping import grouping_state, pop_grouping
 from ._apply import apply_blocks, check_X, fit_groups, transform_groups
@@ -14,6 +16,25 @@ from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
 
 __all__ = ["LEACE", "MeanCovarianceMatching", "MeanMatching"]
+
+
+class _SteeringAPI(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, st.ModelFileMixin, OneToOneFeatureMixin,
+                  TransformerMixin, BaseEstimator):
+    """The scikit-learn side shared by the baselines: routing, set_output, feature names."""
+
+    def _fit_input(self, X, sensitive_features):
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        check_feature_names(self, X, reset=True)
+        return check_X(X, min_rows=2), sensitive_features  # two groups at least
+
+    def _transform_input(self, X, sensitive_features=None, *, required=True, check_finite=False):
+        if required:
+            require_sensitive_features(sensitive_features, self, "transform")
+        check_feature_names(self, X, reset=False)
+        return check_X(X, n_features=self.n_features_in_, check_finite=check_finite)
+
+    def _state_with_names(self, meta, arrays):
+        return {**meta, "feature_names_in": feature_names_state(self)}, arrays
 
 
 def _group_moments(X, sensitive_features):
@@ -34,25 +55,26 @@ def _reference_index(reference, groups, counts):
     raise ValueError(f"reference must be None (largest group) or one of the groups {groups}; got {reference!r}")
 
 
-class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class _GroupMapBase(_SteeringAPI):
     _serving = Serving(inputs="features", sensitive=True, fit_labels="none", labels="none",
                        outputs=(Output("features", True, "float", "the steered features, one column per feature"),))
 
     def _serve(self, X, sensitive_features, y, row_offset):
         return {"features": self.transform(X, sensitive_features=sensitive_features)}
 
-    def transform(self, X, y=None, *, sensitive_features):
+    def transform(self, X, y=None, *, sensitive_features=None):
         """Apply the fitted map of each row's group (float32 stays float32).
 
         Label-free: ``y`` is accepted (for a uniform batch interface) and ignored.
         Each output row depends only on its own row and group.
         """
         check_is_fitted(self, "linear_")
-        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # apply_blocks checks
-        g = transform_groups(sensitive_features, self.grouping_, X.shape[0])
-        return apply_blocks(X, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
+        Z = self._transform_input(X, sensitive_features)  # apply_blocks checks finiteness
+        g = transform_groups(sensitive_features, self.grouping_, Z.shape[0])
+        out = apply_blocks(Z, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
+        return self._output("transform", out, X, columns=self.get_feature_names_out())
 
-    def fit_transform(self, X, y=None, *, sensitive_features):
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
 
     def _get_state(self):
@@ -69,7 +91,8 @@ class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstim
         check_is_fitted(self, "linear_")
         meta = self._group_meta()
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
-        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
+        return self._state_with_names(meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS},
+                                             **grouping_arrays})
 
     def _group_meta(self):
         groups, multi = st.labels_to_json(self.groups_)
@@ -103,7 +126,7 @@ class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstim
             raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
         est = cls._read_maps(meta, arrays)
         est.grouping_ = grouping
-        return est
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
 
 class MeanMatching(_GroupMapBase):
@@ -125,8 +148,8 @@ class MeanMatching(_GroupMapBase):
     def __init__(self, *, reference=None):
         self.reference = reference
 
-    def fit(self, X, y=None, *, sensitive_features):
-        X = check_X(X)
+    def fit(self, X, y=None, *, sensitive_features=None):
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         groups, counts, means, _, self.grouping_ = _group_moments(X, sensitive_features)
         r = _reference_index(self.reference, groups, counts)
         G, d = means.shape
@@ -193,8 +216,8 @@ class MeanCovarianceMatching(_GroupMapBase):
         self.reference = reference
         self.shrinkage = shrinkage
 
-    def fit(self, X, y=None, *, sensitive_features):
-        X = check_X(X)
+    def fit(self, X, y=None, *, sensitive_features=None):
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         if (counts < 2).any():
             raise ValueError("every group needs at least 2 rows to estimate its covariance")
@@ -244,7 +267,7 @@ class MeanCovarianceMatching(_GroupMapBase):
         return est
 
 
-class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class LEACE(_SteeringAPI):
     r"""LEAst-squares Concept Erasure (Belrose et al., NeurIPS 2023).
 
     With :math:`Z` the one-hot group indicator, :math:`W = \Sigma_{XX}^{-1/2}`
@@ -292,13 +315,11 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
         self.shrinkage = shrinkage
         self.svd_tol = svd_tol
 
-    def fit(self, X, y=None, *, sensitive_features):
+    def fit(self, X, y=None, *, sensitive_features=None):
         if isinstance(self.svd_tol, bool) or not isinstance(self.svd_tol, numbers.Real) or not self.svd_tol > 0:
             raise ValueError(f"svd_tol must be a positive number; got {self.svd_tol!r}")
-        X = check_X(X)
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         n, d = X.shape
-        if n < 2:
-            raise ValueError(f"X must have at least 2 rows, got {n}")
         groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         G = len(groups)
         tn, tm, ts = counts[:1], means[:1], scatter[:1]
@@ -325,7 +346,7 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
     def transform(self, X, y=None, *, sensitive_features=None):
         """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
-        X = check_X(X, n_features=self.n_features_in_)
+        X_in, X = X, self._transform_input(X, required=False, check_finite=True)
         dt = X.dtype
         mean, left, right = (a.astype(dt, copy=False) for a in (self.mean_, self.proj_left_, self.proj_right_))
         out = np.empty_like(X)
@@ -339,9 +360,9 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
             o[...] = x
             for k in range(right.shape[0]):
                 o -= (delta * right[k]).sum(axis=1)[:, None] * left[:, k]
-        return out
+        return self._output("transform", out, X_in, columns=self.get_feature_names_out())
 
-    def fit_transform(self, X, y=None, *, sensitive_features):
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
@@ -372,7 +393,8 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
             "rank": int(self.proj_left_.shape[1]),
         }
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
-        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
+        return self._state_with_names(meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS},
+                                             **grouping_arrays})
 
     @classmethod
     def _from_state(cls, meta, arrays):
@@ -399,7 +421,7 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
                              "(the eraser is a projection)")
         est.mean_, est.proj_left_, est.proj_right_ = mean, left, right
         est.groups_, est.n_features_in_, est.grouping_ = groups, d, grouping
-        return est
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
     @property
     def projection_(self):

@@ -79,7 +79,7 @@ def _factors(est, a):
 
 def posterior(est, Z, a, rows):
     """:math:`p(i \\mid x, a)` of the fitted Gaussian model for the rows ``rows`` of group ``a``."""
-    cache = est.__dict__.setdefault("_posterior_factors", {})
+    cache = est._derived().setdefault("posterior_factors", {})
     if a not in cache:
         cache[a] = _factors(est, a)
     Ls = cache[a]

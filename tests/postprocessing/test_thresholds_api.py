@@ -188,8 +188,10 @@ def test_input_errors():
     gt = GroupThresholds()
     with pytest.raises(ValueError, match="y has 99 rows but X has 100"):
         gt.fit(s, y[:-1], sensitive_features=a)
-    with pytest.raises(ValueError, match="y must hold labels 0/1 or probabilities"):
-        gt.fit(s, y * 2, sensitive_features=a)
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        gt.fit(s, y + 2 * (np.arange(100) % 2), sensitive_features=a)
+    with pytest.raises(ValueError, match="y is continuous"):
+        gt.fit(s, y + np.linspace(0, 3, 100), sensitive_features=a)
     bad = s.copy()
     bad[3] = np.nan
     with pytest.raises(ValueError, match="X must be finite"):

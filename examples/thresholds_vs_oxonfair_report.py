@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from thresholds_vs_oxonfair import KEY, TOLERANCE, _fairlearn_example, load, splits  # noqa: E402
+from thresholds_vs_oxonfair import TOLERANCE, _fairlearn_example, load, splits  # noqa: E402
 
 ENVELOPE_AT = (0.02, 0.05, 0.1)  # held-out violation bounds of the test-split frontier table
 GRID = ["dataset", "constraint", "seed"]

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import state as st
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.grouping import grouping_state, pop_grouping
-from ._apply import apply_blocks, check_X, fit_groups, transform_groups
+from ._apply import AffineMaps, cached_maps, check_X, drop_cached_maps, fit_groups, require_finite, transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
 
@@ -48,9 +48,17 @@ class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstim
         Each output row depends only on its own row and group.
         """
         check_is_fitted(self, "linear_")
-        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # apply_blocks checks
+        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # the kernel checks
         g = transform_groups(sensitive_features, self.grouping_, X.shape[0])
-        return apply_blocks(X, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
+        return self._maps().apply(X, g)
+
+    def _maps(self):
+        """The fitted maps, packed once per dtype for the batch-invariant kernel."""
+        return cached_maps(self, "maps", (self.linear_, self.offset_, self.identity_),
+                           lambda: AffineMaps(self.linear_, self.offset_, self.identity_))
+
+    def __getstate__(self):
+        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
 
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
@@ -136,6 +144,11 @@ class MeanMatching(_GroupMapBase):
         self.identity_[r] = True
         self.groups_, self.reference_, self.n_features_in_ = groups, groups[r], d
         return self
+
+    def _maps(self):
+        """Translations ``x + b`` (the linear parts are identities: no product)."""
+        return cached_maps(self, "maps", (self.offset_, self.identity_),
+                           lambda: AffineMaps(None, self.offset_, self.identity_))
 
     # ------------------------------------------------------------ model files
     # offset (G, d) and identity (G,); the linear parts are identities and not stored
@@ -325,21 +338,19 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
     def transform(self, X, y=None, *, sensitive_features=None):
         """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
-        X = check_X(X, n_features=self.n_features_in_)
-        dt = X.dtype
-        mean, left, right = (a.astype(dt, copy=False) for a in (self.mean_, self.proj_left_, self.proj_right_))
-        out = np.empty_like(X)
-        # Row by row (in cache-sized chunks), never one matrix product over all rows: a
-        # BLAS product's rounding can depend on how many rows it sees (one row takes the
-        # matrix-vector path), and a row's result must not depend on its batch.
-        step = max(1, (1 << 17) // max(X.shape[1], 1))
-        for a in range(0, X.shape[0], step):
-            x, o = X[a:a + step], out[a:a + step]
-            delta = x - mean
-            o[...] = x
-            for k in range(right.shape[0]):
-                o -= (delta * right[k]).sum(axis=1)[:, None] * left[:, k]
-        return out
+        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # the kernel checks
+        if self.proj_left_.shape[1] == 0:  # nothing to erase
+            require_finite(X)
+            return X.copy()
+        # x - L (R (x - mean)): two thin products through the batch-invariant kernel (a
+        # row's result never depends on its batch, as it would through BLAS)
+        right, left = cached_maps(self, "maps", (self.mean_, self.proj_left_, self.proj_right_), lambda: (
+            AffineMaps([self.proj_right_], center=self.mean_[None]), AffineMaps([-self.proj_left_])))
+        coef = right.apply(X)
+        return left.apply(coef, init=X)
+
+    def __getstate__(self):
+        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
 
     def fit_transform(self, X, y=None, *, sensitive_features):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X)

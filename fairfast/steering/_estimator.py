@@ -12,7 +12,7 @@ from .._base.serving import Output, Serving, ServingMixin
 from . import _label_free, _steering_state
 from ._steering_state import _group_index, _is_auto
 from ._all_subgroups import solve_all_subgroups
-from ._apply import KERNEL_MAX_FEATURES, all_equal, apply_blocks, check_X, encode_labels, fit_groups
+from ._apply import AffineMaps, all_equal, cached_maps, check_X, drop_cached_maps, encode_labels, fit_groups
 from ._apply import require_finite, stack_maps, times, transform_groups
 from ._closed_form import shared_affirmative, whitened_map
 from ._gaussian import bures_map, cholesky
@@ -365,9 +365,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
         Z, g, d = self._prepare(X, sensitive_features)
         G, K = self.priors_.shape
         yc, _ = encode_labels(y, Z.shape[0], self.classes_)
-        lin, off = self._blocks(Z.dtype)
-        out = apply_blocks(Z, g * K + yc, G * K, lin, off, self.identity_.reshape(-1))
-        return self._finish(out)
+        return self._finish(self._label_aware_maps().apply(Z, g * K + yc))
 
     def _serve(self, X, sensitive_features, y, row_offset):
         return {"features": self.transform(X, y, sensitive_features=sensitive_features)}
@@ -395,32 +393,30 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
             if getattr(self, "_mixture", None) is None:
                 self._mixture = _label_free.mixture_maps(self)
             lin, off = self._mixture
-            out = apply_blocks(Z, g, len(self.groups_), lin, off, self.identity_[:, 0])
+            maps = cached_maps(self, "mixture", (self._mixture, self.identity_),
+                               lambda: AffineMaps(lin, off, self.identity_[:, 0]))
+            out = maps.apply(Z, g)
         else:
             require_finite(Z)
             out = _label_free.soft_combine(self, Z, g, proba)
         return self._finish(out)
 
-    def _blocks(self, dtype):
-        """The (G*K) label-aware maps in the layout ``apply_blocks`` wants for `dtype` (cached)."""
+    def _label_aware_maps(self):
+        """The (G*K) label-aware maps, code ``group * n_classes + label`` (packed once per dtype)."""
         G, K, d = self.offset_.shape
-        if d > KERNEL_MAX_FEATURES:  # one BLAS product per block: views, no copy
-            return [self.linear_[a, i] for a in range(G) for i in range(K)], self.offset_.reshape(G * K, d)
-        cache = self.__dict__.setdefault("_blocks_cache", {})
-        if dtype not in cache:
-            cache[dtype] = (np.ascontiguousarray(self.linear_, dtype=dtype).reshape(G * K, d, d),
-                            np.ascontiguousarray(self.offset_, dtype=dtype).reshape(G * K, d))
-        return cache[dtype]
+
+        def build():  # views of the fitted arrays: maps repeated over the classes are packed once
+            return AffineMaps([self.linear_[a, i] for a in range(G) for i in range(K)],
+                              self.offset_.reshape(G * K, d), self.identity_.reshape(-1))
+
+        return cached_maps(self, "label_aware", (self.linear_, self.offset_, self.identity_), build)
 
     def _drop_caches(self):
-        for name in ("_mixture", "_blocks_cache", "_posterior_factors"):
-            self.__dict__.pop(name, None)
+        self.__dict__.pop("_mixture", None)
+        drop_cached_maps(self.__dict__)
 
     def __getstate__(self):
-        state = super().__getstate__()
-        for name in ("_blocks_cache", "_posterior_factors"):  # derived: rebuilt on first use
-            state.pop(name, None)
-        return state
+        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
 
     def class_posterior(self, X, *, sensitive_features):
         r"""Posterior :math:`p(i \mid x, a)` of the fitted Gaussian model (columns: ``classes_``).
@@ -430,12 +426,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
         ``unlabeled="soft"``.
         """
         Z, g, d = self._prepare(X, sensitive_features, check_finite=True)
-        p = np.empty((Z.shape[0], len(self.classes_)))
-        for a in range(len(self.groups_)):
-            rows = np.flatnonzero(g == a)
-            if rows.size:
-                p[rows] = _label_free.posterior(self, Z, a, rows)
-        return p
+        return _label_free.posterior(self, Z, g)
 
     def soft_transform(self, X, proba, *, sensitive_features):
         r"""Deployment mode (c) with any classifier: :math:`\sum_i p_i(x)\, T_{ia}(x)`.

@@ -96,7 +96,7 @@ def _fairfast_epoch(data, dtype):
 
     def epoch(theta, beta, state):
         with fairfast.thread_limit(THREADS):
-            _kernels.train_epoch(X, y, data["perm"], BATCH, theta, beta, data["sizes"], 1.0, 1.0, log_prior,
+            _kernels.train_epoch(X, y, data["perm"], BATCH, theta, beta, data["sizes"], 1.0, 1.0, 1.0, log_prior,
                                  ALPHA, LR_GROUP, LR_MODEL, state)
         return theta, beta
 

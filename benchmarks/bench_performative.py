@@ -39,7 +39,7 @@ from scipy import stats
 from fairfast.performative import (
     BaseRateParity,
     ExPostReduction,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LaborMarket,
     ThresholdPolicy,
 )
@@ -73,7 +73,7 @@ def test_reduction(benchmark, impl, market, population):
     classes = []
 
     def run():
-        F = GroupThresholds()
+        F = GroupSpecificThresholds()
         classes.append(F)
         return ExPostReduction(market, F, [BaseRateParity(TOLERANCE)], **REDUCTIONS[impl]).fit(population)
 

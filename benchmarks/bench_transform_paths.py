@@ -2,7 +2,7 @@
 
 ``barycenter_paths[n_calib]``: transform of 1e7 rows (K = 2, the workload of
 ``bench_barycenter.py``) with a model fitted on ``n_calib`` = 1e4, 1e5 or 1e6 rows,
-each path forced through the binding's ``path`` argument:
+each path forced through the compiled stage's ``path`` argument:
 
 - ``plain``: bucket index, fixed window of values, table entry, in row order;
 - ``pipelined``: the same reads, software-pipelined over successive rows;
@@ -20,8 +20,6 @@ Run (about a minute)::
 import numpy as np
 import pytest
 
-import workloads as wl
-from fairfast import _core
 from fairfast.postprocessing import WassersteinBarycenter
 
 N_ROWS = 10**7
@@ -38,28 +36,26 @@ def rows(workload_cache):
 def fitted(request, workload_cache):
     data = workload_cache.get("barycenter", request.param, 2)
     model = WassersteinBarycenter(random_state=0).fit(data["z_calib"], sensitive_features=data["s_calib"])
-    state = model.stages_[0]["state"]
-    lookup = _core.barycenter.lookup(state["values"][0], state["offsets"], state["table"][0])
-    return request.param, model, state, lookup
+    core = model.stages_[0].core
+    lookup_bytes = core.build_lookups()  # whatever the calibration size, for the forced lookup path
+    return request.param, core, lookup_bytes
 
 
 @pytest.mark.parametrize("path", list(PATHS))
 def test_rank_path(benchmark, fitted, rows, path, num_threads):
-    n_calib, model, state, lookup = fitted
+    n_calib, core, lookup_bytes = fitted
     z, s = rows
-    start, lo, scale = state["index"][0]
     out = np.empty_like(z)
     out.fill(0.0)
 
     def run(p):
-        return _core.barycenter.transform(
-            state["values"][0], state["keys"][0], state["offsets"], start, lo, scale, state["table"][0],
-            z, s, 0.0, 0.0, model.seed_, 0, out, p, lookup=lookup,
-        )
+        res, status, row = core.transform(z, s, 0.0, 0, out, 0, p)
+        assert row < 0, status
+        return res
 
     expected = run(PATHS["plain"]).copy()
     np.testing.assert_array_equal(run(PATHS[path]), expected)
     benchmark.group = f"barycenter_paths[calib={n_calib:.0e}]"
     benchmark.extra_info.update(n_calib=n_calib, n=N_ROWS, path=path, threads=num_threads,
-                                lookup_bytes=lookup.nbytes)
+                                lookup_bytes=lookup_bytes)
     benchmark.pedantic(run, args=(PATHS[path],), rounds=5, iterations=1)

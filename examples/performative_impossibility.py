@@ -20,7 +20,7 @@ from fairfast.performative import (
     BaseRateParity,
     ExPostReduction,
     GroupBlindThresholds,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LaborMarket,
     ThresholdPolicy,
     evaluate_policy,
@@ -51,10 +51,10 @@ def main():
     assert np.allclose(curves[:, 1], curves[:, 0] / 2)
 
     parity = BaseRateParity(EPS)
-    free = ExPostReduction(market, GroupThresholds(), BaseRateParity(10.0)).fit()
+    free = ExPostReduction(market, GroupSpecificThresholds(), BaseRateParity(10.0)).fit()
     blind = ExPostReduction(market, GroupBlindThresholds(), parity).fit()
-    specific = ExPostReduction(market, GroupThresholds(), parity).fit()
-    pure_eg = ExPostReduction(market, GroupThresholds(), parity, run_linprog_step=False).fit()
+    specific = ExPostReduction(market, GroupSpecificThresholds(), parity).fit()
+    pure_eg = ExPostReduction(market, GroupSpecificThresholds(), parity, run_linprog_step=False).fit()
 
     print(f"ex-post base-rate parity, eps = {EPS}; closed-form evaluation\n")
     rows = {

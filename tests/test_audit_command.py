@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -46,7 +47,10 @@ def run(*argv, wrapper=None):
     """The finished process; stdout and stderr decoded without newline translation, so that
     a progress bar's carriage returns stay visible."""
     code = wrapper or "import sys; from fairfast.cli import main; sys.exit(main(sys.argv[1:]))"
-    res = subprocess.run([sys.executable, "-c", code, "audit", *map(str, argv)], capture_output=True, timeout=300)
+    # cwd away from the checkout: "python -c" puts the working directory first on sys.path, and
+    # the source tree's fairfast has no compiled core when the package is installed normally.
+    res = subprocess.run([sys.executable, "-c", code, "audit", *map(str, argv)], capture_output=True, timeout=300,
+                         cwd=tempfile.gettempdir())
     res.stdout, res.stderr = res.stdout.decode(), res.stderr.decode()
     return res
 

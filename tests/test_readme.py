@@ -23,7 +23,8 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", ROOT / "docs" / "metrics.md", ROOT / "docs" / "batch.md"]
+DOCS = [ROOT / "README.md", ROOT / "docs" / "metrics.md", ROOT / "docs" / "batch.md",
+        ROOT / "docs" / "model_selection.md"]
 _BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 _FLOAT = re.compile(r"-?\d+\.\d+")
 

@@ -76,6 +76,19 @@ inline const double* optional_f64(const py::object& obj, const char* name, py::s
   return keep.data();
 }
 
+// The output array: a new one of n entries for None, else `out` itself, checked to be a
+// writeable C-contiguous array of T with n entries (`dtype_of` names whose dtype T is).
+template <class T>
+carray<T> output_array(const py::object& out, py::ssize_t n, const char* dtype_of) {
+  if (out.is_none()) return carray<T>(n);
+  if (!py::isinstance<carray<T>>(out))
+    throw py::type_error(std::string("out must be a C-contiguous array of ") + dtype_of + " dtype");
+  carray<T> result = py::reinterpret_borrow<carray<T>>(out);
+  require_length(result, "out", n);
+  if (!result.writeable()) throw py::value_error("out must be writeable");
+  return result;
+}
+
 inline void require_nonempty(py::ssize_t n, const char* name) {
   if (n < 1) throw py::value_error(std::string(name) + " must hold at least one value");
 }

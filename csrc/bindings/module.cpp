@@ -10,11 +10,14 @@ void register_metrics(py::module_& m);
 void register_thresholds(py::module_& m);
 void register_steering(py::module_& m);
 void register_grouping(py::module_& m);
+void register_sort(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fairfast compiled kernels (C++17). Use the public API in fairfast.*; these "
             "functions trust validated, C-contiguous inputs of the exact dtype.";
   register_config(m);
+  auto sort = m.def_submodule("sort", "Parallel radix sort of float32/float64 values (IEEE total order)");
+  register_sort(sort);
   auto transport = m.def_submodule("transport", "1-D optimal transport kernels");
   register_transport(transport);
   auto barycenter = m.def_submodule("barycenter", "Wasserstein-barycenter post-processing kernels");

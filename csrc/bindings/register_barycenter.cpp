@@ -1,14 +1,17 @@
-// Bindings of csrc/fairfast/barycenter.hpp.
+// Bindings of the barycenter kernels: the fit's group partition and tables, and
+// BarycenterStage64/32, one fitted stage validated once and transformed many times.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
-#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "checks.hpp"
-#include "fairfast/barycenter.hpp"
+#include "fairfast/barycenter_stage.hpp"
 
 namespace py = pybind11;
 using namespace fairfast;
@@ -16,28 +19,14 @@ using fairfast::bind::carray;
 
 namespace {
 
-// Each group's bucket bounds must be non-decreasing within [0, n_g], or a search could
-// leave the group. O(n): cheap next to any transform worth calling.
-void require_valid_index(const carray<std::uint32_t>& start, const carray<std::int64_t>& offsets) {
-  const std::uint32_t* s = start.data();
-  const std::int64_t* o = offsets.data();
-  const py::ssize_t k = offsets.shape(0) - 1;
-  for (py::ssize_t g = 0; g < k; ++g) {
-    const std::uint64_t len = static_cast<std::uint64_t>(o[g + 1] - o[g]);
-    const std::uint32_t* sg = s + o[g] + g;
-    if (sg[0] != 0 || sg[len] != len) throw py::value_error("start is not a valid index for these values");
-    for (std::uint64_t b = 0; b < len; ++b)
-      if (sg[b + 1] < sg[b] || sg[b + 1] > len) throw py::value_error("start is not a valid index for these values");
-  }
-}
-
 void require_jitter(double jitter) {
   if (!(jitter >= 0.0) || !std::isfinite(jitter)) throw py::value_error("jitter must be finite and >= 0");
 }
 
 template <class T>
 py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::int32_t n_groups,
-                    std::uint64_t seed, std::uint64_t row_offset, double jitter, bool with_rows) {
+                    std::uint64_t seed, std::uint64_t row_offset, double jitter, bool with_rows,
+                    const py::object& out) {
   bind::require_1d(x, "scores");
   bind::require_1d(codes, "codes");
   bind::require_same_length(x, "scores", codes, "codes");
@@ -60,7 +49,7 @@ py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::
     if (counts.data()[g] == 0) throw py::value_error("group code " + std::to_string(g) + " has no rows");
     o[g + 1] = o[g] + counts.data()[g];
   }
-  carray<T> grouped(n);
+  carray<T> grouped = bind::output_array<T>(out, n, "the scores'");
   py::object rows_obj = py::none();
   std::uint32_t* rows = nullptr;
   if (with_rows) {
@@ -74,73 +63,6 @@ py::tuple partition(const carray<T>& x, const carray<std::int32_t>& codes, std::
                        grouped.mutable_data(), rows);
   }
   return py::make_tuple(grouped, rows_obj, offsets);
-}
-
-template <class T>
-std::size_t tie_keys(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
-                   const carray<double>& lo, const carray<double>& scale, const carray<T>& x,
-                   const carray<std::int32_t>& codes, std::uint64_t seed, std::uint64_t row_offset, double jitter,
-                   const py::object& rows, carray<std::uint64_t>& keys) {
-  bind::require_1d(values, "values");
-  const py::ssize_t n = values.shape(0);
-  bind::require_offsets(offsets, n, "offsets");
-  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
-  bind::require_length(start, "start", n + k);
-  bind::require_length(lo, "lo", k);
-  bind::require_length(scale, "scale", k);
-  bind::require_length(x, "scores", n);
-  bind::require_length(codes, "codes", n);
-  require_jitter(jitter);
-  require_valid_index(start, offsets);
-  std::uint32_t* r = nullptr;
-  carray<std::uint32_t> keep;
-  if (!rows.is_none()) {
-    if (!py::isinstance<carray<std::uint32_t>>(rows)) throw py::type_error("rows must be a C-contiguous uint32 array");
-    keep = py::reinterpret_borrow<carray<std::uint32_t>>(rows);
-    bind::require_length(keep, "rows", n);
-    r = keep.mutable_data();
-    for (py::ssize_t i = 0; i < n; ++i)
-      if (r[i] >= static_cast<std::uint64_t>(n)) throw py::index_error("rows holds an index outside [0, n)");
-  }
-  bind::require_length(keys, "keys", n);
-  if (!keys.writeable()) throw py::value_error("keys must be writeable");
-  std::size_t tied;
-  {
-    py::gil_scoped_release release;
-    tied = compute_tie_keys(values.data(), offsets.data(), k, start.data(), lo.data(), scale.data(), x.data(),
-                            codes.data(), static_cast<std::size_t>(n), seed, row_offset, jitter, r,
-                            keys.mutable_data());
-  }
-  if (tied == tie_keys_bad_code) throw py::index_error("codes holds a group code outside [0, n_groups)");
-  return tied;
-}
-
-template <class T>
-py::tuple index(const carray<T>& values, const carray<std::int64_t>& offsets) {
-  bind::require_1d(values, "values");
-  bind::require_offsets(offsets, values.shape(0), "offsets");
-  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
-  carray<std::uint32_t> start(values.shape(0) + k);
-  carray<double> lo(k), scale(k);
-  {
-    py::gil_scoped_release release;
-    build_group_indexes(values.data(), offsets.data(), k, start.mutable_data(), lo.mutable_data(),
-                        scale.mutable_data());
-  }
-  return py::make_tuple(start, lo, scale);
-}
-
-// Lookup lines of a fitted stage (derived data for the transform; see rank_lookup.hpp).
-template <class T>
-RankLookup<T>* make_lookup(const carray<T>& values, const carray<std::int64_t>& offsets, const carray<double>& table) {
-  bind::require_1d(values, "values");
-  bind::require_offsets(offsets, values.shape(0), "offsets");
-  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
-  bind::require_length(table, "table", values.shape(0) + k);
-  if (static_cast<std::uint64_t>(values.shape(0)) >= (std::uint64_t(1) << 32))
-    throw py::value_error("a lookup holds ranks below 2**32: values is too long");
-  py::gil_scoped_release release;
-  return new RankLookup<T>(values.data(), offsets.data(), k, table.data());
 }
 
 template <class T>
@@ -162,91 +84,257 @@ carray<double> tables(const carray<T>& values, const py::object& cumw, const car
   return table;
 }
 
+// The array itself when it owns its data, else an owning copy; made read-only either
+// way: the stage validates its arrays once and trusts them afterwards.
+template <class A>
+A take_readonly(const A& a) {
+  A owned = a.owndata() ? a : py::reinterpret_steal<A>(a.attr("copy")().release());
+  owned.attr("setflags")(py::arg("write") = false);
+  return owned;
+}
+
+template <class A>
+void require_matrix(const A& a, const char* name, py::ssize_t rows, py::ssize_t cols) {
+  if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != cols)
+    throw py::value_error(std::string(name) + " must have shape (" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + ")");
+}
+
+// A fitted stage as seen from Python: the stage and the arrays it reads, kept alive and
+// read-only here.
 template <class T>
-carray<T> transform(const carray<T>& values, const carray<std::uint64_t>& tie_keys,
-                    const carray<std::int64_t>& offsets, const carray<std::uint32_t>& start,
-                    const carray<double>& lo, const carray<double>& scale, const carray<double>& table,
-                    const carray<T>& x, const carray<std::int32_t>& codes, double epsilon, double jitter,
-                    std::uint64_t seed, std::uint64_t row_offset, const py::object& out, int path,
-                    const py::object& lookup) {
-  if (path < 0 || path > 4)
-    throw py::value_error("path must be 0 (automatic), 1 (plain), 2 (pipelined), 3 (sliced) or 4 (lookup)");
-  bind::require_1d(values, "values");
-  const py::ssize_t n_fit = values.shape(0);
-  bind::require_offsets(offsets, n_fit, "offsets");
-  const std::int32_t k = static_cast<std::int32_t>(offsets.shape(0) - 1);
-  bind::require_length(tie_keys, "tie_keys", n_fit);
-  bind::require_length(start, "start", n_fit + k);
-  bind::require_length(lo, "lo", k);
-  bind::require_length(scale, "scale", k);
-  bind::require_length(table, "table", n_fit + k);
-  bind::require_1d(x, "scores");
-  bind::require_1d(codes, "codes");
-  bind::require_same_length(x, "scores", codes, "codes");
-  if (!(epsilon >= 0.0 && epsilon <= 1.0)) throw py::value_error("epsilon must lie in [0, 1]");
-  require_jitter(jitter);
-  require_valid_index(start, offsets);
-  const std::uint32_t* s = start.data();
-  const std::int64_t* o = offsets.data();
-  const py::ssize_t n = x.shape(0);
-  carray<T> result;
-  if (out.is_none()) {
-    result = carray<T>(n);
-  } else {
-    if (!py::isinstance<carray<T>>(out))
-      throw py::type_error("out must be a C-contiguous array of the scores' dtype");
-    result = py::reinterpret_borrow<carray<T>>(out);
-    bind::require_length(result, "out", n);
-    if (!result.writeable()) throw py::value_error("out must be writeable");
+class PyStage {
+ public:
+  carray<T> values;                // (n_tasks, n)
+  carray<std::uint64_t> keys;      // (n_tasks, n)
+  carray<double> table;            // (n_tasks, n + k)
+  std::unique_ptr<BarycenterStage<T>> stage;
+
+  // Loads a stage from its arrays (a model file, a pickle): everything is checked.
+  static std::unique_ptr<PyStage> load(const carray<T>& values, const carray<std::uint64_t>& keys,
+                                       const carray<std::int64_t>& offsets, const carray<double>& table,
+                                       std::uint64_t seed, double jitter) {
+    if (values.ndim() != 2 || values.shape(0) < 1)
+      throw py::value_error("values must have shape (n_tasks, n) with n_tasks >= 1");
+    const py::ssize_t n_tasks = values.shape(0), n = values.shape(1);
+    bind::require_1d(offsets, "offsets");
+    auto self = std::make_unique<PyStage>();
+    self->stage = std::make_unique<BarycenterStage<T>>(
+        checked_offsets(offsets.data(), static_cast<std::size_t>(offsets.shape(0)), static_cast<std::size_t>(n)),
+        static_cast<std::size_t>(n_tasks), seed, jitter);
+    const py::ssize_t k = self->stage->n_groups();
+    require_matrix(keys, "keys", n_tasks, n);
+    require_matrix(table, "table", n_tasks, n + k);
+    self->values = take_readonly(values);
+    self->keys = take_readonly(keys);
+    self->table = take_readonly(table);
+    StageIssue issue;
+    {
+      py::gil_scoped_release release;
+      for (py::ssize_t t = 0; t < n_tasks && issue.ok(); ++t) {
+        issue = self->stage->index_values(t, self->values.data(t, 0), self->keys.data(t, 0));
+        if (issue.ok()) issue = self->stage->check_table(t, self->table.data(t, 0));
+        if (issue.ok()) self->stage->attach(t, self->keys.data(t, 0), self->table.data(t, 0));
+      }
+    }
+    if (!issue.ok()) throw py::value_error(issue.message());
+    return self;
   }
-  const RankLookup<T>* lk = nullptr;
-  if (!lookup.is_none()) {
-    if (!py::isinstance<RankLookup<T>>(lookup))
-      throw py::type_error("lookup must be a lookup built from values of the scores' dtype, or None");
-    lk = lookup.cast<const RankLookup<T>*>();
-    // Its lines hold ranks within each group: the groups' sizes must be these.
-    if (lk->offsets().size() != static_cast<std::size_t>(k + 1) || !std::equal(o, o + k + 1, lk->offsets().begin()))
-      throw py::value_error("lookup was built for other offsets than these");
+
+  // Fits a stage on values already partitioned by group and sorted within each group
+  // (one row per task): tie keys, weights' running sums and tables are computed here,
+  // so only the values need checking (while the index is built).
+  static std::unique_ptr<PyStage> fit(const carray<T>& values, const carray<std::int64_t>& offsets,
+                                      const std::vector<carray<T>>& columns, const carray<std::int32_t>& codes,
+                                      const py::object& rows, const py::object& sample_weight,
+                                      const carray<double>& weights, const carray<std::int64_t>& blocks, int mode,
+                                      std::uint64_t seed, double jitter) {
+    if (values.ndim() != 2 || values.shape(0) < 1)
+      throw py::value_error("values must have shape (n_tasks, n) with n_tasks >= 1");
+    if (mode != 0 && mode != 1) throw py::value_error("interpolation code must be 0 (step) or 1 (linear)");
+    const py::ssize_t n_tasks = values.shape(0), n = values.shape(1);
+    bind::require_1d(offsets, "offsets");
+    auto self = std::make_unique<PyStage>();
+    self->stage = std::make_unique<BarycenterStage<T>>(
+        checked_offsets(offsets.data(), static_cast<std::size_t>(offsets.shape(0)), static_cast<std::size_t>(n)),
+        static_cast<std::size_t>(n_tasks), seed, jitter);
+    BarycenterStage<T>& st = *self->stage;
+    const std::int32_t k = st.n_groups();
+    const std::int64_t* o = st.offsets().data();
+    if (static_cast<py::ssize_t>(columns.size()) != n_tasks)
+      throw py::value_error("columns must hold one score array per task");
+    for (const auto& c : columns) bind::require_length(c, "columns", n);
+    bind::require_length(codes, "codes", n);
+    bind::require_length(weights, "group_weights", k);
+    bind::require_1d(blocks, "blocks");
+    const std::int64_t* bl = blocks.data();
+    const py::ssize_t nb = blocks.shape(0);
+    if (nb < 2 || bl[0] != 0 || bl[nb - 1] != k) throw py::value_error("blocks must run from 0 to n_groups");
+    for (py::ssize_t b = 0; b + 1 < nb; ++b)
+      if (bl[b + 1] <= bl[b]) throw py::value_error("blocks must be strictly increasing");
+    std::vector<std::uint32_t*> row_ptrs(static_cast<std::size_t>(n_tasks), nullptr);
+    std::vector<carray<std::uint32_t>> row_keep;
+    if (!rows.is_none()) {
+      row_keep = rows.cast<std::vector<carray<std::uint32_t>>>();
+      if (static_cast<py::ssize_t>(row_keep.size()) != n_tasks)
+        throw py::value_error("rows must hold one array per task");
+      for (py::ssize_t t = 0; t < n_tasks; ++t) {
+        bind::require_length(row_keep[t], "rows", n);
+        if (!row_keep[t].writeable()) throw py::value_error("rows must be writeable");
+        row_ptrs[t] = row_keep[t].mutable_data();
+        for (py::ssize_t i = 0; i < n; ++i)
+          if (row_ptrs[t][i] >= static_cast<std::uint64_t>(n)) throw py::index_error("rows holds an index outside [0, n)");
+      }
+    }
+    carray<double> w_keep;
+    const double* w = bind::optional_f64(sample_weight, "sample_weight", n, w_keep);
+    if (w && rows.is_none()) throw py::value_error("sample_weight needs the rows of the sorted values");
+    self->values = take_readonly(values);
+    // Zero-filled by calloc: only tied positions are ever written.
+    self->keys = py::module_::import("numpy").attr("zeros")(py::make_tuple(n_tasks, n), "uint64").cast<carray<std::uint64_t>>();
+    self->table = carray<double>({n_tasks, n + k});
+    std::vector<const T*> xs;
+    for (const auto& c : columns) xs.push_back(c.data());
+    std::size_t tied = 0;
+    StageIssue issue;
+    {
+      py::gil_scoped_release release;
+      std::vector<double> cumw(w ? static_cast<std::size_t>(n) : 0);
+      std::vector<std::int64_t> sub(static_cast<std::size_t>(k) + 1);
+      for (py::ssize_t t = 0; t < n_tasks; ++t) {
+        const T* v = self->values.data(t, 0);
+        issue = st.index_values(t, v, nullptr);
+        if (!issue.ok()) break;
+        std::uint64_t* kt = self->keys.mutable_data(t, 0);
+        tied = compute_tie_keys(v, o, k, st.indexes(t), xs[t], codes.data(), static_cast<std::size_t>(n), seed, 0,
+                                jitter, row_ptrs[t], kt);
+        if (tied == tie_keys_bad_code) break;
+        if (w) {  // running sums of the weights in sorted order, restarting at each group
+          for (std::int32_t g = 0; g < k; ++g) {
+            double acc = 0.0;
+            for (std::int64_t i = o[g]; i < o[g + 1]; ++i) cumw[i] = acc += w[row_ptrs[t][i]];
+          }
+        }
+        double* tab = self->table.mutable_data(t, 0);
+        for (py::ssize_t b = 0; b + 1 < nb; ++b) {  // one table per block of groups
+          const std::int64_t a = bl[b], e = bl[b + 1];
+          for (std::int64_t g = a; g <= e; ++g) sub[g - a] = o[g] - o[a];
+          barycenter_tables(v + o[a], w ? cumw.data() + o[a] : nullptr, sub.data(), static_cast<std::int32_t>(e - a),
+                            weights.data() + a, static_cast<Interpolation>(mode), tab + o[a] + a);
+        }
+        st.attach(t, kt, tab);
+      }
+    }
+    if (!issue.ok()) throw py::value_error(issue.message());
+    if (tied == tie_keys_bad_code) throw py::index_error("codes holds a group code outside [0, n_groups)");
+    self->keys.attr("setflags")(py::arg("write") = false);
+    self->table.attr("setflags")(py::arg("write") = false);
+    return self;
   }
-  BarycenterModel m{k, o, tie_keys.data(), s, lo.data(), scale.data(), table.data()};
-  Status st;
-  {
-    py::gil_scoped_release release;
-    st = barycenter_transform(values.data(), m, x.data(), codes.data(), static_cast<std::size_t>(n), epsilon,
-                              jitter, seed, row_offset, result.mutable_data(), static_cast<TransformPath>(path), lk);
+
+  // Fair values of one task's scores. Returns (out, status, row): status is Status.ok
+  // (row -1) or what was wrong with the first invalid row (a group code outside
+  // [0, n_groups), a non-finite score), whose output is then unspecified.
+  py::tuple transform(const carray<T>& x, const carray<std::int32_t>& codes, double epsilon,
+                      std::uint64_t row_offset, const py::object& out, py::ssize_t task, int path) {
+    if (task < 0 || task >= static_cast<py::ssize_t>(stage->n_tasks()))
+      throw py::index_error("task must lie in [0, n_tasks)");
+    if (path < 0 || path > 4)
+      throw py::value_error("path must be 0 (automatic), 1 (plain), 2 (pipelined), 3 (sliced) or 4 (lookup)");
+    bind::require_1d(x, "scores");
+    bind::require_1d(codes, "codes");
+    bind::require_same_length(x, "scores", codes, "codes");
+    if (!(epsilon >= 0.0 && epsilon <= 1.0)) throw py::value_error("epsilon must lie in [0, 1]");
+    const py::ssize_t n = x.shape(0);
+    carray<T> result = bind::output_array<T>(out, n, "the scores'");
+    RowIssue issue;
+    {
+      py::gil_scoped_release release;
+      issue = stage->transform(static_cast<std::size_t>(task), x.data(), codes.data(), static_cast<std::size_t>(n),
+                               epsilon, row_offset, result.mutable_data(), static_cast<TransformPath>(path), task == 0);
+    }
+    const py::ssize_t row = issue.ok() ? -1 : static_cast<py::ssize_t>(issue.row);
+    return py::make_tuple(result, issue.status, row);
   }
-  bind::raise_status(st, "codes");
-  return result;
+};
+
+template <class T>
+py::array_t<std::int64_t> offsets_view(const py::object& self_obj) {
+  const PyStage<T>& self = self_obj.cast<const PyStage<T>&>();
+  const auto& o = self.stage->offsets();
+  py::array_t<std::int64_t> view({static_cast<py::ssize_t>(o.size())}, {sizeof(std::int64_t)}, o.data(), self_obj);
+  view.attr("setflags")(py::arg("write") = false);
+  return view;
 }
 
 template <class T>
-void register_typed(py::module_& m, const char* lookup_class) {
-  py::class_<RankLookup<T>>(m, lookup_class,
-                            "Lookup lines of a fitted barycenter stage (one task); build with lookup().")
-      .def_property_readonly("nbytes", &RankLookup<T>::nbytes)
-      .def_property_readonly("n_lines", &RankLookup<T>::n_lines)
-      .def_property_readonly("n_groups", &RankLookup<T>::n_groups);
-  m.def("lookup", &make_lookup<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
-        py::arg("table").noconvert(), py::return_value_policy::take_ownership);
+void register_typed(py::module_& m, const char* stage_class) {
+  using S = PyStage<T>;
+  py::class_<S>(m, stage_class, R"doc(
+A fitted barycenter stage: per task the sorted calibration values, tie keys and
+barycenter table, with the group offsets, validated once (when built by ``fit`` or
+loaded from its arrays) and then transformed any number of times at a cost that does
+not grow with the calibration size.
+
+``BarycenterStageXX(values, keys, offsets, table, seed, jitter)`` loads a stage from
+its arrays (e.g. a model file's) and checks everything the transform relies on; the
+arrays are kept (copied unless they own their data) and made read-only. Pickles
+(the bucket indexes and lookups are derived data, rebuilt).)doc")
+      .def(py::init(&S::load), py::arg("values").noconvert(), py::arg("keys").noconvert(),
+           py::arg("offsets").noconvert(), py::arg("table").noconvert(), py::arg("seed"), py::arg("jitter"))
+      .def_static("fit", &S::fit, py::arg("values").noconvert(), py::arg("offsets").noconvert(), py::arg("columns"),
+                  py::arg("codes").noconvert(), py::arg("rows"), py::arg("sample_weight"),
+                  py::arg("group_weights").noconvert(), py::arg("blocks").noconvert(), py::arg("mode"),
+                  py::arg("seed"), py::arg("jitter"),
+                  "Fit a stage on values partitioned by group and sorted within each group (see _stage.fit_stage).")
+      .def("transform", &S::transform, py::arg("scores").noconvert(), py::arg("codes").noconvert(),
+           py::arg("epsilon"), py::arg("row_offset") = 0, py::arg("out") = py::none(), py::arg("task") = 0,
+           py::arg("path") = 0,
+           "(out, status, row): fair values of one task's scores; status names the first invalid row's problem.")
+      .def("build_lookups", [](S& self) {
+             py::gil_scoped_release release;
+             return self.stage->build_lookups();
+           }, "Build every task's rank lookup now; returns their bytes.")
+      .def_property_readonly("values", [](const S& self) { return self.values; })
+      .def_property_readonly("keys", [](const S& self) { return self.keys; })
+      .def_property_readonly("table", [](const S& self) { return self.table; })
+      .def_property_readonly("offsets", &offsets_view<T>)
+      .def_property_readonly("n_tasks", [](const S& self) { return self.stage->n_tasks(); })
+      .def_property_readonly("n_groups", [](const S& self) { return self.stage->n_groups(); })
+      .def_property_readonly("n_rows", [](const S& self) { return self.stage->n_rows(); })
+      .def_property_readonly("seed", [](const S& self) { return self.stage->seed(); })
+      .def_property_readonly("jitter", [](const S& self) { return self.stage->jitter(); })
+      .def_property_readonly("dtype", [](const S&) { return py::dtype::of<T>(); })
+      .def_property_readonly("lookups_ready", [](const S& self) { return self.stage->lookups_ready(); })
+      .def_property_readonly("lookup_bytes", [](const S& self) { return self.stage->lookup_bytes(); })
+      .def_property_readonly("rows_seen", [](const S& self) { return self.stage->rows_seen(); })
+      .def(py::pickle(
+          [](const S& self) {
+            const auto& o = self.stage->offsets();
+            carray<std::int64_t> offsets(static_cast<py::ssize_t>(o.size()));
+            std::copy(o.begin(), o.end(), offsets.mutable_data());
+            return py::make_tuple(self.values, self.keys, offsets, self.table, self.stage->seed(),
+                                  self.stage->jitter());
+          },
+          [](const py::tuple& s) {
+            if (s.size() != 6) throw py::value_error("a pickled stage is a 6-tuple");
+            return S::load(s[0].cast<carray<T>>(), s[1].cast<carray<std::uint64_t>>(),
+                           s[2].cast<carray<std::int64_t>>(), s[3].cast<carray<double>>(),
+                           s[4].cast<std::uint64_t>(), s[5].cast<double>());
+          }));
   m.def("partition", &partition<T>, py::arg("scores").noconvert(), py::arg("codes").noconvert(),
-        py::arg("n_groups"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"), py::arg("with_rows"));
-  m.def("tie_keys", &tie_keys<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert(),
-        py::arg("start").noconvert(), py::arg("lo").noconvert(), py::arg("scale").noconvert(),
-        py::arg("scores").noconvert(), py::arg("codes").noconvert(), py::arg("seed"), py::arg("row_offset"),
-        py::arg("jitter"), py::arg("rows"), py::arg("keys").noconvert());
-  m.def("index", &index<T>, py::arg("values").noconvert(), py::arg("offsets").noconvert());
+        py::arg("n_groups"), py::arg("seed"), py::arg("row_offset"), py::arg("jitter"), py::arg("with_rows"),
+        py::arg("out") = py::none());
   m.def("tables", &tables<T>, py::arg("values").noconvert(), py::arg("cumw"), py::arg("offsets").noconvert(),
         py::arg("group_weights").noconvert(), py::arg("mode"));
-  m.def("transform", &transform<T>, py::arg("values").noconvert(), py::arg("tie_keys").noconvert(),
-        py::arg("offsets").noconvert(), py::arg("start").noconvert(), py::arg("lo").noconvert(),
-        py::arg("scale").noconvert(), py::arg("table").noconvert(), py::arg("scores").noconvert(),
-        py::arg("codes").noconvert(), py::arg("epsilon"), py::arg("jitter"), py::arg("seed"),
-        py::arg("row_offset"), py::arg("out") = py::none(), py::arg("path") = 0, py::arg("lookup") = py::none());
 }
 
 }  // namespace
 
 void register_barycenter(py::module_& m) {
-  register_typed<double>(m, "RankLookup64");
-  register_typed<float>(m, "RankLookup32");
+  register_typed<double>(m, "BarycenterStage64");
+  register_typed<float>(m, "BarycenterStage32");
+  m.attr("LOOKUP_ROWS") = py::make_tuple(BarycenterStage<double>::lookup_min_rows,
+                                         BarycenterStage<double>::lookup_max_rows);
+  m.attr("LOOKUP_AFTER") = BarycenterStage<double>::lookup_after;
 }

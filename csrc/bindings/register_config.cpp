@@ -6,6 +6,10 @@
 namespace py = pybind11;
 
 void register_config(py::module_& m) {
+  py::enum_<fairfast::Status>(m, "Status", "What a kernel found wrong with a row (returned with the row's position).")
+      .value("ok", fairfast::Status::ok)
+      .value("group_out_of_range", fairfast::Status::group_out_of_range)
+      .value("bad_value", fairfast::Status::bad_value);
   m.def("set_num_threads", [](int n) {
     if (n < 0) throw py::value_error("n_threads must be >= 0 (0 follows OpenMP's default), got " + std::to_string(n));
     fairfast::thread_setting().store(n);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "fairfast/threshold_boxes.hpp"
 #include "fairfast/thresholds.hpp"
 
 namespace py = pybind11;
@@ -33,20 +34,51 @@ void require_finite(const carray<double>& a, const char* name) {
     if (!std::isfinite(p[i])) throw py::value_error(std::string(name) + " must be finite; found NaN or inf");
 }
 
+// (position, fraction, value) arrays of the per-group picks of a search.
+template <class Pick, class Pos>
+py::tuple picks_to_arrays(const std::vector<Pick>& picks, Pos pos) {
+  const py::ssize_t n = static_cast<py::ssize_t>(picks.size());
+  carray<std::int64_t> k(n);
+  carray<double> q(n), value(n);
+  for (py::ssize_t g = 0; g < n; ++g) {
+    k.mutable_data()[g] = pos(picks[static_cast<std::size_t>(g)]);
+    q.mutable_data()[g] = picks[static_cast<std::size_t>(g)].q;
+    value.mutable_data()[g] = picks[static_cast<std::size_t>(g)].value;
+  }
+  return py::make_tuple(k, q, value);
+}
+
+// flags: one uint8 per path point (bit 0: point allowed, bit 1: segment to the next allowed).
+void require_flags(const carray<std::uint8_t>& flags, py::ssize_t n) {
+  if (flags.ndim() != 1 || flags.shape(0) != n)
+    throw py::value_error("flags must be one-dimensional with one entry per path point");
+  const std::uint8_t* f = flags.data();
+  for (py::ssize_t i = 0; i < n; ++i)
+    if (f[i] > 3) throw py::value_error("flags must hold values 0..3 (bit 0: point allowed, bit 1: segment allowed)");
+}
+
+void require_all_finite(const carray<double>& a, const carray<double>& b, const carray<double>& c, const char* what) {
+  const double *x = a.data(), *y = b.data(), *z = c.data();
+  double acc = 0.0;  // NaN/inf anywhere makes the sum non-finite
+  for (py::ssize_t i = 0; i < a.shape(0); ++i) acc += x[i] * 0.0 + y[i] * 0.0 + z[i] * 0.0;
+  if (!std::isfinite(acc)) throw py::value_error(std::string(what) + " must be finite; found NaN or inf");
+}
+
 py::tuple search_windows(const carray<double>& num, const carray<double>& den, const carray<double>& gain,
-                         const carray<std::int64_t>& offsets, const carray<double>& grid, double tol) {
+                         const carray<std::uint8_t>& flags, const carray<std::int64_t>& offsets,
+                         const carray<double>& grid, const carray<std::uint8_t>& is_start, double tol,
+                         double inv_ratio) {
   fairfast::bind::require_1d(num, "num");
   fairfast::bind::require_same_length(num, "num", den, "den");
   fairfast::bind::require_same_length(num, "num", gain, "gain");
+  require_flags(flags, num.shape(0));
   fairfast::bind::require_1d(grid, "grid");
   require_curve_offsets(offsets, num.shape(0));
-  if (!(tol >= 0.0) || !std::isfinite(tol)) throw py::value_error("tol must be finite and >= 0");
-  {
-    const double *a = num.data(), *b = den.data(), *c = gain.data();
-    double acc = 0.0;  // NaN/inf anywhere makes the sum non-finite
-    for (py::ssize_t i = 0; i < num.shape(0); ++i) acc += a[i] * 0.0 + b[i] * 0.0 + c[i] * 0.0;
-    if (!std::isfinite(acc)) throw py::value_error("num, den and gain must be finite; found NaN or inf");
-  }
+  if (is_start.ndim() != 1 || is_start.shape(0) != grid.shape(0))
+    throw py::value_error("is_start must be one-dimensional with one entry per grid value");
+  if (!(tol >= 0.0)) throw py::value_error("tol must be >= 0 (inf: no difference constraint)");
+  if (!(inv_ratio >= 1.0)) throw py::value_error("inv_ratio must be >= 1 (inf: no ratio constraint)");
+  require_all_finite(num, den, gain, "num, den and gain");
   const double* gr = grid.data();
   if (grid.shape(0) > 0 && !std::isfinite(gr[0])) throw py::value_error("grid must be finite");
   for (py::ssize_t i = 1; i < grid.shape(0); ++i)
@@ -54,19 +86,61 @@ py::tuple search_windows(const carray<double>& num, const carray<double>& den, c
   const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
   std::vector<th::Choice> choices(static_cast<std::size_t>(n_groups));
   th::WindowResult res;
+  carray<double> intervals(grid.shape(0));
+  double* ib = intervals.mutable_data();
   {
     py::gil_scoped_release release;  // inputs are C-contiguous, read-only and kept alive by the caller
-    res = th::search_windows(num.data(), den.data(), gain.data(), offsets.data(), n_groups, gr,
-                             static_cast<std::int64_t>(grid.shape(0)), tol, choices.data());
+    res = th::search_windows(num.data(), den.data(), gain.data(), flags.data(), offsets.data(), n_groups, gr,
+                             is_start.data(), static_cast<std::int64_t>(grid.shape(0)), tol, inv_ratio,
+                             choices.data(), ib);
   }
-  carray<std::int64_t> k(n_groups);
-  carray<double> q(n_groups), value(n_groups);
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    k.mutable_data()[g] = choices[static_cast<std::size_t>(g)].k;
-    q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
-    value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
+  const py::tuple kqv = picks_to_arrays(choices, [](const th::Choice& c) { return c.k; });
+  return py::make_tuple(res.lo, res.hi, res.total, kqv[0], kqv[1], kqv[2], res.bound, intervals);
+}
+
+void check_box_inputs(const carray<double>& x, const carray<double>& y, const carray<double>& gain,
+                      const carray<std::uint8_t>& flags, const carray<std::int64_t>& offsets) {
+  fairfast::bind::require_1d(x, "x");
+  fairfast::bind::require_same_length(x, "x", y, "y");
+  fairfast::bind::require_same_length(x, "x", gain, "gain");
+  require_flags(flags, x.shape(0));
+  require_curve_offsets(offsets, x.shape(0));
+  require_all_finite(x, y, gain, "x, y and gain");
+  const double *a = x.data(), *b = y.data();
+  const std::int64_t* o = offsets.data();
+  for (py::ssize_t g = 0; g + 1 < offsets.shape(0); ++g)
+    for (std::int64_t i = o[g] + 1; i < o[g + 1]; ++i)
+      if (a[i] < a[i - 1] || b[i] < b[i - 1]) throw py::value_error("x and y must be non-decreasing within each group");
+}
+
+carray<double> evaluate_boxes(const carray<double>& x, const carray<double>& y, const carray<double>& gain,
+                              const carray<std::uint8_t>& flags, const carray<std::int64_t>& offsets,
+                              const carray<double>& c1, const carray<double>& c2, double w1, double w2) {
+  check_box_inputs(x, y, gain, flags, offsets);
+  fairfast::bind::require_1d(c1, "c1");
+  fairfast::bind::require_same_length(c1, "c1", c2, "c2");
+  if (!(w1 >= 0.0) || !(w2 >= 0.0) || !std::isfinite(w1) || !std::isfinite(w2))
+    throw py::value_error("w1 and w2 must be finite and >= 0");
+  const py::ssize_t nb = c1.shape(0);
+  carray<double> total(nb);
+  {
+    py::gil_scoped_release release;
+    th::evaluate_boxes(x.data(), y.data(), gain.data(), flags.data(), offsets.data(),
+                       static_cast<std::int64_t>(offsets.shape(0) - 1), c1.data(), c2.data(), nb, w1, w2,
+                       total.mutable_data());
   }
-  return py::make_tuple(res.lo, res.hi, res.total, k, q, value);
+  return total;
+}
+
+py::tuple box_choices(const carray<double>& x, const carray<double>& y, const carray<double>& gain,
+                      const carray<std::uint8_t>& flags, const carray<std::int64_t>& offsets, double c1, double c2,
+                      double w1, double w2) {
+  check_box_inputs(x, y, gain, flags, offsets);
+  const std::int64_t n_groups = static_cast<std::int64_t>(offsets.shape(0) - 1);
+  std::vector<th::BoxPick> picks(static_cast<std::size_t>(n_groups));
+  th::box_choices(x.data(), y.data(), gain.data(), flags.data(), offsets.data(), n_groups, c1, c2, w1, w2,
+                  picks.data());
+  return picks_to_arrays(picks, [](const th::BoxPick& p) { return p.j; });
 }
 
 py::tuple convex_hulls(const carray<double>& x, const carray<double>& y, const carray<std::int64_t>& offsets) {
@@ -191,23 +265,30 @@ py::tuple sweep_rates(const carray<double>& selected, const carray<double>& posi
     py::gil_scoped_release release;
     total = th::sweep_rates(s, p, o, n_groups, kind, gp, gn, choices.data());
   }
-  carray<std::int64_t> k(n_groups);
-  carray<double> q(n_groups), value(n_groups);
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    k.mutable_data()[g] = choices[static_cast<std::size_t>(g)].k;
-    q.mutable_data()[g] = choices[static_cast<std::size_t>(g)].q;
-    value.mutable_data()[g] = choices[static_cast<std::size_t>(g)].value;
-  }
-  return py::make_tuple(total, k, q, value);
+  const py::tuple kqv = picks_to_arrays(choices, [](const th::Choice& c) { return c.k; });
+  return py::make_tuple(total, kqv[0], kqv[1], kqv[2]);
 }
 
 }  // namespace
 
 void register_thresholds(py::module_& m) {
   m.def("search_windows", &search_windows, py::arg("num").noconvert(), py::arg("den").noconvert(),
-        py::arg("gain").noconvert(), py::arg("offsets").noconvert(), py::arg("grid").noconvert(), py::arg("tol"),
-        "Best window [grid[lo], grid[lo] + tol] of a ratio metric over groups' threshold polylines.\n"
-        "Returns (lo, hi, total, k, q, value); lo == -1 when no window reaches every group.");
+        py::arg("gain").noconvert(), py::arg("flags").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("grid").noconvert(), py::arg("is_start").noconvert(), py::arg("tol"), py::arg("inv_ratio"),
+        "Best window [grid[lo], min(grid[lo] + tol, grid[lo] * inv_ratio)] (lo a marked start) of a ratio metric\n"
+        "over groups'"
+        "threshold paths. Returns (lo, hi, total, k, q, value, bound, interval_bounds); lo == -1 when no window\n"
+        "reaches every group; bound is an upper bound over every window start (grid values and between them),\n"
+        "interval_bounds[s] the bound between start s and the next start.");
+  m.def("evaluate_boxes", &evaluate_boxes, py::arg("x").noconvert(), py::arg("y").noconvert(),
+        py::arg("gain").noconvert(), py::arg("flags").noconvert(), py::arg("offsets").noconvert(),
+        py::arg("c1").noconvert(), py::arg("c2").noconvert(), py::arg("w1"), py::arg("w2"),
+        "Summed best utility of the groups' monotone rules inside each box [c1, c1 + w1] x [c2, c2 + w2]\n"
+        "(-inf where a group has no allowed rule in it).");
+  m.def("box_choices", &box_choices, py::arg("x").noconvert(), py::arg("y").noconvert(),
+        py::arg("gain").noconvert(), py::arg("flags").noconvert(), py::arg("offsets").noconvert(), py::arg("c1"),
+        py::arg("c2"), py::arg("w1"), py::arg("w2"),
+        "Each group's best rule (path point j, fraction q along segment j -> j + 1, value) in one box.");
   m.def("convex_hulls", &convex_hulls, py::arg("x").noconvert(), py::arg("y").noconvert(),
         py::arg("offsets").noconvert(),
         "Convex hull vertex indices (local to each group, counter-clockwise) and their offsets.");

@@ -34,8 +34,16 @@ Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<doubl
     throw py::value_error("samples of 2**32 or more values are not supported");
   // The searches assume sorted values (NaN would break the order too).
   const T* v = sorted.data();
-  for (py::ssize_t i = 1; i < n; ++i)
-    if (!(v[i - 1] <= v[i])) throw py::value_error("sorted must be sorted ascending and free of NaN");
+  int unsorted = 0;
+  {
+    py::gil_scoped_release release;
+    const int nt = threads_for(static_cast<std::size_t>(n), 1 << 18);
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : unsorted)
+#endif
+    for (py::ssize_t i = 1; i < n; ++i) unsorted |= !(v[i - 1] <= v[i]);
+  }
+  if (unsorted) throw py::value_error("sorted must be sorted ascending and free of NaN");
   Sample s;
   s.view.n = static_cast<std::size_t>(n);
   s.view.cumw = bind::optional_f64(cumw, "cumw", n, keep);

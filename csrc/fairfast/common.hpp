@@ -76,6 +76,25 @@ inline RowRange thread_rows(std::size_t n) {
 // (binding layer) turns it into a Python exception.
 enum class Status : int { ok = 0, group_out_of_range = 1, bad_value = 2 };
 
+// The first invalid row a kernel met (smallest row index) and what was wrong with it.
+// Threads keep one each and merge them after the parallel region.
+struct RowIssue {
+  static constexpr std::size_t none = ~std::size_t(0);
+  std::size_t row = none;
+  Status status = Status::ok;
+
+  void note(std::size_t i, Status s) {
+    if (i < row) {
+      row = i;
+      status = s;
+    }
+  }
+  void merge(const RowIssue& other) {
+    if (other.row != none) note(other.row, other.status);
+  }
+  bool ok() const { return row == none; }
+};
+
 // Order-preserving map from a floating-point value to an unsigned integer of the same
 // width: a < b  <=>  key(a) < key(b) for non-NaN values, with -0.0 folded onto +0.0.
 template <class T>

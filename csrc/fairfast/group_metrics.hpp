@@ -261,11 +261,16 @@ Status group_counts_columns(const std::vector<const I*>& cols, const std::int64_
   return Status::ok;
 }
 
-// Smallest and largest value of an integer label column, in one pass.
+// Smallest and largest value of an integer label column, in one pass (min and max are
+// exact, so the threads' chunks combine to the same result).
 template <class I>
 void integer_range(const I* x, std::size_t n, std::int64_t& lo, std::int64_t& hi) {
   I a = n ? x[0] : I(0), b = a;
-  for (std::size_t i = 1; i < n; ++i) {
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(threads_for(n, std::size_t(1) << 20)) schedule(static) reduction(min : a) \
+    reduction(max : b)
+#endif
+  for (std::ptrdiff_t i = 1; i < static_cast<std::ptrdiff_t>(n); ++i) {
     a = x[i] < a ? x[i] : a;
     b = x[i] > b ? x[i] : b;
   }
@@ -278,13 +283,16 @@ void integer_range(const I* x, std::size_t n, std::int64_t& lo, std::int64_t& hi
 // outside [lo, lo + k).
 template <class I>
 bool accumulate_codes(const I* x, std::size_t n, std::int64_t lo, std::int32_t k, bool first, std::int32_t* out) {
-  bool ok = true;
-  for (std::size_t i = 0; i < n; ++i) {
+  int bad = 0;
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(threads_for(n, std::size_t(1) << 20)) schedule(static) reduction(| : bad)
+#endif
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
     const std::int64_t v = static_cast<std::int64_t>(x[i]) - lo;
-    ok &= (v >= 0) & (v < k);
+    bad |= (v < 0) | (v >= k);
     out[i] = first ? static_cast<std::int32_t>(v) : out[i] * k + static_cast<std::int32_t>(v);
   }
-  return ok;
+  return !bad;
 }
 
 // Rows ordered by group (stable counting sort): order[offsets[g] .. offsets[g+1]) are

@@ -39,6 +39,7 @@ struct Choice {
 struct WindowResult {
   std::int64_t lo = -1, hi = -1;  // grid indices of the chosen window (-1: no feasible window)
   double total = -std::numeric_limits<double>::infinity();
+  double bound = -std::numeric_limits<double>::infinity();  // upper bound over all window starts
 };
 
 namespace detail {
@@ -93,14 +94,16 @@ inline std::int64_t gallop(const double* grid, std::int64_t lo, std::int64_t hi,
 }
 
 // Visit every (grid index, k, q, gain) where group [b, e) reaches a grid value inside
-// grid[ilo..ihi] (inclusive): breakpoints (q = 0) and strict crossings of segments.
+// grid[ilo..ihi] (inclusive): allowed breakpoints (q = 0) and strict crossings of allowed
+// segments. flags[k] bit 0: point k is allowed; bit 1: the segment k -> k + 1 is allowed
+// (per-group bounds cut the polyline into allowed and forbidden parts).
 template <class F>
-void visit(const double* num, const double* den, const double* gain, std::int64_t b, std::int64_t e,
-           const double* grid, std::int64_t ilo, std::int64_t ihi, F&& f) {
+void visit(const double* num, const double* den, const double* gain, const std::uint8_t* flags, std::int64_t b,
+           std::int64_t e, const double* grid, std::int64_t ilo, std::int64_t ihi, F&& f) {
   const std::int64_t end = ihi + 1;
   std::int64_t hint = ilo;
   for (std::int64_t k = b; k < e; ++k) {
-    if (!(den[k] > 0.0)) continue;
+    if (!(den[k] > 0.0) || !(flags[k] & 1)) continue;
     const double m = num[k] / den[k];
     const std::int64_t i = gallop(grid, ilo, end, hint, m, false);
     hint = i;
@@ -108,7 +111,7 @@ void visit(const double* num, const double* den, const double* gain, std::int64_
   }
   hint = ilo;
   for (std::int64_t k = b; k + 1 < e; ++k) {
-    if (!(den[k] > 0.0)) continue;
+    if (!(den[k] > 0.0) || !(flags[k] & 2)) continue;
     const double m0 = num[k] / den[k], m1 = num[k + 1] / den[k + 1];
     const double lo = std::min(m0, m1), hi = std::max(m0, m1);
     if (!(lo < hi)) continue;
@@ -121,67 +124,118 @@ void visit(const double* num, const double* den, const double* gain, std::int64_
   }
 }
 
+// Upper end of the window that starts at c: min(c + tol, c * inv_ratio), either term
+// dropped when infinite (a difference constraint, a ratio constraint, or both).
+inline double window_end(double c, double tol, double inv_ratio) {
+  double r = std::numeric_limits<double>::infinity();
+  if (std::isfinite(tol)) r = c + tol;
+  if (std::isfinite(inv_ratio)) r = std::min(r, c * inv_ratio);
+  return r;
+}
+
 }  // namespace detail
 
-// num, den, gain: concatenated breakpoint arrays; offsets[g]..offsets[g+1] is group g.
-// grid: sorted, distinct metric values (m of them). A window starts at grid[i] and holds
-// every grid value <= grid[i] + tol (+ slack for rounding). choices receives n_groups
-// entries.
+// num, den, gain, flags: concatenated path arrays; offsets[g]..offsets[g+1] is group g.
+// grid: sorted, distinct metric values (m of them) at which the paths are evaluated;
+// is_start[i] marks the window starts (the grid must hold every start's window end).
+// Window i holds every grid value in [grid[i], window_end(grid[i])] (+ slack for
+// rounding); tol == 0 without a ratio means windows of one value. choices receives
+// n_groups entries. res.bound is an upper bound on the best total over *every* window
+// start c, including c between starts: when no metric value crosses either window end
+// while c moves between two consecutive starts, each group's candidates move
+// monotonically and stay feasible at the closed ends, so its best there is at most its
+// best at one of the two starts, and max over consecutive starts s < s' of
+// sum_g max(W_g(s), W_g(s')) bounds it; interval_bound[s] (m entries) receives that
+// bound for the interval from start s to the next start (-inf elsewhere).
 inline WindowResult search_windows(const double* num, const double* den, const double* gain,
-                                   const std::int64_t* offsets, std::int64_t n_groups, const double* grid,
-                                   std::int64_t m, double tol, Choice* choices) {
+                                   const std::uint8_t* flags, const std::int64_t* offsets, std::int64_t n_groups,
+                                   const double* grid, const std::uint8_t* is_start, std::int64_t m, double tol,
+                                   double inv_ratio, Choice* choices, double* interval_bound) {
   WindowResult res;
   if (m <= 0 || n_groups <= 0) return res;
-  // Window ends (two pointers): hi_of[i] is the last grid index inside window i
-  // (not needed for tol == 0: windows of one grid value).
-  std::vector<std::int64_t> hi_of(tol > 0.0 ? static_cast<std::size_t>(m) : 0);
-  if (tol > 0.0) {
+  const bool single = tol == 0.0 && !std::isfinite(inv_ratio);
+  // Window ends (two pointers): hi_of[i] is the last grid index inside window i, or
+  // i - 1 for an empty window (a ratio window below 0).
+  std::vector<std::int64_t> hi_of(single ? 0 : static_cast<std::size_t>(m));
+  if (!single) {
     std::int64_t j = 0;
     for (std::int64_t i = 0; i < m; ++i) {
-      const double r = grid[i] + tol;
-      const double slack = tol > 0.0 ? 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(r)) : 0.0;
+      const double r = detail::window_end(grid[i], tol, inv_ratio);
+      if (!(r >= grid[i])) {
+        hi_of[static_cast<std::size_t>(i)] = i - 1;
+        continue;
+      }
+      const double slack = std::isfinite(r) ? 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(r))
+                                            : 0.0;
       if (j < i) j = i;
       while (j + 1 < m && grid[j + 1] <= r + slack) ++j;
       hi_of[static_cast<std::size_t>(i)] = j;
     }
   }
   std::vector<double> total(static_cast<std::size_t>(m), 0.0);
+  std::vector<double> upper(static_cast<std::size_t>(m), 0.0);
   std::vector<double> env(static_cast<std::size_t>(m));
+  std::vector<double> win(single ? 0 : static_cast<std::size_t>(m));
   std::deque<std::int64_t> dq;
   for (std::int64_t g = 0; g < n_groups; ++g) {
     std::fill(env.begin(), env.end(), detail::neg_inf);
-    detail::visit(num, den, gain, offsets[g], offsets[g + 1], grid, 0, m - 1,
+    detail::visit(num, den, gain, flags, offsets[g], offsets[g + 1], grid, 0, m - 1,
                   [&](std::int64_t i, std::int64_t, double, double v) {
                     if (v > env[static_cast<std::size_t>(i)]) env[static_cast<std::size_t>(i)] = v;
                   });
-    if (tol == 0.0) {  // windows of one grid value
-      for (std::int64_t i = 0; i < m; ++i) total[static_cast<std::size_t>(i)] += env[static_cast<std::size_t>(i)];
-      continue;
-    }
-    // Sliding-window maximum of env over [i, hi_of[i]] (both ends non-decreasing).
-    dq.clear();
-    std::int64_t next = 0;
-    for (std::int64_t i = 0; i < m; ++i) {
-      const std::int64_t j = hi_of[static_cast<std::size_t>(i)];
-      for (; next <= j; ++next) {
-        while (!dq.empty() && env[static_cast<std::size_t>(dq.back())] <= env[static_cast<std::size_t>(next)])
-          dq.pop_back();
-        dq.push_back(next);
+    const std::vector<double>* w = &env;
+    if (!single) {  // sliding-window maximum of env over [i, hi_of[i]] (both ends non-decreasing)
+      dq.clear();
+      std::int64_t next = 0;
+      for (std::int64_t i = 0; i < m; ++i) {
+        const std::int64_t j = hi_of[static_cast<std::size_t>(i)];
+        for (; next <= j; ++next) {
+          while (!dq.empty() && env[static_cast<std::size_t>(dq.back())] <= env[static_cast<std::size_t>(next)])
+            dq.pop_back();
+          dq.push_back(next);
+        }
+        while (!dq.empty() && dq.front() < i) dq.pop_front();
+        win[static_cast<std::size_t>(i)] = (j >= i && !dq.empty()) ? env[static_cast<std::size_t>(dq.front())]
+                                                                    : detail::neg_inf;
       }
-      while (dq.front() < i) dq.pop_front();
-      total[static_cast<std::size_t>(i)] += env[static_cast<std::size_t>(dq.front())];
+      w = &win;
+    }
+    const std::vector<double>& W = *w;
+    std::int64_t prev = -1;  // previous window start
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (!is_start[i]) continue;
+      total[static_cast<std::size_t>(i)] += W[static_cast<std::size_t>(i)];
+      if (prev >= 0) {
+        const double a = W[static_cast<std::size_t>(prev)], c = W[static_cast<std::size_t>(i)];
+        upper[static_cast<std::size_t>(prev)] += (a > detail::neg_inf && c > detail::neg_inf) ? std::max(a, c)
+                                                                                                : detail::neg_inf;
+      }
+      prev = i;
     }
   }
   for (std::int64_t i = 0; i < m; ++i)
-    if (total[static_cast<std::size_t>(i)] > res.total) {
+    if (is_start[i] && total[static_cast<std::size_t>(i)] > res.total) {
       res.total = total[static_cast<std::size_t>(i)];
       res.lo = i;
     }
+  res.bound = res.total;
+  {
+    std::int64_t prev = -1;
+    for (std::int64_t i = 0; i < m; ++i) interval_bound[i] = detail::neg_inf;
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (!is_start[i]) continue;
+      if (prev >= 0) {
+        res.bound = std::max(res.bound, upper[static_cast<std::size_t>(prev)]);
+        interval_bound[prev] = upper[static_cast<std::size_t>(prev)];
+      }
+      prev = i;
+    }
+  }
   if (res.lo < 0) return res;  // every window misses some group
-  res.hi = tol > 0.0 ? hi_of[static_cast<std::size_t>(res.lo)] : res.lo;
+  res.hi = single ? res.lo : hi_of[static_cast<std::size_t>(res.lo)];
   for (std::int64_t g = 0; g < n_groups; ++g) {
     Choice best;
-    detail::visit(num, den, gain, offsets[g], offsets[g + 1], grid, res.lo, res.hi,
+    detail::visit(num, den, gain, flags, offsets[g], offsets[g + 1], grid, res.lo, res.hi,
                   [&](std::int64_t, std::int64_t k, double q, double v) {
                     if (v > best.value) best = Choice{k, q, v};
                   });

@@ -166,16 +166,33 @@ inline double power_abs(double d, double p) {
   return std::pow(d, p);
 }
 
-// W_p(u, v)^p = int_0^1 |Q_u(t) - Q_v(t)|^p dt, by merging the two step quantile
-// functions' breakpoints. Unit weights use exact integer breakpoints (k/n vs l/m).
+// The merges of two sorted samples with unit weights are cut into blocks of the larger
+// sample's indices: each block starts from the state the serial merge has there, and
+// blocks are combined in order. Block bounds depend on the sizes only, so the result is
+// the same bits whatever the thread count (and equals the serial merge's below one
+// block).
+constexpr std::size_t merge_block = std::size_t(1) << 16;
+
+namespace detail {
+
+// W_p^p * n m of unit-weight samples, with n >= m: breakpoints (i + 1) m and (j + 1) n
+// in units of 1 / (n m), merged exactly in integers.
 template <class T>
-double wasserstein_pow(const T* u, const SampleView& su, const T* v, const SampleView& sv, double p) {
-  const std::size_t n = su.n, m = sv.n;
-  std::size_t i = 0, j = 0;
-  double cost = 0.0;
-  if (!su.cumw && !sv.cumw) {
-    u128 prev = 0;
-    while (i < n && j < m) {
+double wasserstein_unit(const T* u, std::size_t n, const T* v, std::size_t m, double p) {
+  const std::size_t nb = (n + merge_block - 1) / merge_block;
+  std::vector<double> part(nb, 0.0);
+  const int nt = static_cast<int>(std::min<std::size_t>(nb, static_cast<std::size_t>(threads_for(n + m, 1 << 17))));
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(std::max(1, nt)) schedule(static)
+#endif
+  for (std::ptrdiff_t blk = 0; blk < static_cast<std::ptrdiff_t>(nb); ++blk) {
+    const std::size_t i0 = static_cast<std::size_t>(blk) * merge_block, i1 = std::min(n, i0 + merge_block);
+    // Where the serial merge stands when u's index reaches i0: every v breakpoint
+    // (j + 1) n <= i0 m passed.
+    std::size_t i = i0, j = static_cast<std::size_t>(u128(i0) * m / n);
+    u128 prev = u128(i0) * m;
+    double cost = 0.0;
+    while (i < i1 && j < m) {
       const u128 a = u128(i + 1) * m, b = u128(j + 1) * n;
       const u128 next = a < b ? a : b;
       cost += static_cast<double>(next - prev) * power_abs(static_cast<double>(u[i]) - v[j], p);
@@ -183,6 +200,64 @@ double wasserstein_pow(const T* u, const SampleView& su, const T* v, const Sampl
       if (a == next) ++i;
       if (b == next) ++j;
     }
+    part[blk] = cost;
+  }
+  double cost = 0.0;
+  for (double c : part) cost += c;
+  return cost;
+}
+
+// max |i m - j n| over the merged distinct values of unit-weight samples, n >= m. Block
+// bounds are moved to the start of a run of equal values of u; a block evaluates the
+// values from its first u value (from -inf for the first block) up to the next block's.
+template <class T>
+std::int64_t ks_unit(const T* u, std::size_t n, const T* v, std::size_t m) {
+  const std::size_t nb = (n + merge_block - 1) / merge_block;
+  std::vector<std::size_t> first(nb + 1);
+  for (std::size_t blk = 0; blk < nb; ++blk) {
+    const std::size_t at = blk * merge_block;
+    first[blk] = blk == 0 ? 0 : static_cast<std::size_t>(std::lower_bound(u, u + n, u[at]) - u);
+  }
+  first[nb] = n;
+  std::vector<std::int64_t> part(nb, 0);
+  const int nt = static_cast<int>(std::min<std::size_t>(nb, static_cast<std::size_t>(threads_for(n + m, 1 << 17))));
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(std::max(1, nt)) schedule(static)
+#endif
+  for (std::ptrdiff_t blk = 0; blk < static_cast<std::ptrdiff_t>(nb); ++blk) {
+    const std::size_t i1 = first[blk + 1];
+    const bool last = static_cast<std::size_t>(blk) + 1 == nb;
+    std::size_t i = first[blk];
+    std::size_t j = blk == 0 ? 0 : static_cast<std::size_t>(std::lower_bound(v, v + m, u[i]) - v);
+    std::int64_t best = 0;
+    while (i < i1 || (j < m && (last || v[j] < u[i1]))) {
+      const T t = (j == m || (i < i1 && u[i] <= v[j])) ? u[i] : v[j];
+      while (i < n && u[i] <= t) ++i;
+      while (j < m && v[j] <= t) ++j;
+      const __int128 d = __int128(i) * m - __int128(j) * n;
+      const __int128 ad = d < 0 ? -d : d;
+      if (ad > best) best = static_cast<std::int64_t>(ad);
+    }
+    part[blk] = best;
+  }
+  std::int64_t best = 0;
+  for (std::int64_t b : part) best = std::max(best, b);
+  return best;
+}
+
+}  // namespace detail
+
+// W_p(u, v)^p = int_0^1 |Q_u(t) - Q_v(t)|^p dt, by merging the two step quantile
+// functions' breakpoints. Unit weights use exact integer breakpoints (k/n vs l/m), in
+// parallel blocks (see merge_block).
+template <class T>
+double wasserstein_pow(const T* u, const SampleView& su, const T* v, const SampleView& sv, double p) {
+  const std::size_t n = su.n, m = sv.n;
+  std::size_t i = 0, j = 0;
+  double cost = 0.0;
+  if (!su.cumw && !sv.cumw) {
+    // |u - v| is symmetric: block over the larger sample.
+    cost = n >= m ? detail::wasserstein_unit(u, n, v, m, p) : detail::wasserstein_unit(v, m, u, n, p);
     return cost / (static_cast<double>(n) * static_cast<double>(m));
   }
   const double tu = su.total(), tv = sv.total();
@@ -199,21 +274,14 @@ double wasserstein_pow(const T* u, const SampleView& su, const T* v, const Sampl
   return cost;
 }
 
-// sup_t |F_u(t) - F_v(t)|, evaluated after each distinct value of the merged samples.
+// sup_t |F_u(t) - F_v(t)|, evaluated after each distinct value of the merged samples
+// (unit weights: exactly, in integers, in parallel blocks).
 template <class T>
 double ks_statistic(const T* u, const SampleView& su, const T* v, const SampleView& sv) {
   const std::size_t n = su.n, m = sv.n;
   std::size_t i = 0, j = 0;
   if (!su.cumw && !sv.cumw) {
-    std::int64_t best = 0;  // |i * m - j * n| in units of 1 / (n m)
-    while (i < n || j < m) {
-      const T t = (j == m || (i < n && u[i] <= v[j])) ? u[i] : v[j];
-      while (i < n && u[i] <= t) ++i;
-      while (j < m && v[j] <= t) ++j;
-      const __int128 d = __int128(i) * m - __int128(j) * n;
-      const __int128 ad = d < 0 ? -d : d;
-      if (ad > best) best = static_cast<std::int64_t>(ad);
-    }
+    const std::int64_t best = n >= m ? detail::ks_unit(u, n, v, m) : detail::ks_unit(v, m, u, n);
     return static_cast<double>(best) / (static_cast<double>(n) * static_cast<double>(m));
   }
   const double tu = su.total(), tv = sv.total();

@@ -301,9 +301,29 @@ class Grouping(GroupingStateMixin):
         """Group codes (int32) of new rows; unseen labels or intersections raise."""
         return self.apply_index(self.index, self.read(sensitive_features, n_rows, what=what))
 
+    def column_codes(self, sensitive_features=None, n_rows=None, *, what="the data have"):
+        """Per-column codes, an int64 array (n_rows, n_columns), of new rows (or, without
+        `sensitive_features`, of the fit data); labels unseen at fit raise."""
+        if sensitive_features is None:
+            encoded, lows, _ = self._fit_columns
+        else:
+            read = self.read(sensitive_features, n_rows, what=what)
+            self._raise_unseen_labels(range(self.n_columns), read.encoded, read.lows, read.columns)
+            encoded, lows = read.encoded, read.lows
+        return np.column_stack([np.asarray(v, dtype=np.int64) - lo for v, lo in zip(encoded, lows)])
+
     def _raise_unseen(self, index, encoded, lows, columns, codes):
+        self._raise_unseen_labels(index.columns, encoded, lows, columns)
         argument = self.argument
-        for c in index.columns:
+        row = int(np.flatnonzero(codes < 0)[0])
+        combo = tuple(_label_at(columns[c], row) for c in index.columns)
+        combo = combo[0] if len(combo) == 1 else combo
+        raise ValueError(f"{argument} has a group not seen at fit time: {combo!r} (first at row {row}); "
+                         f"fitted groups are {_shown(index.labels)}")
+
+    def _raise_unseen_labels(self, which, encoded, lows, columns):
+        argument = self.argument
+        for c in which:
             v = np.asarray(encoded[c], dtype=np.int64) - lows[c]
             bad = np.flatnonzero((v < 0) | (v >= self.categories[c].size))
             if bad.size:
@@ -316,11 +336,6 @@ class Grouping(GroupingStateMixin):
                     (f"{argument} column {c}" if self.n_columns > 1 else argument)
                 raise ValueError(f"{where} has labels not seen at fit time: {_shown(seen, 5)} (first at row "
                                  f"{int(bad[0])}); fitted labels are {_shown(self.categories[c].all_labels())}")
-        row = int(np.flatnonzero(codes < 0)[0])
-        combo = tuple(_label_at(columns[c], row) for c in index.columns)
-        combo = combo[0] if len(combo) == 1 else combo
-        raise ValueError(f"{argument} has a group not seen at fit time: {combo!r} (first at row {row}); "
-                         f"fitted groups are {_shown(index.labels)}")
 
 
 class ReadColumns:
@@ -361,17 +376,6 @@ def encode_groups(sensitive_features, n_rows=None, argument="sensitive_features"
     """One-off encoding (metrics, reports): ``(codes, labels)``."""
     grouping, codes = Grouping.fit(sensitive_features, n_rows, argument=argument, what=what)
     return codes, grouping.labels
-
-
-def map_groups(sensitive_features, labels, n_rows=None, argument="sensitive_features"):
-    """Codes of `sensitive_features` against fitted group `labels` (positional columns).
-
-    For estimators whose model state holds labels only; the grouping of an estimator
-    fitted with :class:`Grouping` matches columns by name instead.
-    """
-    width = len(labels[0]) if labels and isinstance(labels[0], tuple) else 1
-    grouping, _ = Grouping.from_labels(width, [(list(range(width)), list(labels), [])], argument=argument)
-    return grouping.encode(sensitive_features, n_rows)
 
 
 def grouping_state(grouping, prefix="grouping."):

@@ -213,6 +213,8 @@ def read_label_columns(sensitive_features, argument="sensitive_features"):
         lengths, unsupported dtypes. Messages name `argument` (and the column).
     """
     sf = sensitive_features
+    if isinstance(sf, np.ndarray) and sf.ndim == 1:  # the common case, without any sniffing
+        return _checked(None, [_from_numpy(None, sf, argument)], argument)
     if sf is None:
         raise ValueError(f"{argument} is required: the group label(s) of every row")
     if _is_scalar(sf):
@@ -241,6 +243,14 @@ def read_label_columns(sensitive_features, argument="sensitive_features"):
         names = list(sf.schema.names)
         columns = [_from_arrow(c, sf.column(i), argument) for i, c in enumerate(names)]
         return _checked(_column_names(names, argument), columns, argument)
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(sf, pd.DataFrame):  # the libraries' own accessors first
+        names = _column_names(list(sf.columns), argument)
+        return _checked(names, [_from_pandas(names[j] if names else None, sf.iloc[:, j], argument)
+                                for j in range(sf.shape[1])], argument)
+    if pd is not None and isinstance(sf, pd.Series):
+        name = sf.name if isinstance(sf.name, str) and sf.name else None
+        return _checked(None if name is None else [name], [_from_pandas(name, sf, argument)], argument)
     obj = nw.from_native(sf, pass_through=True, allow_series=True, eager_only=True)
     if isinstance(obj, nw.DataFrame):
         native = obj.to_native()

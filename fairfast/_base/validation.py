@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "ComplexDataError",
     "as_float_array",
     "check_choice",
     "check_fraction",
@@ -12,7 +13,13 @@ __all__ = [
     "check_sample_weight",
     "check_seed",
     "common_float_dtype",
+    "not_finite_message",
 ]
+
+
+class ComplexDataError(TypeError, ValueError):
+    """Complex input: a TypeError (it is a dtype problem) that is also the ValueError
+    scikit-learn's conventions expect."""
 
 
 def _kind(x):
@@ -23,31 +30,48 @@ def as_float_array(x, name, *, dtype=None, ndim=1, allow_2d_column=False, check_
     """Convert `x` to a C-contiguous float32/float64 array, checking shape and values.
 
     float32 input stays float32 (unless `dtype` says otherwise); any other real dtype
-    becomes float64.
+    becomes float64. Messages carry the phrases scikit-learn's estimator checks look
+    for (sparse input, complex data, NaN and inf, "Reshape your data").
     """
+    if hasattr(x, "tocsr") and hasattr(x, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(f"{name} is a sparse matrix or array; sparse input is not supported: "
+                        f"pass a dense array ({name}.toarray())")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
         x = x.to_numpy()
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic containers
         raise TypeError(f"{name} must be array-like of real numbers, got {_kind(x)}") from exc
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.dtype == object:  # numbers held as Python objects (e.g. a pandas object column)
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers, got dtype object ({exc})") from None
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}")
+        raise ComplexDataError(f"{name} must hold real numbers, got complex dtype {arr.dtype} "
+                               "(Complex data not supported)")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if allow_2d_column and arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got an array of shape {arr.shape}")
+        hint = (f"; Reshape your data with {name}.reshape(-1, 1) if it has one feature, or "
+                f"{name}.reshape(1, -1) if it is one sample") if ndim == 2 and arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be {ndim}-dimensional, got an array of shape {arr.shape}{hint}")
     if dtype is None:
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.shape[0] < min_rows:
-        raise ValueError(f"{name} must have at least {min_rows} rows, got {arr.shape[0]}")
+        raise ValueError(f"{name} must have at least {min_rows} rows, got {arr.shape[0]} (n_samples={arr.shape[0]})")
     if check_finite and arr.size and not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
-        raise ValueError(f"{name} must be finite; found {arr.ravel()[bad].item()!r} at position {bad}")
+        raise ValueError(not_finite_message(name, arr.ravel()[bad].item(), bad))
     return arr
+
+
+def not_finite_message(name, value, position):
+    """The message of a non-finite input value (with the "NaN"/"inf" scikit-learn's checks look for)."""
+    return f"{name} must be finite; found {value!r} at position {position} (NaN and inf are not supported)"
 
 
 def common_float_dtype(*arrays):
@@ -65,7 +89,7 @@ def check_sample_weight(weight, n, name="sample_weight"):
     if (w < 0).any():
         raise ValueError(f"{name} must be non-negative")
     if n and not w.sum() > 0:
-        raise ValueError(f"{name} must have a positive sum")
+        raise ValueError(f"{name} must have a positive sum; all weights are zero")
     return w
 
 

@@ -19,6 +19,7 @@ Examples
 
 from ._report import format_table, machine_info, plot, write_json
 from ._runner import MemoryProbe, choose_rounds, measure, run, run_benchmarks
+from ._scaling import run_thread_scaling
 from ._workloads import (
     KERNELS,
     N_CALIB_TRANSFORM,
@@ -58,6 +59,7 @@ __all__ = [
     "read_parquet_columns",
     "run",
     "run_benchmarks",
+    "run_thread_scaling",
     "workload_from_arrays",
     "write_json",
 ]

@@ -123,7 +123,7 @@ def _sorted(results):
     def key(r):
         k = _KERNEL_ORDER.index(r["kernel"]) if r["kernel"] in _KERNEL_ORDER else 99
         i = ORDER.index(r["impl"]) if r["impl"] in ORDER else 99
-        return (k, r["n"], i, r["impl"])
+        return (k, r["n"], i, r["impl"], r.get("requested_threads") or 0)
 
     return sorted(results, key=key)
 
@@ -137,7 +137,10 @@ def format_table(report):
     Columns: kernel, implementation, ``n``, median seconds per call, throughput (input
     rows per second at the median), peak memory (MiB of RSS growth during one call),
     median time over fairfast's (above 1: fairfast is faster) and the agreement check.
+    A run at several thread counts (:func:`~fairfast.bench.run_thread_scaling`) adds
+    the ``threads`` of each row and fairfast's ``speed-up`` over its first count.
     """
+    scaling = len(report["machine"].get("thread_counts") or ()) > 1
     m, cfg = report["machine"], report["config"]
     src = cfg["source"]
     if src["type"] == "parquet":
@@ -149,11 +152,15 @@ def format_table(report):
     lines = [
         f"fairfast {m['fairfast']} benchmark: {data}",
         f"{m['cpu_model']}, {m['cpu_count']} CPUs ({m['cpus_usable']} usable"
-        + (f", load {load[0]:.2f}" if load else "") + f"), fairfast threads {m['fairfast_threads']}, "
-        f"OpenMP {m['openmp'] or 'off'}, Python {m['python']}, numpy {m['numpy']}",
+        + (f", load {load[0]:.2f}" if load else "") + "), fairfast threads "
+        + (",".join(map(str, m["thread_counts"])) if scaling else str(m["fairfast_threads"]))
+        + f", OpenMP {m['openmp'] or 'off'}, Python {m['python']}, numpy {m['numpy']}",
         "",
     ]
     header = ["kernel", "impl", "n", "median", "rows/s", "peak MiB", "time/ff", "check"]
+    if scaling:
+        header[2:2] = ["threads"]
+        header[-1:-1] = ["speed-up"]
     rows = []
     for r in _sorted(report["results"]):
         median = _fmt_seconds(r.get("median_s"))
@@ -161,11 +168,15 @@ def format_table(report):
             median += "*"
         peak = "-" if r.get("peak_mib") is None else f"{r['peak_mib']:.1f}"
         ratio = _fmt_ratio(r.get("ratio_vs_fairfast"))
-        rows.append([r["kernel"], r["impl"], _fmt_size(r["n"]), median, _fmt_rate(r.get("rows_per_s")),
-                     peak, ratio, _CHECK.get(r["status"], r["status"])])
+        row = [r["kernel"], r["impl"], _fmt_size(r["n"]), median, _fmt_rate(r.get("rows_per_s")),
+               peak, ratio, _CHECK.get(r["status"], r["status"])]
+        if scaling:
+            row[2:2] = [str(r.get("requested_threads", r.get("threads")))]
+            row[-1:-1] = [_fmt_ratio(r.get("speedup")) if r["impl"] == "fairfast" else ""]
+        rows.append(row)
     widths = [max(len(header[j]), *(len(row[j]) for row in rows)) if rows else len(header[j])
               for j in range(len(header))]
-    right = {2, 3, 4, 5, 6}
+    right = {2, 3, 4, 5, 6, 7, 8} if scaling else {2, 3, 4, 5, 6}
 
     def fmt(row):
         return "  ".join(c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
@@ -180,7 +191,10 @@ def format_table(report):
         lines.append(fmt(row).rstrip())
     lines.append("")
     lines.append("median: of the timed calls (* = a single call, slower than the time budget); rows/s: input rows")
-    lines.append("per second at the median; peak MiB: largest RSS growth during a call; time/ff: median / fairfast's.")
+    lines.append("per second at the median; peak MiB: largest RSS growth during a call; time/ff: median / fairfast's"
+                 + (" at the first thread count;" if scaling else "."))
+    if scaling:
+        lines.append("speed-up: fairfast's median at the first thread count / its median at this count.")
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     for r in _sorted(report["results"]):

@@ -426,7 +426,7 @@ def _size_label(n):
 
 def run_benchmarks(kernels=KERNELS, sizes=(10_000, 100_000, 1_000_000), *, n_groups=2, peers=False,
                    slow_peers=False, data_file=None, scores=None, sensitive=None, threads=None, repeat=5,
-                   budget=5.0, seed=0, isolate=True, timeout=None, progress=None):
+                   budget=5.0, seed=0, isolate=True, timeout=None, progress=None, fairfast_only=False):
     """Measure every selected implementation of every kernel at every size.
 
     Parameters
@@ -458,6 +458,9 @@ def run_benchmarks(kernels=KERNELS, sizes=(10_000, 100_000, 1_000_000), *, n_gro
         Seconds after which an isolated measurement is abandoned.
     progress : file-like, optional
         Where to write one line per measurement as it completes.
+    fairfast_only : bool, default=False
+        Measure fairfast alone (no reference, no peers): the other thread counts of
+        :func:`~fairfast.bench.run_thread_scaling`.
 
     Returns
     -------
@@ -522,7 +525,7 @@ def run_benchmarks(kernels=KERNELS, sizes=(10_000, 100_000, 1_000_000), *, n_gro
     with tempfile.TemporaryDirectory(prefix="fairfast-bench-data-") as tmp:
         for kernel in kernels:
             impls = [i for i in implementations(kernel).values()
-                     if i.kind in ("fairfast", "reference") or peers]
+                     if i.kind == "fairfast" or (not fairfast_only and (i.kind == "reference" or peers))]
             for impl in impls:
                 if not impl.available():
                     unavailable[impl.name] = list(impl.requires)

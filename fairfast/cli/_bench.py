@@ -6,6 +6,7 @@ own as ``python -m fairfast bench``. Examples::
     fairfast bench                                   # every kernel, n = 1e4, 1e5, 1e6
     fairfast bench --kernels w1,ks --sizes 1e5,1e6,1e7 --peers --json bench.json --plot bench.png
     fairfast bench --data scored.parquet --scores p --sensitive race,sex --peers
+    fairfast bench --kernels barycenter,w1,ks --sizes 1e7 --threads 1,2,4 --json scaling.json
 """
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 
 from ._common import positive_int as _positive_int
 from ..bench._runner import CLI_NAMES, run_benchmarks
+from ..bench._scaling import run_thread_scaling
 
 __all__ = ["add_bench_parser", "main", "run_bench"]
 
@@ -65,6 +67,22 @@ def _groups(text):
     return value
 
 
+def _thread_counts(text):
+    parts = [t.strip() for t in text.split(",")]
+    counts = []
+    for t in parts:
+        try:
+            value = int(t)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(
+                f"expected a positive integer or a comma-separated list of them such as 1,2,4, got {text!r}")
+        if value not in counts:
+            counts.append(value)
+    return counts
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -106,8 +124,9 @@ def add_bench_parser(subparsers):
     bench.add_argument("--scores", default=None, metavar="COL", help="score column of --data")
     bench.add_argument("--sensitive", default=None, metavar="COLS",
                        help="sensitive column(s) of --data, comma-separated (several: intersections)")
-    bench.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                       help="threads of fairfast's kernels (default: fairfast's default)")
+    bench.add_argument("--threads", type=_thread_counts, default=None, metavar="N[,N...]",
+                       help="threads of fairfast's kernels (default: fairfast's default); a list such as 1,2,4 "
+                            "measures fairfast at each count and reports its speed-up over the first")
     bench.add_argument("--repeat", type=_positive_int, default=5, metavar="N",
                        help="most timed calls per measurement (default 5)")
     bench.add_argument("--budget", type=_positive_float, default=5.0, metavar="SECONDS",
@@ -175,14 +194,18 @@ def run_bench(args, file=None):
 
         _matplotlib()  # fail now, not after the run
     progress = sys.stderr if sys.stderr.isatty() else None
-    report = run_benchmarks(
-        args.kernels, args.sizes,
+    common = dict(
         n_groups=2 if args.groups is None else args.groups,
         peers=args.peers, slow_peers=args.slow_peers,
         data_file=args.data, scores=None if args.data is None else args.scores.strip(), sensitive=sensitive,
-        threads=args.threads, repeat=args.repeat, budget=args.budget, seed=args.seed,
+        repeat=args.repeat, budget=args.budget, seed=args.seed,
         isolate=not args.in_process, timeout=args.timeout, progress=progress,
     )
+    counts = args.threads or [None]
+    if len(counts) > 1:
+        report = run_thread_scaling(args.kernels, args.sizes, thread_counts=counts, **common)
+    else:
+        report = run_benchmarks(args.kernels, args.sizes, threads=counts[0], **common)
     from ..bench._report import format_table, plot, write_json
 
     print(format_table(report), file=file, end="")

@@ -4,16 +4,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base.grouping import encode_groups, map_groups
+from .._base.frames import PredictionOutputMixin
+from .._base.grouping import Grouping
+from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.validation import check_seed
 from ._common import check_non_negative, check_positive_int, encode_binary_target, fit_logistic, standardizer
 
 __all__ = ["KMeansPartitionClassifier", "PooledClassifier", "TrivialPartitionClassifier"]
 
 
-class _PartitionClassifier(ClassifierMixin, BaseEstimator):
+class _PartitionClassifier(PredictionOutputMixin, ClassifierMixin, BaseEstimator):
     # A pooled logistic model h_0 plus one logistic model per group of a partition.
-    # Subclasses implement _fit_partition(Z, **kw) -> codes and _partition(Z, **kw).
+    # Subclasses implement _fit_partition(Z, y01, **kw) -> codes and _partition(Z, **kw).
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -27,7 +29,7 @@ class _PartitionClassifier(ClassifierMixin, BaseEstimator):
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_
         self.pooled_coef_, self.pooled_intercept_ = fit_logistic(Z, y01, self.C)
-        codes = self._fit_partition(Z, **kw)
+        codes = self._fit_partition(Z, y01, **kw)
         K = self.n_groups_
         self.coef_ = np.zeros((K, Z.shape[1]))
         self.intercept_ = np.zeros(K)
@@ -60,23 +62,42 @@ class _PartitionClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X, **kw):
         """Score of the row's group model (positive -> ``classes_[1]``)."""
-        return self._decision(X, **kw)[0]
+        return self._predicted(self._decision(X, **kw)[0], X, "decision")
 
     def predict_proba(self, X, **kw):
         """Class probabilities of the row's group model."""
-        p = 0.5 * (1.0 + np.tanh(0.5 * self.decision_function(X, **kw)))
-        return np.column_stack([1.0 - p, p])
+        p = 0.5 * (1.0 + np.tanh(0.5 * self._decision(X, **kw)[0]))
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
     def predict(self, X, **kw):
         """Labels of the row's group model."""
-        positive = self.decision_function(X, **kw) > 0
-        return self.classes_[positive.astype(np.int64)]
+        positive = self._decision(X, **kw)[0] > 0
+        return self._predicted(self.classes_[positive.astype(np.int64)], X)
 
     def predict_each(self, X):
         """0/1 predictions of every model: column 0 is the pooled model, column ``k`` group ``k - 1``'s."""
         Z = self._transform(X)
         s0 = Z @ self.pooled_coef_ + self.pooled_intercept_
         return np.column_stack([s0 > 0, self._scores(Z) > 0]).astype(np.int64)
+
+
+class _SensitivePartition(SensitiveFeaturesConsumer):
+    """Partitions on the sensitive features (trivial, decoupling tree): requested under
+    metadata routing, refused with a routing hint when missing; ``score`` needs them."""
+
+    def _decision(self, X, *, sensitive_features=None):
+        return super()._decision(X, sensitive_features=require_sensitive_features(sensitive_features, self, "predict"))
+
+    def assign_groups(self, X, *, sensitive_features=None):
+        """Group of every row, integers in ``[0, n_groups_)``."""
+        sensitive_features = require_sensitive_features(sensitive_features, self, "assign_groups")
+        return super().assign_groups(X, sensitive_features=sensitive_features)
+
+    def score(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``(X, y)``."""
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X, sensitive_features=sensitive_features), sample_weight=sample_weight)
 
 
 class PooledClassifier(_PartitionClassifier):
@@ -103,7 +124,7 @@ class PooledClassifier(_PartitionClassifier):
         """Fit the logistic regression. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         self.n_groups_ = 1
         return np.zeros(Z.shape[0], dtype=np.int64)
 
@@ -111,11 +132,12 @@ class PooledClassifier(_PartitionClassifier):
         return np.zeros(Z.shape[0], dtype=np.int64)
 
 
-class TrivialPartitionClassifier(_PartitionClassifier):
+class TrivialPartitionClassifier(_SensitivePartition, _PartitionClassifier):
     """One logistic regression per sensitive-attribute value (Ustun et al.'s decoupling).
 
     The only classifier of :mod:`fairfast.dafh` that uses the sensitive attribute, at
-    fit *and* predict time. Several columns form intersectional groups.
+    fit *and* predict time (requested by default under metadata routing). Several
+    columns form intersectional groups.
 
     Parameters
     ----------
@@ -141,24 +163,18 @@ class TrivialPartitionClassifier(_PartitionClassifier):
     def __init__(self, *, C=1.0):
         self.C = C
 
-    def fit(self, X, y, *, sensitive_features):
+    def fit(self, X, y, *, sensitive_features=None):
         """Fit the pooled model and one model per group. Returns self."""
-        return self._fit_models(X, y, sensitive_features=sensitive_features)
+        return self._fit_models(X, y, sensitive_features=require_sensitive_features(sensitive_features, self, "fit"))
 
-    def _fit_partition(self, Z, *, sensitive_features):
-        codes, labels = encode_groups(sensitive_features, Z.shape[0])
-        self.groups_ = list(labels)
-        self.n_groups_ = len(labels)
+    def _fit_partition(self, Z, y01, *, sensitive_features):
+        self.grouping_, codes = Grouping.fit(sensitive_features, Z.shape[0], what="X has")
+        self.groups_ = list(self.grouping_.labels)
+        self.n_groups_ = len(self.groups_)
         return codes.astype(np.int64)
 
     def _partition(self, Z, *, sensitive_features):
-        return np.asarray(map_groups(sensitive_features, self.groups_, Z.shape[0]), dtype=np.int64)
-
-    def score(self, X, y, *, sensitive_features, sample_weight=None):
-        """Accuracy of :meth:`predict` on ``(X, y)``."""
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, self.predict(X, sensitive_features=sensitive_features), sample_weight=sample_weight)
+        return np.asarray(self.grouping_.encode(sensitive_features, Z.shape[0], what="X has"), dtype=np.int64)
 
 
 class KMeansPartitionClassifier(_PartitionClassifier):
@@ -196,7 +212,7 @@ class KMeansPartitionClassifier(_PartitionClassifier):
         """Cluster, then fit the pooled model and one model per cluster. Returns self."""
         return self._fit_models(X, y)
 
-    def _fit_partition(self, Z):
+    def _fit_partition(self, Z, y01):
         from sklearn.cluster import KMeans
 
         K = check_positive_int(self.n_groups, "n_groups")

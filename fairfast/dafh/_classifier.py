@@ -1,27 +1,27 @@
 """DAFH: a learned group classifier and decoupled logistic classifiers."""
 
-import math
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base.frames import PredictionOutputMixin
 from .._base.validation import check_seed
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._common import (
-    check_non_negative,
-    check_positive_int,
     encode_binary_target,
     fit_logistic,
+    objective_value,
     selection_key,
     standardizer,
 )
+from ._setup import check_params, initial_parameters, stratified_split
+from ._state import from_state, get_state
 
 __all__ = ["DAFHClassifier"]
 
 
-class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
+class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
     r"""Demographic-agnostic fairness without harm (DAFH).
 
     Learns, without any sensitive attribute, a soft partition of the feature space
@@ -37,17 +37,22 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
     .. math::
 
         F(\theta, h) = \frac{1}{bK^2} \sum_i \sum_k
-            \left(\tilde L_{ik} - 2K \tilde\pi_{ik} \tilde L_{ik}\right)
+            \left(e \tilde L_{ik} - 2K \tilde\pi_{ik} \tilde L_{ik}\right)
             + \lambda \Gamma(\theta)
 
     is maximised on mini-batches of ``b`` rows, where
     :math:`\tilde\pi_{i\cdot} = \mathrm{softmax}(\theta(x_i))`,
     :math:`\tilde L_{ik} = \sigma(-\gamma \tilde y_i s_{ik})` is the sigmoid-smoothed
     0-1 loss of :math:`h_k` (:math:`\tilde y = 2y - 1`, :math:`s_{ik}` the score of
-    :math:`h_k`) and :math:`\Gamma = -\mathrm{KL}(\bar\pi \,\|\, \rho)` is the
-    anti-collapse regulariser on the batch-mean assignment :math:`\bar\pi`. The
-    forward pass, :math:`F` and its analytic gradients (MLP back-propagation
-    included) run in one compiled Numba kernel per mini-batch.
+    :math:`h_k`), :math:`\Gamma = -\mathrm{KL}(\bar\pi \,\|\, \rho)` is the
+    anti-collapse regulariser on the batch-mean assignment :math:`\bar\pi` and
+    :math:`e` is ``envy_weight``: 1 gives the paper's objective, whose first term
+    (the envy term) rewards every :math:`h_j` for erring on the rows of the other
+    groups; 0 (default) drops that reward, so that each :math:`h_k` minimises its
+    :math:`\tilde\pi`-weighted loss. The envy term does not depend on
+    :math:`\theta`: the group classifier's gradient is the paper's for every
+    ``envy_weight``. The forward pass, :math:`F` and its analytic gradients (MLP
+    back-propagation included) run in one compiled Numba kernel per mini-batch.
 
     Prediction: :math:`k(x) = \arg\max_k \theta(x)_k`, :math:`\hat y = 1[s_{k(x)}(x) > 0]`.
 
@@ -57,8 +62,10 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         Number of groups ``K``.
     lam : float, default=1.0
         Weight :math:`\lambda` of the anti-collapse regulariser.
-    gamma : float, default=1.0
-        Sharpness :math:`\gamma` of the sigmoid surrogate of the 0-1 loss.
+    gamma : float, default=4.0
+        Sharpness :math:`\gamma` of the sigmoid surrogate of the 0-1 loss. At 1 the
+        surrogate pulls every decoupled model towards the majority class (see
+        ``docs/dafh.md``, surrogate study).
     hidden_layer_sizes : tuple of int, default=(64,)
         Hidden ReLU layers of the group classifier; ``()`` makes it linear-softmax.
     learning_rate_group : float, default=1e-3
@@ -77,21 +84,29 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         Target shares :math:`\rho` of the regulariser; uniform when None.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the training rows (stratified by ``y``),
-        evaluate after every epoch and keep the best epoch (see *Model selection*);
-        stop after ``n_iter_no_change`` epochs without improvement. When False, every
-        row is used for training and the last epoch is kept.
+        evaluate after every epoch, keep the best epoch by ``selection`` and stop once
+        the objective on the validation rows has not improved for
+        ``n_iter_no_change`` epochs. When False, every row is used for training and
+        the last epoch is kept.
     validation_fraction : float, default=0.15
         Share of the rows held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
+        Patience of early stopping, in epochs without a better validation objective.
     min_epochs : int, default=5
         Epochs trained before an epoch may be selected or training may stop.
-    selection : {"individual", "pairwise", "group"}, default="individual"
+    selection : {"bootstrap", "individual", "pairwise", "group"}, default="bootstrap"
         Estimator of :func:`fairfast.metrics.probability_without_harm` that scores the
-        epochs on the validation rows (ties broken by accuracy): (a) the share of rows
-        whose assigned model is no worse than every model, pooled included; (b) its
-        pairwise version; (c) the share of rows in groups whose empirical risks satisfy
-        rationality and envy-freeness.
+        epochs on the validation rows (ties broken by accuracy): the probability, over
+        200 bootstrap replicates resampled within each assigned group, that every
+        group's empirical risks satisfy rationality and envy-freeness (the headline
+        estimator); (a) the share of rows whose assigned model is no worse than every
+        model, pooled included; (b) its pairwise version; (c) the share of rows in
+        groups whose empirical risks satisfy rationality and envy-freeness.
+    envy_weight : float, default=0.0
+        Weight :math:`e` of the envy term of the objective (1 in the paper). It only
+        changes the decoupled models' training: with 1 every :math:`h_j` is rewarded
+        for erring on the other groups' rows, which makes it the complement of their
+        own model there (``docs/dafh.md``, surrogate study).
     init_scale : float, default=0.01
         Standard deviation of the noise added to :math:`h_0` to initialise every
         :math:`h_k`.
@@ -113,9 +128,10 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         Number of training rows (the validation rows included) assigned to every group.
     history_ : dict of lists
         Per epoch: ``"epoch"``, ``"objective"`` (mean mini-batch :math:`F`),
-        ``"val_fwh"`` (the ``selection`` estimator) and ``"val_accuracy"`` on the
-        validation rows (NaN without early stopping), and ``"group_shares"`` (validation
-        rows, or training rows without early stopping).
+        ``"val_fwh"`` (the ``selection`` estimator), ``"val_accuracy"`` and
+        ``"val_objective"`` (:math:`F` on all validation rows at once) on the
+        validation rows (NaN without early stopping), and ``"group_shares"``
+        (validation rows, or training rows without early stopping).
     best_epoch_ : int
         The epoch whose parameters were kept (0 = the initialisation).
     n_epochs_ : int
@@ -145,14 +161,17 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
       Features are standardised with the training mean and standard deviation, except
       0/1 (indicator) columns, which are kept so that the kernels can skip their zeros.
     - *Model selection.* Every candidate epoch (from ``min_epochs`` on) is scored on the
-      validation rows by the ``selection`` estimator of fairness without harm, ties
-      broken by accuracy (spec section 4). The first epochs are not candidates: at the
-      initialisation all :math:`h_k` are :math:`h_0` up to noise, so they agree on
-      almost every row and every estimator is trivially close to 1 without any
-      decoupling. The individual estimator (default) tends to prefer early epochs,
-      because the objective trains every :math:`h_j` to err on the rows of the other
-      groups (its first term), which makes "some other model is right where mine errs"
-      more frequent as training goes on; ``docs/dafh.md`` compares the estimators.
+      validation rows by the ``selection`` estimator, ties broken by accuracy. The
+      first epochs are not candidates: at the initialisation all :math:`h_k` are
+      :math:`h_0` up to noise, so every estimator is trivially close to 1 without any
+      decoupling. Training stops on the validation *objective*, which is smooth,
+      rather than on the estimator, which is noisy on small validation sets and dips
+      while the models separate.
+    - *Changes made by the surrogate study* (``docs/dafh.md``): ``envy_weight`` 0
+      instead of 1, ``gamma`` 4 instead of 1, the bootstrap probability instead of
+      the individual estimator (a) as headline and selection estimator, and the
+      stopping rule above. Files written before these parameters existed load with
+      ``envy_weight=1``, the objective they were trained with.
 
     References
     ----------
@@ -192,7 +211,7 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         n_groups=2,
         *,
         lam=1.0,
-        gamma=1.0,
+        gamma=4.0,
         hidden_layer_sizes=(64,),
         learning_rate_group=1e-3,
         learning_rate_model=1e-2,
@@ -204,7 +223,8 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         validation_fraction=0.15,
         n_iter_no_change=10,
         min_epochs=5,
-        selection="individual",
+        selection="bootstrap",
+        envy_weight=0.0,
         init_scale=0.01,
         pooled_C=1.0,
         dtype="float64",
@@ -225,6 +245,7 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         self.n_iter_no_change = n_iter_no_change
         self.min_epochs = min_epochs
         self.selection = selection
+        self.envy_weight = envy_weight
         self.init_scale = init_scale
         self.pooled_C = pooled_C
         self.dtype = dtype
@@ -232,49 +253,7 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        K = check_positive_int(self.n_groups, "n_groups")
-        check_non_negative(self.lam, "lam")
-        check_non_negative(self.gamma, "gamma", strictly=True)
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        try:
-            hidden = tuple(check_positive_int(h, "hidden_layer_sizes entries") for h in hidden)
-        except TypeError:
-            raise ValueError(
-                f"hidden_layer_sizes must be a tuple of positive integers, got {self.hidden_layer_sizes!r}"
-            ) from None
-        check_non_negative(self.learning_rate_group, "learning_rate_group", strictly=True)
-        check_non_negative(self.learning_rate_model, "learning_rate_model", strictly=True)
-        check_positive_int(self.max_epochs, "max_epochs", minimum=0)
-        check_positive_int(self.batch_size, "batch_size")
-        check_non_negative(self.alpha, "alpha")
-        check_non_negative(self.init_scale, "init_scale")
-        check_non_negative(self.pooled_C, "pooled_C", strictly=True)
-        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        check_positive_int(self.min_epochs, "min_epochs", minimum=0)
-        if self.selection not in ("individual", "pairwise", "group"):
-            raise ValueError(
-                f"selection must be one of 'individual', 'pairwise', 'group', got {self.selection!r}"
-            )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
-        if self.early_stopping:
-            v = self.validation_fraction
-            if not isinstance(v, (float, int)) or isinstance(v, bool) or not 0.0 < v < 1.0:
-                raise ValueError(f"validation_fraction must be a number in (0, 1), got {v!r}")
-        if self.group_prior is None:
-            prior = np.full(K, 1.0 / K)
-        else:
-            prior = np.asarray(self.group_prior, dtype=np.float64).ravel()
-            if prior.shape[0] != K or not np.all(np.isfinite(prior)) or np.any(prior <= 0):
-                raise ValueError(
-                    f"group_prior must hold n_groups={K} positive finite shares, got {self.group_prior!r}"
-                )
-            prior = prior / prior.sum()
-        return K, hidden, prior
+        return check_params(self)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
@@ -292,6 +271,11 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         -------
         self
         """
+        return self._fit(X, y)
+
+    def _fit(self, X, y, on_epoch=None):
+        # on_epoch(epoch, theta, beta, context) is called after every epoch (the
+        # surrogate study records its statistics there); context holds the split.
         from . import _kernels
 
         K, hidden, prior = self._check_params()
@@ -305,7 +289,7 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         n, d = Z.shape
 
         if self.early_stopping:
-            train_idx, val_idx = _stratified_split(y01, self.validation_fraction, rng)
+            train_idx, val_idx = stratified_split(y01, self.validation_fraction, rng)
             if train_idx.shape[0] < 1:
                 raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training rows")
         else:
@@ -319,19 +303,7 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
 
         # 2. initialisation
         sizes = np.array([d, *hidden, K], dtype=np.int64)
-        theta = np.empty(_kernels.theta_size(sizes), dtype=dtype)
-        off = 0
-        for layer in range(len(sizes) - 1):
-            n_in, n_out = int(sizes[layer]), int(sizes[layer + 1])
-            gain = math.sqrt(2.0 / n_in) if layer < len(sizes) - 2 else math.sqrt(1.0 / n_in)
-            theta[off : off + n_in * n_out] = rng.normal(0.0, gain, n_in * n_out)
-            off += n_in * n_out
-            theta[off : off + n_out] = 0.0
-            off += n_out
-        beta = np.empty((K, d + 1), dtype=dtype)
-        beta[:, :d] = w0
-        beta[:, d] = b0
-        beta += rng.normal(0.0, self.init_scale, beta.shape)
+        theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
         log_prior = np.ascontiguousarray(np.log(prior))
         state = {
             "m_theta": np.zeros_like(theta),
@@ -343,16 +315,19 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         self._sizes = sizes
 
         # 3. epochs
-        history = {"epoch": [], "objective": [], "val_fwh": [], "val_accuracy": [], "group_shares": []}
+        history = {key: [] for key in self._HISTORY}
         Zv = np.ascontiguousarray(Z[val_idx])
         yv = y01[val_idx]
+        context = {"Zt": Zt, "yt": y01[train_idx], "Zv": Zv, "yv": yv, "sizes": sizes, "log_prior": log_prior}
         best_key, best = None, (theta.copy(), beta.copy(), 0)
-        since_best = 0
+        if on_epoch is not None:
+            on_epoch(0, theta, beta, {**context, "objective": float("nan")})
+        best_objective, since_best = -np.inf, 0
         epoch = 0
         for epoch in range(1, self.max_epochs + 1):
             perm = rng.permutation(train_idx.shape[0]).astype(np.int64)
             value = _kernels.train_epoch(
-                Zt, yt, perm, self.batch_size, theta, beta, sizes, self.gamma, self.lam, log_prior,
+                Zt, yt, perm, self.batch_size, theta, beta, sizes, self.gamma, self.lam, self.envy_weight, log_prior,
                 self.alpha, self.learning_rate_group, self.learning_rate_model, state,
             )
             if not np.isfinite(value):
@@ -362,26 +337,33 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
                 )
             history["epoch"].append(epoch)
             history["objective"].append(float(value))
-            if self.early_stopping:
-                preds, groups = self._evaluate(Zv, theta, beta)
-                key = selection_key(yv, preds, groups, self.selection)
-                shares = np.bincount(groups, minlength=K) / max(groups.shape[0], 1)
-                history["val_fwh"].append(key[0])
-                history["val_accuracy"].append(key[1])
-                history["group_shares"].append(shares.tolist())
-                if epoch >= self.min_epochs:
-                    if best_key is None or key > best_key:
-                        best_key, best = key, (theta.copy(), beta.copy(), epoch)
-                        since_best = 0
-                    else:
-                        since_best += 1
-                        if since_best >= self.n_iter_no_change:
-                            break
-            else:
-                history["val_fwh"].append(float("nan"))
-                history["val_accuracy"].append(float("nan"))
+            if on_epoch is not None:
+                on_epoch(epoch, theta, beta, {**context, "objective": float(value)})
+            if not self.early_stopping:
+                for key in ("val_fwh", "val_accuracy", "val_objective"):
+                    history[key].append(float("nan"))
                 pi, _ = _kernels.forward(Zt, theta, beta, sizes)
                 history["group_shares"].append((np.bincount(pi.argmax(axis=1), minlength=K) / Zt.shape[0]).tolist())
+                continue
+            pi, score = _kernels.forward(Zv, theta, beta, sizes)
+            preds, groups = self._predictions(Zv, pi, score)
+            key = selection_key(yv, preds, groups, self.selection)
+            val_objective = objective_value(pi, score, yv, self.gamma, self.lam, self.envy_weight, log_prior)
+            history["val_fwh"].append(key[0])
+            history["val_accuracy"].append(key[1])
+            history["val_objective"].append(val_objective)
+            history["group_shares"].append((np.bincount(groups, minlength=K) / max(groups.shape[0], 1)).tolist())
+            if epoch < self.min_epochs:
+                continue
+            if best_key is None or key > best_key:
+                best_key, best = key, (theta.copy(), beta.copy(), epoch)
+            # stop once the objective has stopped improving on the validation rows
+            if val_objective > best_objective:
+                best_objective, since_best = val_objective, 0
+            else:
+                since_best += 1
+                if since_best >= self.n_iter_no_change:
+                    break
         if self.early_stopping and best_key is not None:
             theta, beta, self.best_epoch_ = best
         else:
@@ -395,14 +377,11 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         self.group_sizes_ = np.bincount(self._groups_std(Z), minlength=K)
         return self
 
-    def _evaluate(self, Z, theta, beta):
-        from . import _kernels
-
-        pi, score = _kernels.forward(Z, theta, beta, self._sizes)
+    def _predictions(self, Z, pi, score):
+        # 0/1 predictions of h_0 (column 0) and of every h_k, and the hard groups
         groups = pi.argmax(axis=1)
         s0 = Z.astype(np.float64) @ self.pooled_coef_ + self.pooled_intercept_
-        preds = np.column_stack([s0 > 0, score > 0]).astype(np.int64)
-        return preds, groups
+        return np.column_stack([s0 > 0, score > 0]).astype(np.int64), groups
 
     # ------------------------------------------------------------------ predict
     def _transform(self, X):
@@ -433,18 +412,18 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
 
         pi, score = _kernels.forward(self._transform(X), self._theta, self._beta, self._sizes)
         k = pi.argmax(axis=1)
-        return score[np.arange(score.shape[0]), k].astype(np.float64)
+        return self._predicted(score[np.arange(score.shape[0]), k].astype(np.float64), X, "decision")
 
     def predict_proba(self, X):
         """Class probabilities ``[1 - sigma(s), sigma(s)]`` from the assigned model."""
-        s = self.decision_function(X)
+        s = np.asarray(self.decision_function(X))
         p = 0.5 * (1.0 + np.tanh(0.5 * s))
-        return np.column_stack([1.0 - p, p])
+        return self._predicted(np.column_stack([1.0 - p, p]), X)
 
     def predict(self, X):
         """Labels of the assigned decoupled model."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(np.int64)]
+        positive = np.asarray(self.decision_function(X)) > 0
+        return self._predicted(self.classes_[positive.astype(np.int64)], X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
         from . import _kernels
@@ -461,12 +440,14 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
         Together with :meth:`assign_groups` this gives everything the
         fairness-without-harm statistics need.
         """
+        from . import _kernels
+
         Z = self._transform(X)
-        preds, _ = self._evaluate(Z, self._theta, self._beta)
-        return preds
+        pi, score = _kernels.forward(Z, self._theta, self._beta, self._sizes)
+        return self._predictions(Z, pi, score)[0]
 
     # ------------------------------------------------------------ model files
-    _HISTORY = ("epoch", "objective", "val_fwh", "val_accuracy", "group_shares")
+    _HISTORY = ("epoch", "objective", "val_fwh", "val_accuracy", "val_objective", "group_shares")
     _STATE_ARRAYS = ("mean", "scale", "pooled_coef", "theta", "beta", "group_sizes",
                      *(f"history.{key}" for key in _HISTORY))
 
@@ -518,193 +499,14 @@ class DAFHClassifier(ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimato
             ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
             float64, ``group_shares`` of shape (n_epochs, K)).
         """
-        from .._base import state as st
-
-        check_is_fitted(self, "history_")
-        params = st.params_to_json(self)
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a generator: it only seeds fit
-        if self.group_prior is not None:
-            params["group_prior"] = np.asarray(self.group_prior, dtype=np.float64).ravel().tolist()
-        if isinstance(self.hidden_layer_sizes, (tuple, list, np.ndarray)):
-            params["hidden_layer_sizes"] = [_plain_scalar(h) for h in self.hidden_layer_sizes]
-        if self.dtype in ("float32", "float64"):  # also a np.dtype
-            params["dtype"] = np.dtype(self.dtype).name
-        classes = [_plain_scalar(c) for c in self.classes_.tolist()]  # fit allows no bytes labels
-        names = getattr(self, "feature_names_in_", None)
-        K = self._beta.shape[0]
-        history = self.history_
-        meta = {
-            "params": params,
-            "classes": classes,
-            "classes_dtype": self.classes_.dtype.str,
-            "feature_names_in": None if names is None else [str(n) for n in names],
-            "n_features_in": int(self.n_features_in_),
-            "layer_sizes": [int(s) for s in self._sizes],
-            "dtype": self._beta.dtype.name,
-            "pooled_intercept": float(self.pooled_intercept_),
-            "best_epoch": int(self.best_epoch_),
-            "n_epochs": int(self.n_epochs_),
-        }
-        arrays = {
-            "mean": self.mean_,
-            "scale": self.scale_,
-            "pooled_coef": self.pooled_coef_,
-            "theta": self._theta,
-            "beta": self._beta,
-            "group_sizes": np.asarray(self.group_sizes_, dtype=np.int64),
-            "history.epoch": np.asarray(history["epoch"], dtype=np.int64),
-            "history.group_shares": np.asarray(history["group_shares"], dtype=np.float64).reshape(-1, K),
-        }
-        for key in ("objective", "val_fwh", "val_accuracy"):
-            arrays[f"history.{key}"] = np.asarray(history[key], dtype=np.float64)
-        return meta, arrays
+        return get_state(self)
 
     @classmethod
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        from .._base import state as st
-
-        try:
-            est = st.estimator_from_params(cls, meta["params"])
-            est._check_params()
-            classes = st.labels_from_json(meta["classes"], False, "classes", minimum=2)
-            classes_dtype = meta["classes_dtype"]
-            d = st.integer(meta["n_features_in"], "n_features_in", 1, 1 << 31)
-            names = meta["feature_names_in"]
-            sizes = meta["layer_sizes"]
-            if not isinstance(sizes, list) or len(sizes) < 2:
-                raise ValueError(f"model state is inconsistent: layer_sizes must list at least 2 widths, got {sizes!r}")
-            sizes = [st.integer(s, "layer_sizes entries", 1, 1 << 31) for s in sizes]
-            dtype = meta["dtype"]
-            pooled_intercept = st.real(meta["pooled_intercept"], "pooled_intercept")
-            n_epochs = st.integer(meta["n_epochs"], "n_epochs", 0, 1 << 62)
-            best_epoch = st.integer(meta["best_epoch"], "best_epoch", 0, n_epochs + 1)
-            if sizes[0] != d:
-                raise ValueError(f"model state is inconsistent: layer_sizes starts with {sizes[0]} but "
-                                 f"n_features_in is {d}")
-            if dtype not in ("float32", "float64"):
-                raise ValueError(f"model state is inconsistent: dtype must be 'float32' or 'float64', got {dtype!r}")
-            K = sizes[-1]
-            n_theta = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            st.check_names(arrays, cls._STATE_ARRAYS)
-            mean = st.array(arrays, "mean", (d,))
-            scale = st.array(arrays, "scale", (d,))
-            pooled_coef = st.array(arrays, "pooled_coef", (d,))
-            theta = st.array(arrays, "theta", (n_theta,), dtype)
-            beta = st.array(arrays, "beta", (K, d + 1), dtype)
-            group_sizes = st.array(arrays, "group_sizes", (K,), np.int64)
-            epochs = st.array(arrays, "history.epoch", (n_epochs,), np.int64)
-            objective = st.array(arrays, "history.objective", (n_epochs,))
-            shares = st.array(arrays, "history.group_shares", (n_epochs, K))
-            validation = {key: _validation_scores(arrays, f"history.{key}", n_epochs)
-                          for key in ("val_fwh", "val_accuracy")}
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
-        classes = _classes_array(classes, classes_dtype)
-        if names is not None and not (isinstance(names, list) and len(names) == d
-                                      and all(isinstance(n, str) for n in names)):
-            raise ValueError(f"model state is inconsistent: feature_names_in must be None or n_features_in={d} "
-                             "strings")
-        if not (scale > 0).all():
-            raise ValueError("model state is inconsistent: scale must be positive")
-        if not (group_sizes >= 0).all():
-            raise ValueError("model state is inconsistent: group_sizes must be non-negative")
-        if not np.array_equal(epochs, np.arange(1, n_epochs + 1)):
-            raise ValueError("model state is inconsistent: history.epoch must count 1, 2, ..., n_epochs")
-        if not ((shares >= 0) & (shares <= 1)).all():
-            raise ValueError("model state is inconsistent: history.group_shares must lie in [0, 1]")
-        est.classes_ = classes
-        est.n_features_in_ = d
-        if names is not None:
-            est.feature_names_in_ = np.asarray(names, dtype=object)
-        est.mean_, est.scale_ = mean, scale
-        est.pooled_coef_, est.pooled_intercept_ = pooled_coef, pooled_intercept
-        est._sizes = np.array(sizes, dtype=np.int64)
-        est._theta, est._beta = theta, beta
-        est.coef_ = beta[:, :d].astype(np.float64)
-        est.intercept_ = beta[:, d].astype(np.float64)
-        est.best_epoch_ = best_epoch
-        est.n_epochs_ = n_epochs
-        est.history_ = {
-            "epoch": epochs.tolist(),
-            "objective": objective.tolist(),
-            "val_fwh": validation["val_fwh"].tolist(),
-            "val_accuracy": validation["val_accuracy"].tolist(),
-            "group_shares": shares.tolist(),
-        }
-        est.group_sizes_ = group_sizes
-        return est
+        return from_state(cls, meta, arrays)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
-
-
-def _stratified_split(y01, fraction, rng):
-    val = []
-    for c in (0, 1):
-        idx = np.flatnonzero(y01 == c)
-        rng.shuffle(idx)
-        n_val = int(round(fraction * idx.shape[0]))
-        if idx.shape[0] >= 2:
-            n_val = min(max(n_val, 1), idx.shape[0] - 1)
-        else:
-            n_val = 0
-        val.append(idx[:n_val])
-    val = np.sort(np.concatenate(val))
-    mask = np.ones(y01.shape[0], dtype=bool)
-    mask[val] = False
-    return np.flatnonzero(mask), val
-
-
-def _plain_scalar(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _validation_scores(arrays, name, n_epochs):
-    """A history array of validation scores: float64 of shape (n_epochs,), in [0, 1] or NaN.
-
-    NaN marks epochs without scored validation rows (``early_stopping=False``).
-    """
-    from .._base import state as st
-
-    values = arrays[name]
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        st.array({name: np.where(np.isnan(values), 0.0, values)}, name, (n_epochs,))  # NaN allowed, not inf
-        if not (np.isnan(values) | ((values >= 0) & (values <= 1))).all():
-            raise ValueError(f"model state is inconsistent: {name} must lie in [0, 1] or be NaN")
-        return np.ascontiguousarray(values)
-    return st.array(arrays, name, (n_epochs,))  # raises: not a float array
-
-
-def _classes_array(labels, dtype):
-    """``classes_`` with its saved dtype; the labels must be two, sorted and of that dtype's kind."""
-    try:
-        parsed = np.dtype(dtype) if isinstance(dtype, str) else None
-    except TypeError:
-        parsed = None
-    if parsed is None or parsed.kind not in "biufUO":
-        raise ValueError(f"model state is inconsistent: classes_dtype must name a bool, integer, float, str or "
-                         f"object dtype, got {dtype!r}")
-    dtype = parsed
-    if len(labels) != 2:
-        raise ValueError(f"model state is inconsistent: classes must hold exactly 2 labels, got {len(labels)}")
-    kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (float,), "U": (str,), "O": (str, bool, int, float)}
-    if not all(isinstance(c, kinds[dtype.kind]) and (dtype.kind in "bO" or not isinstance(c, bool)) for c in labels):
-        raise ValueError(f"model state is inconsistent: classes {labels!r} do not fit classes_dtype {dtype.str!r}")
-    try:
-        classes = np.array(labels, dtype=dtype)
-        same = classes.tolist() == labels
-    except (OverflowError, ValueError):
-        same = False
-    if not same:
-        raise ValueError(f"model state is inconsistent: classes {labels!r} do not fit classes_dtype {dtype.str!r}")
-    try:
-        ordered = bool(labels[0] < labels[1])
-    except TypeError:
-        ordered = False
-    if not ordered:
-        raise ValueError("model state is inconsistent: classes must be sorted, as fit stores them")
-    return classes

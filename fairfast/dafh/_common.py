@@ -64,17 +64,51 @@ def fit_logistic(X, y, C):
     return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
 
 
+def objective_terms(pi, score, y, gamma, log_prior):
+    """The three terms of the DAFH objective on all rows at once (float64).
+
+    ``envy = 1/(n K^2) sum_ik L_ik`` (every model's smoothed loss on every row),
+    ``assignment = -2/(n K) sum_ik pi_ik L_ik`` and ``regulariser = -KL(pibar || rho)``,
+    with ``L_ik = sigmoid(-gamma (2 y_i - 1) s_ik)`` and ``pibar`` the mean of ``pi``
+    over the rows; the objective is ``envy_weight * envy + assignment + lam *
+    regulariser``.
+    """
+    pi = np.asarray(pi, dtype=np.float64)
+    n, K = pi.shape
+    signed = 2.0 * np.asarray(y, dtype=np.float64) - 1.0
+    loss = 0.5 * (1.0 - np.tanh(0.5 * gamma * signed[:, None] * np.asarray(score, dtype=np.float64)))
+    pbar = pi.mean(axis=0)
+    occupied = pbar > 0
+    kl = float(np.sum(pbar[occupied] * (np.log(pbar[occupied]) - np.asarray(log_prior)[occupied])))
+    return float(loss.sum() / (n * K * K)), float(-2.0 * (pi * loss).sum() / (n * K)), -kl
+
+
+def objective_value(pi, score, y, gamma, lam, envy_weight, log_prior):
+    """The DAFH objective of :func:`objective_terms` (NaN without rows)."""
+    if len(y) == 0:
+        return float("nan")
+    envy, assignment, regulariser = objective_terms(pi, score, y, gamma, log_prior)
+    return envy_weight * envy + assignment + lam * regulariser
+
+
+#: bootstrap replicates of the "bootstrap" selection estimator (per epoch, seeded)
+SELECTION_REPLICATES = 200
+
+
 def selection_key(y, predictions, groups, estimator="individual"):
     """(fairness without harm, accuracy) of an evaluated model, compared lexicographically.
 
     ``predictions`` holds the pooled model in column 0 and ``h_k`` in column ``k + 1``;
-    ``estimator`` is that of :func:`fairfast.metrics.probability_without_harm`.
+    ``estimator`` is that of :func:`fairfast.metrics.probability_without_harm` (the
+    ``"bootstrap"`` one with :data:`SELECTION_REPLICATES` replicates and seed 0, so
+    that every epoch is scored on the same resampling stream).
     """
     from ..metrics import probability_without_harm
 
     n = predictions.shape[0]
     acc = float(np.mean(predictions[np.arange(n), groups + 1] == y))
     fwh = probability_without_harm(
-        y, predictions[:, 1:], groups, pooled_predictions=predictions[:, 0], estimator=estimator
+        y, predictions[:, 1:], groups, pooled_predictions=predictions[:, 0], estimator=estimator,
+        n_replicates=SELECTION_REPLICATES, random_state=0,
     )
     return fwh, acc

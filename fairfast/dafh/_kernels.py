@@ -54,7 +54,7 @@ def _signatures_batch():
             types.float64(
                 a2, a1, i1, types.int64, types.int64,  # X, y, rows, start, stop
                 a1, a2, i1,  # theta, beta, sizes
-                types.float64, types.float64, f8_1,  # gamma, lam, log_prior
+                types.float64, types.float64, types.float64, f8_1,  # gamma, lam, envy, log_prior
                 a1, a2,  # grad_theta, grad_beta
                 a2, a2, a2, a2, a1, a1,  # act, score, loss, pi, delta_a, delta_b
             )
@@ -73,7 +73,7 @@ def _signatures_epoch():
             types.float64(
                 a2, a1, i1, types.int64,  # X, y, perm, batch_size
                 a1, a2, i1,  # theta, beta, sizes
-                types.float64, types.float64, f8_1, types.float64,  # gamma, lam, log_prior, alpha
+                types.float64, types.float64, types.float64, f8_1, types.float64,  # gamma, lam, envy, log_prior, alpha
                 types.float64, types.float64, types.float64, types.float64, types.float64,  # lrs, betas, eps
                 a1, a1, a2, a2, types.int64,  # Adam moments, step
             )
@@ -162,7 +162,7 @@ def _mlp_forward(theta, sizes, nz_idx, nz_val, cnt, a, pi_row):
 
 @nb.njit(_signatures_batch(), cache=True, error_model="numpy", nogil=True)
 def _batch_objective_gradient(
-    X, y, rows, start, stop, theta, beta, sizes, gamma, lam, log_prior,
+    X, y, rows, start, stop, theta, beta, sizes, gamma, lam, envy, log_prior,
     g_theta, g_beta, act, score, loss, pi, delta_a, delta_b,
 ):
     # Objective F of the rows rows[start:stop] and its gradient (ascent direction),
@@ -214,7 +214,7 @@ def _batch_objective_gradient(
     total = 0.0
     for t in range(nb_rows):
         for k in range(K):
-            total += loss[t, k] * (1.0 - 2.0 * K * pi[t, k])
+            total += loss[t, k] * (envy - 2.0 * K * pi[t, k])
     objective = c * total
     lq = np.empty(K)  # log pibar_k - log rho_k
     gam_val = 0.0
@@ -236,11 +236,11 @@ def _batch_objective_gradient(
         for k in range(K):
             lbar += pi[t, k] * loss[t, k]
             qbar += pi[t, k] * lq[k]
-        # decoupled models: dF/ds_ik = c (1 - 2K pi_ik) D_ik
+        # decoupled models: dF/ds_ik = c (envy - 2K pi_ik) D_ik
         cnt = nz_cnt[t]
         for k in range(K):
             lk = loss[t, k]
-            gs = c * (1.0 - 2.0 * K * pi[t, k]) * (-gamma * yt * lk * (1.0 - lk))
+            gs = c * (envy - 2.0 * K * pi[t, k]) * (-gamma * yt * lk * (1.0 - lk))
             g_beta[k, d] += gs
             for q in range(cnt):
                 g_beta[k, nz_idx[t, q]] += gs * nz_val[t, q]
@@ -312,7 +312,7 @@ def _batch_objective_gradient(
 
 @nb.njit(_signatures_epoch(), cache=True, error_model="numpy", nogil=True)
 def _train_epoch(
-    X, y, perm, batch_size, theta, beta, sizes, gamma, lam, log_prior, alpha,
+    X, y, perm, batch_size, theta, beta, sizes, gamma, lam, envy, log_prior, alpha,
     lr_theta, lr_h, beta1, beta2, eps, m_theta, v_theta, m_beta, v_beta, step,
 ):
     # One pass over the rows in the order perm, mini-batches of batch_size, Adam
@@ -341,7 +341,7 @@ def _train_epoch(
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
         total += _batch_objective_gradient(
-            X, y, perm, start, stop, theta, beta, sizes, gamma, lam, log_prior,
+            X, y, perm, start, stop, theta, beta, sizes, gamma, lam, envy, log_prior,
             g_theta, g_beta, act, score, loss, pi, delta_a, delta_b,
         )
         n_batches += 1
@@ -413,7 +413,7 @@ def _workspace(n_rows, sizes, dtype):
     )
 
 
-def batch_objective_gradient(X, y, theta, beta, sizes, *, gamma=1.0, lam=1.0, log_prior=None):
+def batch_objective_gradient(X, y, theta, beta, sizes, *, gamma=1.0, lam=1.0, envy=1.0, log_prior=None):
     """Objective ``F`` of one mini-batch and its gradient with respect to all parameters.
 
     Parameters
@@ -424,6 +424,8 @@ def batch_objective_gradient(X, y, theta, beta, sizes, *, gamma=1.0, lam=1.0, lo
     beta : ndarray of shape (K, d + 1), same dtype
     sizes : sequence of int, ``[d, h_1, ..., h_L, K]``
     gamma, lam : float
+    envy : float
+        Weight of the first (envy) term, 1 in the paper's objective.
     log_prior : ndarray of shape (K,), optional
         Log of the target shares ``rho``; uniform when None.
 
@@ -444,12 +446,12 @@ def batch_objective_gradient(X, y, theta, beta, sizes, *, gamma=1.0, lam=1.0, lo
     g_beta = np.empty_like(beta)
     work = _workspace(n, sizes, X.dtype)
     objective = _batch_objective_gradient(
-        X, y, rows, 0, n, theta, beta, sizes, float(gamma), float(lam), log_prior, g_theta, g_beta, *work
+        X, y, rows, 0, n, theta, beta, sizes, float(gamma), float(lam), float(envy), log_prior, g_theta, g_beta, *work
     )
     return objective, g_theta, g_beta
 
 
-def train_epoch(X, y, perm, batch_size, theta, beta, sizes, gamma, lam, log_prior, alpha,
+def train_epoch(X, y, perm, batch_size, theta, beta, sizes, gamma, lam, envy, log_prior, alpha,
                 lr_theta, lr_h, adam_state, betas=(0.9, 0.999), eps=1e-8):
     """One epoch of Adam ascent, updating ``theta``, ``beta`` and ``adam_state`` in place.
 
@@ -459,7 +461,7 @@ def train_epoch(X, y, perm, batch_size, theta, beta, sizes, gamma, lam, log_prio
     """
     n_batches = -(-perm.shape[0] // batch_size)
     value = _train_epoch(
-        X, y, perm, int(batch_size), theta, beta, sizes, float(gamma), float(lam), log_prior, float(alpha),
+        X, y, perm, int(batch_size), theta, beta, sizes, float(gamma), float(lam), float(envy), log_prior, float(alpha),
         float(lr_theta), float(lr_h), float(betas[0]), float(betas[1]), float(eps),
         adam_state["m_theta"], adam_state["v_theta"], adam_state["m_beta"], adam_state["v_beta"],
         int(adam_state["step"]),

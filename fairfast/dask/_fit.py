@@ -49,7 +49,7 @@ import numbers
 import numpy as np
 
 from ..io._columns import fit_columns
-from ._transform import _dask, is_array, is_dataframe
+from ._transform import _aligned, _dask, is_array, is_dataframe
 
 __all__ = ["fit", "summarize_partition"]
 
@@ -147,8 +147,6 @@ def _parts(collection, decl, kind, scores, features, sensitive_features, labels,
         frames = collection[wanted].to_delayed()
         return [dask.delayed(_frame_parts)(f, inputs, sensitive, label, weight) for f in frames], inputs, sensitive
     if is_array(collection):
-        import dask.array as da
-
         if scores is not None or features is not None:
             raise ValueError("scores and features name dataframe columns; with a dask array, pass the inputs as "
                              "the collection")
@@ -163,12 +161,7 @@ def _parts(collection, decl, kind, scores, features, sensitive_features, labels,
         rows = X.chunks[0]
 
         def aligned(values, name):
-            if values is None:
-                return [None] * len(rows)
-            arr = values if isinstance(values, da.Array) else da.from_array(np.asarray(values), chunks=-1)
-            if arr.shape[0] != sum(rows):
-                raise ValueError(f"{name} has {arr.shape[0]} rows but the inputs have {sum(rows)}")
-            return arr.rechunk((rows,) + ((-1,) if arr.ndim == 2 else ())).to_delayed().reshape(-1)
+            return [None] * len(rows) if values is None else _aligned(values, rows, name).to_delayed().reshape(-1)
 
         blocks = zip(X.to_delayed().reshape(-1), aligned(sensitive_features if decl.sensitive_at_fit else None,
                                                          "sensitive_features"),

@@ -54,6 +54,14 @@ class ServedColumns:
         return [name for _, _, name in self.outputs]
 
 
+def one_column(columns, argument, names):
+    """The single column name `columns` gives for `argument`."""
+    chosen = column_list(columns, names(argument))
+    if len(chosen) != 1:
+        raise ValueError(f"{names(argument)} must name one column, got {chosen}")
+    return chosen[0]
+
+
 def _recorded(metadata):
     columns = metadata.get("columns", {}) if isinstance(metadata, dict) else {}
     return columns if isinstance(columns, dict) else {}
@@ -104,10 +112,7 @@ def served_columns(spec, metadata, *, scores=None, features=None, sensitive_feat
     if labels is not None:
         if spec.labels == "none":
             raise ValueError(f"{estimator} takes no labels when served; drop {names('labels')}")
-        label = column_list(labels, names("labels"))
-        if len(label) != 1:
-            raise ValueError(f"{names('labels')} must name one column, got {label}")
-        label = label[0]
+        label = one_column(labels, "labels", names)
     available = [o.name for o in spec.outputs]
     chosen = available if outputs is None else column_list(outputs, names("outputs"))
     unknown = [o for o in chosen if o not in available]
@@ -159,20 +164,14 @@ def fit_columns(decl, estimator, *, scores=None, features=None, sensitive_featur
     if labels is not None:
         if decl.fit_labels == "none":
             raise ValueError(f"{estimator} is fitted without labels; drop {names('labels')}")
-        label = column_list(labels, names("labels"))
-        if len(label) != 1:
-            raise ValueError(f"{names('labels')} must name one column, got {label}")
-        label = label[0]
+        label = one_column(labels, "labels", names)
     elif decl.fit_labels == "required":
         raise ValueError(f"{names('labels')} is required: {estimator} is fitted on labels")
     weight = None
     if sample_weight is not None:
         if not decl.sample_weight:
             raise ValueError(f"{estimator} takes no sample weights; drop {names('sample_weight')}")
-        weight = column_list(sample_weight, names("sample_weight"))
-        if len(weight) != 1:
-            raise ValueError(f"{names('sample_weight')} must name one column, got {weight}")
-        weight = weight[0]
+        weight = one_column(sample_weight, "sample_weight", names)
     every = inputs + sensitive + ([label] if label else []) + ([weight] if weight else [])
     if len(set(every)) != len(every):
         raise ValueError(f"a column is named twice among {names(decl.inputs)}, {names('sensitive_features')}, "

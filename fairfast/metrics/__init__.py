@@ -11,6 +11,9 @@
 - Multi-class: :class:`MulticlassReport` (per-class TPR by group), :func:`tpr_gap_rms`,
   :func:`tpr_gap_max` (the per-class TPR gap between groups, the Bios measure).
 - :func:`cherry_picking_statistics`: within-group cherry-picking of a selection rule.
+- Model selection under fairness: :func:`make_fairness_scorer` (a utility minus a
+  weighted excess unfairness, for ``scoring=`` with routed sensitive features) and
+  :func:`select_within_bound` (``refit=``: best utility within an unfairness bound).
 - Fairness without harm of decoupled classifiers: :func:`group_risk_matrix`,
   :func:`without_harm_report`, :func:`probability_without_harm`, :func:`mcnemar_pvalue`.
 """
@@ -34,6 +37,7 @@ from ._distributional import pairwise_group_distances, unfairness
 from ._group_metrics import METRICS, group_metrics
 from ._multiclass import MulticlassReport, tpr_gap_max, tpr_gap_rms
 from ._report import BootstrapResult, GroupReport, SmallGroupWarning
+from ._scorers import FairnessScorer, make_fairness_scorer, select_within_bound
 from ._without_harm import (
     WithoutHarmResult,
     group_risk_matrix,
@@ -46,6 +50,7 @@ __all__ = [
     "BootstrapResult",
     "CherryPickingResult",
     "DISPARITIES",
+    "FairnessScorer",
     "GroupReport",
     "SmallGroupWarning",
     "METRICS",
@@ -61,9 +66,11 @@ __all__ = [
     "equalized_odds_difference",
     "equalized_odds_ratio",
     "group_metrics",
+    "make_fairness_scorer",
     "pairwise_group_distances",
     "predictive_parity_difference",
     "predictive_parity_ratio",
+    "select_within_bound",
     "tpr_gap_max",
     "tpr_gap_rms",
     "unfairness",

@@ -29,7 +29,7 @@ __all__ = [
     "without_harm_report",
 ]
 
-_ESTIMATORS = ("individual", "pairwise", "group")
+_ESTIMATORS = ("individual", "pairwise", "group", "bootstrap")
 
 
 def _as_1d(x, name):
@@ -187,6 +187,12 @@ class WithoutHarmResult:
     bootstrap_probability : float or None
         Share of stratified-bootstrap replicates in which every group is fair without
         harm (None when ``n_replicates=0``).
+    bootstrap_rational : ndarray of shape (K,) or None
+        Per group, the share of those replicates in which it prefers its model to the
+        pooled one (None without pooled predictions or replicates).
+    bootstrap_envy_free : ndarray of shape (K, K) or None
+        ``[k, j]``: the share in which group ``k`` prefers its model to model ``j``
+        (NaN on the diagonal). The joint probability is at most the smallest of these.
     mcnemar_envy : ndarray of shape (K, K)
         ``[k, j]``: :func:`mcnemar_pvalue` of model ``k`` against model ``j`` on group
         ``k`` (NaN on the diagonal).
@@ -206,7 +212,8 @@ class WithoutHarmResult:
 
         out = {k: arr(getattr(self, k)) for k in ("risk_matrix", "pooled_risk", "group_sizes", "group_mass",
                                                   "rational", "envy_free", "fair_without_harm", "mcnemar_envy",
-                                                  "mcnemar_rationality")}
+                                                  "mcnemar_rationality", "bootstrap_rational",
+                                                  "bootstrap_envy_free")}
         out.update({k: getattr(self, k) for k in ("accuracy", "individual", "pairwise", "group_share",
                                                   "bootstrap_probability")})
         if self.disparities is not None:
@@ -236,8 +243,18 @@ def _pairwise(correct, pooled, a, w):
     return float(np.average(vs_j.sum(axis=1) / k, weights=w))
 
 
-def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
-    """Share of stratified replicates in which every group passes Def. 1."""
+def _check_replicates(n_replicates, minimum):
+    if not isinstance(n_replicates, numbers.Integral) or isinstance(n_replicates, bool) or n_replicates < minimum:
+        kind = "a non-negative" if minimum == 0 else "a positive"
+        raise ValueError(f"n_replicates must be {kind} int, got {n_replicates!r}")
+
+
+def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed, per_constraint=False):
+    """Share of stratified replicates in which every group passes Def. 1.
+
+    With ``per_constraint``, also the share in which each constraint holds: rationality
+    per group (K,) and envy-freeness per ordered pair (K, K; NaN diagonal).
+    """
     cols = correct if pooled is None else np.column_stack([correct, pooled])
     m = cols.shape[1]
     if w is None and m <= 16:
@@ -268,11 +285,19 @@ def _bootstrap_probability(correct, pooled, a, w, k, n_replicates, seed):
     risk = risk_all[..., :k]
     pooled_risk = risk_all[..., k] if pooled is not None else None
     rational, envy_free = _checks(risk, pooled_risk)
-    return float(np.mean(np.all(rational & envy_free, axis=-1)))
+    probability = float(np.mean(np.all(rational & envy_free, axis=-1)))
+    if not per_constraint:
+        return probability
+    own = np.diagonal(risk, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore"):
+        pairwise = (own[..., :, None] <= risk) | np.isnan(risk)  # (B, K, K): group g prefers its model to j's
+    envy = pairwise.mean(axis=0)
+    np.fill_diagonal(envy, np.nan)
+    return probability, rational.mean(axis=0), envy
 
 
 def probability_without_harm(y_true, predictions, assignment, *, pooled_predictions=None, estimator="individual",
-                             sample_weight=None):
+                             sample_weight=None, n_replicates=1000, random_state=None):
     """Estimated probability of fairness without harm (DAFH evaluation, spec section 5).
 
     The estimator used by the DAFH paper was not available; three are offered and the
@@ -285,8 +310,10 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     - ``"pairwise"`` (b): ``1/(nK) sum_i sum_{j=1..K} [l_i(h_k(i)) <= l_i(h_j) and
       l_i(h_k(i)) <= l_i(h_0)]``.
     - ``"group"`` (c): share of rows in groups whose empirical risks satisfy
-      rationality and envy-freeness (see :func:`without_harm_report` for the bootstrap
-      probability that all groups do).
+      rationality and envy-freeness.
+    - ``"bootstrap"``: the probability, over ``n_replicates`` bootstrap replicates
+      resampled within each assigned group, that every group satisfies them
+      (:attr:`WithoutHarmResult.bootstrap_probability` of :func:`without_harm_report`).
 
     Without ``pooled_predictions`` the conditions on ``h_0`` are dropped.
 
@@ -296,8 +323,12 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     predictions : array-like of shape (n_samples, K)
     assignment : array-like of int, shape (n_samples,)
     pooled_predictions : array-like of shape (n_samples,), optional
-    estimator : {"individual", "pairwise", "group"}, default="individual"
+    estimator : {"individual", "pairwise", "group", "bootstrap"}, default="individual"
     sample_weight : array-like of shape (n_samples,), optional
+    n_replicates : int, default=1000
+        Replicates of the ``"bootstrap"`` estimator (ignored by the others).
+    random_state : int, numpy Generator or None
+        Seeds the ``"bootstrap"`` estimator.
 
     Returns
     -------
@@ -314,6 +345,8 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     >>> preds = list(zip(h1, h2))
     >>> probability_without_harm(y, preds, [0, 0, 1, 1], pooled_predictions=h0)
     0.75
+    >>> probability_without_harm(y, preds, [0, 0, 1, 1], pooled_predictions=h0, estimator="group")
+    1.0
     """
     check_choice(estimator, "estimator", _ESTIMATORS)
     correct, pooled, a, w = _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight)
@@ -322,6 +355,9 @@ def probability_without_harm(y_true, predictions, assignment, *, pooled_predicti
     if estimator == "pairwise":
         return _pairwise(correct, pooled, a, w)
     k = correct.shape[1]
+    if estimator == "bootstrap":
+        _check_replicates(n_replicates, minimum=1)
+        return _bootstrap_probability(correct, pooled, a, w, k, int(n_replicates), check_seed(random_state))
     risk, pooled_risk, mass = _risks(correct, pooled, a, w, k)
     rational, envy_free = _checks(risk, pooled_risk)
     return float(mass[rational & envy_free].sum() / mass.sum())
@@ -372,8 +408,7 @@ def without_harm_report(y_true, predictions, assignment, *, pooled_predictions=N
     >>> res.rational.tolist(), res.envy_free.tolist(), res.individual
     ([True, True], [True, True], 0.75)
     """
-    if not isinstance(n_replicates, numbers.Integral) or isinstance(n_replicates, bool) or n_replicates < 0:
-        raise ValueError(f"n_replicates must be a non-negative int, got {n_replicates!r}")
+    _check_replicates(n_replicates, minimum=0)
     correct, pooled, a, w = _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight)
     n, k = correct.shape
     res = WithoutHarmResult()
@@ -387,10 +422,13 @@ def without_harm_report(y_true, predictions, assignment, *, pooled_predictions=N
     res.individual = _individual(correct, pooled, a, w)
     res.pairwise = _pairwise(correct, pooled, a, w)
     res.group_share = float(res.group_mass[res.fair_without_harm].sum())
-    res.bootstrap_probability = None
+    res.bootstrap_probability = res.bootstrap_rational = res.bootstrap_envy_free = None
     if n_replicates:
-        res.bootstrap_probability = _bootstrap_probability(correct, pooled, a, w, k, int(n_replicates),
-                                                           check_seed(random_state))
+        res.bootstrap_probability, rational, envy = _bootstrap_probability(
+            correct, pooled, a, w, k, int(n_replicates), check_seed(random_state), per_constraint=True)
+        res.bootstrap_envy_free = envy
+        if pooled is not None:
+            res.bootstrap_rational = rational
     res.mcnemar_envy = np.full((k, k), np.nan)
     res.mcnemar_rationality = None if pooled is None else np.ones(k)
     for g in range(k):

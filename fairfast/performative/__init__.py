@@ -6,7 +6,7 @@ rewards them); fairness is judged on the population the policy creates.
 - Response models: :class:`LaborMarket` (Coate--Loury, one or several skills),
   :class:`LinearGaussianResponse`; closed-form and Monte-Carlo (compiled) paths.
 - Policies and classes: :class:`ThresholdPolicy`, :class:`LinearPolicy`,
-  :class:`MixturePolicy`; :class:`GroupThresholds`, :class:`GroupBlindThresholds`,
+  :class:`MixturePolicy`; :class:`GroupSpecificThresholds`, :class:`GroupBlindThresholds`,
   :class:`SkillThresholds`, :class:`LinearPolicies`, :class:`FinitePolicies`.
 - Ex-post constraints as moment inequalities: :class:`BaseRateParity`,
   :class:`DemographicParity`, :class:`TruePositiveRateParity`,
@@ -26,19 +26,14 @@ from ._constraints import (
     TruePositiveRateParity,
 )
 from ._outcome import Outcome, Population
-from ._policies import (
-    FinitePolicies,
-    GroupBlindThresholds,
-    GroupThresholds,
-    LinearPolicies,
-    LinearPolicy,
-    MixturePolicy,
-    SkillThresholds,
-    ThresholdPolicy,
-)
-from ._reduction import ExPostReduction, FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
+from ._policies import FinitePolicies, GroupBlindThresholds, GroupSpecificThresholds, LinearPolicies, SkillThresholds
+from ._policy_types import LinearPolicy, MixturePolicy, ThresholdPolicy
+from ._evaluation import FeasibilityReport, PolicyEvaluation, evaluate_policy, lambda_map
+from ._reduction import ExPostReduction
 from ._robustness import DriftReport, constraint_drift, perturb_costs
-from ._response import LaborMarket, LinearGaussianResponse, ResponseModel
+from ._labor_market import LaborMarket
+from ._linear_response import LinearGaussianResponse
+from ._response import ResponseModel
 
 __all__ = [
     "BaseRateParity",
@@ -51,7 +46,7 @@ __all__ = [
     "FinitePolicies",
     "GroupBlindThresholds",
     "GroupMoment",
-    "GroupThresholds",
+    "GroupSpecificThresholds",
     "LaborMarket",
     "LinearGaussianResponse",
     "LinearPolicies",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._reduction import PolicyEvaluation, evaluate_policy
-from ._response import LaborMarket
+from ._evaluation import PolicyEvaluation, evaluate_policy
+from ._labor_market import LaborMarket
 
 __all__ = ["DriftReport", "constraint_drift", "perturb_costs"]
 

@@ -3,10 +3,12 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.frames import FrameOutputMixin, check_feature_names, n_features_error
 from .._base.grouping import OTHER, Grouping, SmallGroupWarning
+from .._base.routing import SensitiveFeaturesConsumer, not_routed, require_sensitive_features
 from .._base.validation import (
     as_float_array,
     check_choice,
@@ -16,24 +18,16 @@ from .._base.validation import (
     check_seed,
 )
 from .._base.serving import Output, Serving, ServingMixin
-from .._base.state import ModelFileMixin
-from ._barycenter_state import from_state, get_state, merged_labels
-from ._stage import DERIVED_KEYS, MODES, fit_stage, rebuild_index, transform_stage
+from ._barycenter_state import BarycenterStateMixin, merged_labels
+from ._stage import MODES, fit_stage, stage_seed
 
 __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 
 _STRATEGIES = ("intersectional", "sequential", "conditional")
 _OTHER = OTHER
-_GOLDEN = 0x9E3779B97F4A7C15
 
-
-def _stage_seed(seed, stage):
-    # Stage 0 uses the model's seed itself; later stages get their own tie keys, since
-    # a previous stage's outputs are full of ties.
-    return (int(seed) + stage * _GOLDEN) % (1 << 64)
-
-
-class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, BaseEstimator):
+class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, BarycenterStateMixin,
+                            OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
 
     Fitted on calibration scores :math:`z` with group labels :math:`s`, it maps a
@@ -121,10 +115,17 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
 
     Attributes
     ----------
-    stages_ : list of dict
-        One entry per pass: ``columns`` (sensitive columns used, strata first),
-        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels) and the
-        fitted arrays in ``state``.
+    stages_ : list of BarycenterStage
+        One per pass: its ``columns`` (sensitive columns used, strata first),
+        ``n_strata_columns``, ``groups`` (labels), ``merged`` (pooled labels),
+        ``index`` (the group index of the grouping component), ``counts``,
+        ``weights``, ``blocks``, and ``core``, the compiled stage that holds the fitted
+        arrays (validated once, when fitted or loaded; read-only) with their derived
+        bucket indexes and lookup, so that a transform call costs the same whatever the
+        calibration size.
+    grouping_ : Grouping
+        The sensitive columns seen at fit (names, categories), matched by name at
+        transform.
     groups_ : list
         Group labels (tuples when several sensitive columns define intersections).
     n_tasks_ : int
@@ -153,6 +154,9 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
 
     Notes
     -----
+    Metadata routing requests ``sensitive_features`` by default; ``set_output`` keeps
+    the input's index and column names (docs/model_selection.md).
+
     Memory: a model fitted on 4,097 to 2**20 calibration rows builds, once it has
     transformed four times as many rows (over any number of calls), a lookup of about
     64 bytes per calibration row and task that makes large transforms faster (up to
@@ -181,6 +185,8 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
     >>> bool(ks_distance(out[s == 0], out[s == 1]) <= 1 / min(np.bincount(s)))
     True
     """
+
+    __metadata_request__transform = not_routed("row_offset", "out")
 
     _serving = Serving(
         inputs="scores", sensitive=True, fit_labels="none", labels="none", sample_weight=True,
@@ -233,6 +239,8 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
     def _epsilon_matrix(self, n_stages, n_tasks):
         """epsilon broadcast to (n_stages, n_tasks), validated."""
         eps = self.epsilon
+        if isinstance(eps, (float, int)) and not isinstance(eps, bool) and 0.0 <= eps <= 1.0:
+            return np.full((n_stages, n_tasks), float(eps))  # the common case, cheaply
         if np.ndim(eps) == 0:
             check_fraction(eps, "epsilon")  # names the type or the value
         try:
@@ -300,17 +308,17 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
     # -- fit / transform ---------------------------------------------------------------
 
     def _scores(self, scores, *, fitting):
-        ndim = np.ndim(scores)
+        ndim = len(scores.shape) if hasattr(scores, "shape") else np.asarray(scores).ndim
         if ndim not in (1, 2):
             raise ValueError(f"scores must be 1-D (one task) or 2-D (n_samples, n_tasks), got shape {np.shape(scores)}")
         z = as_float_array(scores, "scores", ndim=ndim, min_rows=1 if fitting else 0, check_finite=fitting)
         if ndim == 1:
             z = z.reshape(-1, 1)
         if z.shape[1] < 1:
-            raise ValueError("scores must have at least one task column")
+            raise ValueError(f"scores has 0 feature(s) (shape={z.shape}) while a minimum of 1 is required.")
         return z, ndim
 
-    def fit(self, scores, y=None, *, sensitive_features, sample_weight=None):
+    def fit(self, scores, y=None, *, sensitive_features=None, sample_weight=None):
         """Learn the groups' score distributions and the barycenter tables.
 
         Parameters
@@ -331,6 +339,8 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
         self
         """
         self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        check_feature_names(self, scores, reset=True, count=False)
         Z, ndim = self._scores(scores, fitting=True)
         n, n_tasks = Z.shape
         self.grouping_, _ = Grouping.fit(sensitive_features, n, joint=False, what="the scores have")
@@ -349,18 +359,17 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
                 zero = [labels[g] for g in np.flatnonzero(mass <= 0)]
                 if zero:
                     raise ValueError(f"sample_weight gives zero total weight to groups {zero[:5]}")
-            state = fit_stage(
-                current, codes, labels, n_strata_columns=n_strata, sample_weight=w, seed=_stage_seed(self.seed_, s),
+            stage = fit_stage(
+                current, codes, labels, columns=columns, n_strata_columns=n_strata,
+                merged=merged_labels(self.grouping_, index), sample_weight=w, seed=stage_seed(self.seed_, s),
                 jitter=self.jitter, interpolation=self.interpolation,
                 group_weights=self._resolve_group_weights(labels), counts=counts,
             )
-            stage = {"columns": columns, "n_strata_columns": n_strata, "groups": labels, "index": index,
-                     "merged": merged_labels(self.grouping_, index), "state": state}
+            stage.index = index
             stages.append(stage)
             if s + 1 < len(plan):  # the next attribute is fitted on this stage's (fully fair) output
                 nxt = np.empty_like(current)
-                transform_stage(state, current, codes, np.zeros(n_tasks), jitter=self.jitter,
-                                seed=_stage_seed(self.seed_, s), row_offset=0, out=nxt)
+                stage.transform(current, codes, np.zeros(n_tasks), row_offset=0, out=nxt)
                 current = nxt
         self.grouping_.release()
         self.stages_ = stages
@@ -374,20 +383,20 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
     def _expose(self, stage):
         """Public attributes of a single-stage model (1-D arrays for 1-D scores)."""
         if stage is None:
-            self.groups_ = sorted({g for st in self.stages_ for g in st["groups"]}, key=repr)
+            self.groups_ = sorted({g for st in self.stages_ for g in st.groups}, key=repr)
             return
-        st = stage["state"]
         squeeze = self._scores_ndim == 1
-        self.groups_ = stage["groups"]
-        self.merged_groups_ = stage["merged"]
-        self.group_counts_ = st["counts"]
-        self.group_weights_ = st["weights"]
-        self.group_offsets_ = st["offsets"]
-        self.sorted_scores_ = st["values"][0] if squeeze else st["values"]
-        self.tie_keys_ = st["keys"][0] if squeeze else st["keys"]
-        self.barycenter_table_ = st["table"][0] if squeeze else st["table"]
+        core = stage.core
+        self.groups_ = stage.groups
+        self.merged_groups_ = stage.merged
+        self.group_counts_ = stage.counts
+        self.group_weights_ = stage.weights
+        self.group_offsets_ = core.offsets
+        self.sorted_scores_ = core.values[0] if squeeze else core.values
+        self.tie_keys_ = core.keys[0] if squeeze else core.keys
+        self.barycenter_table_ = core.table[0] if squeeze else core.table
 
-    def transform(self, scores, *, sensitive_features, row_offset=0, out=None):
+    def transform(self, scores, *, sensitive_features=None, row_offset=0, out=None):
         """Map scores to their fair values.
 
         Parameters
@@ -405,17 +414,19 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
 
         Returns
         -------
-        ndarray
+        ndarray, or the ``set_output`` container (a Series for 1-D scores)
         """
         check_is_fitted(self, "stages_")
         self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "transform")
+        check_feature_names(self, scores, reset=False, count=False)
         offset = check_row_offset(row_offset)
         Z, ndim = self._scores(scores, fitting=False)
-        dtype = self.stages_[0]["state"]["values"].dtype
+        dtype = self.stages_[0].dtype
         Z = np.ascontiguousarray(Z, dtype=dtype)
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
-            raise ValueError(f"scores has {n_tasks} task column(s) but the model was fitted on {self.n_tasks_}")
+            raise n_features_error(self, n_tasks, name="scores", unit="task column(s)", one_d=ndim == 1)
         groups = self.grouping_.read(sensitive_features, n, what="the scores have")
         eps = self._epsilon_matrix(len(self.stages_), n_tasks)
         if out is not None:
@@ -425,23 +436,18 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
             final = out.reshape(n, n_tasks)
         else:
             final = np.empty((n, n_tasks), dtype=dtype)
-        if not hasattr(self, "_index_built"):
-            for stage in self.stages_:
-                if "index" not in stage["state"]:  # dropped when pickled
-                    stage["state"]["index"] = rebuild_index(stage["state"])
-            self._index_built = True
         current = Z
         for s, stage in enumerate(self.stages_):
-            codes = self.grouping_.apply_index(stage["index"], groups)
+            codes = self.grouping_.apply_index(stage.index, groups)
             target = final if s + 1 == len(self.stages_) else np.empty_like(Z)
-            transform_stage(stage["state"], current, codes, eps[s], jitter=self.jitter,
-                            seed=_stage_seed(self.seed_, s), row_offset=offset, out=target)
+            stage.transform(current, codes, eps[s], row_offset=offset, out=target)
             current = target
         if out is not None:
             return out
-        return final.reshape(-1) if ndim == 1 and n_tasks == 1 else final
+        result = final.reshape(-1) if ndim == 1 and n_tasks == 1 else final
+        return self._output("transform", result, scores, columns=self.get_feature_names_out())
 
-    def fit_transform(self, scores, y=None, *, sensitive_features, sample_weight=None):
+    def fit_transform(self, scores, y=None, *, sensitive_features=None, sample_weight=None):
         """Fit on `scores` and transform them, reusing the fit's tie keys (row offset 0)."""
         return self.fit(scores, sensitive_features=sensitive_features, sample_weight=sample_weight).transform(
             scores, sensitive_features=sensitive_features
@@ -453,36 +459,13 @@ class WassersteinBarycenter(ServingMixin, ModelFileMixin, TransformerMixin, Base
         return {"scores": self.transform(X, sensitive_features=sensitive_features, row_offset=row_offset)}
 
     def _group_indexes(self):
-        return [stage["index"] for stage in self.stages_]
+        return [stage.index for stage in self.stages_]
 
     def _placeholder(self, output, X):
-        return np.full(X.shape, np.nan, dtype=self.stages_[0]["state"]["values"].dtype)
-
-    # -- model-file state (fairfast._base.model_file; see _barycenter_state) -----------
-
-    def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle)."""
-        check_is_fitted(self, "stages_")
-        return get_state(self)
-
-    @classmethod
-    def _from_state(cls, meta, arrays):
-        """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
-        return from_state(cls, meta, arrays)
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_index_built", None)
-        if "stages_" in state:  # bucket indexes and lookups are derived data, rebuilt when needed
-            state["stages_"] = [
-                {**st, "state": {k: v for k, v in st["state"].items() if k not in DERIVED_KEYS}}
-                for st in state["stages_"]
-            ]
-        return state
+        return np.full(X.shape, np.nan, dtype=self.stages_[0].dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = False  # 1-D scores work (one task); the tag would make checks pass only 1-D X
         return tags

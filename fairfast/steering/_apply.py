@@ -3,12 +3,14 @@
 import numpy as np
 
 from .._base.grouping import Grouping
-from .._base.validation import as_float_array
+from .._base.validation import as_float_array, not_finite_message
 
-def check_X(X, name="X", n_features=None, positive=False, check_finite=True):
+def check_X(X, name="X", n_features=None, positive=False, check_finite=True, min_rows=0):
     """`X` as a C-contiguous 2-D float array; ``check_finite=False`` leaves the finiteness
     check to a later pass (``apply_blocks`` does it on the fly)."""
-    X = as_float_array(X, name, ndim=2, min_rows=0, check_finite=check_finite)
+    X = as_float_array(X, name, ndim=2, min_rows=min_rows, check_finite=check_finite)
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features but the estimator was fitted with {n_features}")
     if positive and X.size and not (X > 0).all():
@@ -52,7 +54,7 @@ def encode_labels(y, n, classes=None):
 def require_finite(X, name="X"):
     if X.size and not np.isfinite(X).all():
         bad = int(np.flatnonzero(~np.isfinite(X.ravel()))[0])
-        raise ValueError(f"{name} must be finite; found {X.ravel()[bad].item()!r} at position {bad}")
+        raise ValueError(not_finite_message(name, X.ravel()[bad].item(), bad))
 
 
 class AffineMaps:
@@ -161,23 +163,37 @@ def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"
     return AffineMaps(linear, offset, identity).apply(X, codes, out=out, name=name)
 
 
-_CACHE = "_affine_maps"
+# The estimators' derived data: made empty at fit and load, filled on use (a method
+# mutates it in place and never adds an attribute).
+DERIVED = "_derived_maps"
+
+
+def reset_derived(owner):
+    """An empty cache of derived data on ``owner`` (at fit and load: the old entries are stale)."""
+    owner.__dict__[DERIVED] = {}
+
+
+def derived(owner):
+    """``owner``'s cache of derived data."""
+    return owner.__dict__.setdefault(DERIVED, {})
 
 
 def cached_maps(owner, slot, sources, build):
-    """``build()`` (packed maps, or anything derived from fitted arrays) kept on ``owner``
-    while the arrays ``sources`` it derives from are the same objects (a refit replaces
-    them); :func:`drop_cached_maps` removes it, so it is never pickled."""
-    cache = owner.__dict__.setdefault(_CACHE, {})
+    """``build()`` (packed maps, or anything derived from fitted arrays) kept in ``owner``'s
+    cache while the arrays ``sources`` it derives from are the same objects (a refit
+    replaces them); :func:`drop_cached_maps` leaves it out of pickles."""
+    cache = derived(owner)
     hit = cache.get(slot)
     if hit is None or len(hit[0]) != len(sources) or any(a is not b for a, b in zip(hit[0], sources)):
         hit = cache[slot] = (tuple(sources), build())
     return hit[1]
 
 
-def drop_cached_maps(state):
-    """Removes the packed maps from an estimator's ``__dict__`` or pickled state (derived data)."""
-    state.pop(_CACHE, None)
+def drop_cached_maps(state, keep=()):
+    """An estimator's pickled state without its packed maps (compiled objects, rebuilt on
+    first use); the entries named in ``keep`` (plain arrays) stay."""
+    if DERIVED in state:
+        state[DERIVED] = {k: v for k, v in state[DERIVED].items() if k in keep}
     return state
 
 

@@ -3,17 +3,43 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import state as st
+from .._base.frames import FrameOutputMixin, check_feature_names, feature_names_from_state, feature_names_state
+from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.grouping import grouping_state, pop_grouping
-from ._apply import AffineMaps, cached_maps, check_X, drop_cached_maps, fit_groups, require_finite, transform_groups
+from ._apply import AffineMaps, cached_maps, check_X, drop_cached_maps, fit_groups, require_finite, reset_derived
+from ._apply import transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
 
 __all__ = ["LEACE", "MeanCovarianceMatching", "MeanMatching"]
+
+
+class _SteeringAPI(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, st.ModelFileMixin, OneToOneFeatureMixin,
+                  TransformerMixin, BaseEstimator):
+    """The scikit-learn side shared by the baselines: routing, set_output, feature names."""
+
+    def _fit_input(self, X, sensitive_features):
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        reset_derived(self)  # the packed maps of an earlier fit are stale
+        check_feature_names(self, X, reset=True)
+        return check_X(X, min_rows=2), sensitive_features  # two groups at least
+
+    def _transform_input(self, X, sensitive_features=None, *, required=True, check_finite=False):
+        if required:
+            require_sensitive_features(sensitive_features, self, "transform")
+        check_feature_names(self, X, reset=False)
+        return check_X(X, n_features=self.n_features_in_, check_finite=check_finite)
+
+    def _state_with_names(self, meta, arrays):
+        return {**meta, "feature_names_in": feature_names_state(self)}, arrays
+
+    def __getstate__(self):
+        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
 
 
 def _group_moments(X, sensitive_features):
@@ -34,33 +60,31 @@ def _reference_index(reference, groups, counts):
     raise ValueError(f"reference must be None (largest group) or one of the groups {groups}; got {reference!r}")
 
 
-class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class _GroupMapBase(_SteeringAPI):
     _serving = Serving(inputs="features", sensitive=True, fit_labels="none", labels="none",
                        outputs=(Output("features", True, "float", "the steered features, one column per feature"),))
 
     def _serve(self, X, sensitive_features, y, row_offset):
         return {"features": self.transform(X, sensitive_features=sensitive_features)}
 
-    def transform(self, X, y=None, *, sensitive_features):
+    def transform(self, X, y=None, *, sensitive_features=None):
         """Apply the fitted map of each row's group (float32 stays float32).
 
         Label-free: ``y`` is accepted (for a uniform batch interface) and ignored.
         Each output row depends only on its own row and group.
         """
         check_is_fitted(self, "linear_")
-        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # the kernel checks
-        g = transform_groups(sensitive_features, self.grouping_, X.shape[0])
-        return self._maps().apply(X, g)
+        Z = self._transform_input(X, sensitive_features)  # the kernel checks finiteness
+        g = transform_groups(sensitive_features, self.grouping_, Z.shape[0])
+        out = self._maps().apply(Z, g)
+        return self._output("transform", out, X, columns=self.get_feature_names_out())
 
     def _maps(self):
         """The fitted maps, packed once per dtype for the batch-invariant kernel."""
         return cached_maps(self, "maps", (self.linear_, self.offset_, self.identity_),
                            lambda: AffineMaps(self.linear_, self.offset_, self.identity_))
 
-    def __getstate__(self):
-        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
-
-    def fit_transform(self, X, y=None, *, sensitive_features):
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
 
     def _get_state(self):
@@ -77,7 +101,8 @@ class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstim
         check_is_fitted(self, "linear_")
         meta = self._group_meta()
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
-        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
+        return self._state_with_names(meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS},
+                                             **grouping_arrays})
 
     def _group_meta(self):
         groups, multi = st.labels_to_json(self.groups_)
@@ -111,7 +136,8 @@ class _GroupMapBase(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstim
             raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
         est = cls._read_maps(meta, arrays)
         est.grouping_ = grouping
-        return est
+        reset_derived(est)
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
 
 class MeanMatching(_GroupMapBase):
@@ -133,8 +159,8 @@ class MeanMatching(_GroupMapBase):
     def __init__(self, *, reference=None):
         self.reference = reference
 
-    def fit(self, X, y=None, *, sensitive_features):
-        X = check_X(X)
+    def fit(self, X, y=None, *, sensitive_features=None):
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         groups, counts, means, _, self.grouping_ = _group_moments(X, sensitive_features)
         r = _reference_index(self.reference, groups, counts)
         G, d = means.shape
@@ -206,8 +232,8 @@ class MeanCovarianceMatching(_GroupMapBase):
         self.reference = reference
         self.shrinkage = shrinkage
 
-    def fit(self, X, y=None, *, sensitive_features):
-        X = check_X(X)
+    def fit(self, X, y=None, *, sensitive_features=None):
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         if (counts < 2).any():
             raise ValueError("every group needs at least 2 rows to estimate its covariance")
@@ -257,7 +283,7 @@ class MeanCovarianceMatching(_GroupMapBase):
         return est
 
 
-class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class LEACE(_SteeringAPI):
     r"""LEAst-squares Concept Erasure (Belrose et al., NeurIPS 2023).
 
     With :math:`Z` the one-hot group indicator, :math:`W = \Sigma_{XX}^{-1/2}`
@@ -305,13 +331,11 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
         self.shrinkage = shrinkage
         self.svd_tol = svd_tol
 
-    def fit(self, X, y=None, *, sensitive_features):
+    def fit(self, X, y=None, *, sensitive_features=None):
         if isinstance(self.svd_tol, bool) or not isinstance(self.svd_tol, numbers.Real) or not self.svd_tol > 0:
             raise ValueError(f"svd_tol must be a positive number; got {self.svd_tol!r}")
-        X = check_X(X)
+        X, sensitive_features = self._fit_input(X, sensitive_features)
         n, d = X.shape
-        if n < 2:
-            raise ValueError(f"X must have at least 2 rows, got {n}")
         groups, counts, means, scatter, self.grouping_ = _group_moments(X, sensitive_features)
         G = len(groups)
         tn, tm, ts = counts[:1], means[:1], scatter[:1]
@@ -338,21 +362,19 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
     def transform(self, X, y=None, *, sensitive_features=None):
         """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
-        X = check_X(X, n_features=self.n_features_in_, check_finite=False)  # the kernel checks
+        X_in, X = X, self._transform_input(X, required=False)  # the kernel checks finiteness
         if self.proj_left_.shape[1] == 0:  # nothing to erase
             require_finite(X)
-            return X.copy()
-        # x - L (R (x - mean)): two thin products through the batch-invariant kernel (a
-        # row's result never depends on its batch, as it would through BLAS)
-        right, left = cached_maps(self, "maps", (self.mean_, self.proj_left_, self.proj_right_), lambda: (
-            AffineMaps([self.proj_right_], center=self.mean_[None]), AffineMaps([-self.proj_left_])))
-        coef = right.apply(X)
-        return left.apply(coef, init=X)
+            out = X.copy()
+        else:
+            # x - L (R (x - mean)): two thin products through the batch-invariant kernel (a
+            # row's result never depends on its batch, as it would through BLAS)
+            right, left = cached_maps(self, "maps", (self.mean_, self.proj_left_, self.proj_right_), lambda: (
+                AffineMaps([self.proj_right_], center=self.mean_[None]), AffineMaps([-self.proj_left_])))
+            out = left.apply(right.apply(X), init=X)
+        return self._output("transform", out, X_in, columns=self.get_feature_names_out())
 
-    def __getstate__(self):
-        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
-
-    def fit_transform(self, X, y=None, *, sensitive_features):
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
@@ -383,7 +405,8 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
             "rank": int(self.proj_left_.shape[1]),
         }
         meta["grouping"], grouping_arrays = grouping_state(self.grouping_)
-        return meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS}, **grouping_arrays}
+        return self._state_with_names(meta, {**{name: getattr(self, name + "_") for name in self._STATE_ARRAYS},
+                                             **grouping_arrays})
 
     @classmethod
     def _from_state(cls, meta, arrays):
@@ -410,7 +433,8 @@ class LEACE(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
                              "(the eraser is a projection)")
         est.mean_, est.proj_left_, est.proj_right_ = mean, left, right
         est.groups_, est.n_features_in_, est.grouping_ = groups, d, grouping
-        return est
+        reset_derived(est)
+        return feature_names_from_state(est, meta.get("feature_names_in"))
 
     @property
     def projection_(self):

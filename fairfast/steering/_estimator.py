@@ -3,17 +3,19 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base.validation import check_choice
 from .._base import state as st
+from .._base.frames import FrameOutputMixin, check_feature_names
+from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.serving import Output, Serving, ServingMixin
 from . import _label_free, _steering_state
 from ._steering_state import _group_index, _is_auto
 from ._all_subgroups import solve_all_subgroups
-from ._apply import AffineMaps, all_equal, cached_maps, check_X, drop_cached_maps, encode_labels, fit_groups
-from ._apply import require_finite, stack_maps, times, transform_groups
+from ._apply import AffineMaps, all_equal, cached_maps, check_X, derived, drop_cached_maps, encode_labels, fit_groups
+from ._apply import require_finite, reset_derived, stack_maps, times, transform_groups
 from ._closed_form import shared_affirmative, whitened_map
 from ._gaussian import bures_map, cholesky
 from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
@@ -22,7 +24,8 @@ from ._programs import affirmative_action, pinsker_bounds, prior_kl, small_blas
 __all__ = ["GaussianSteering"]
 
 
-class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEstimator):
+class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, st.ModelFileMixin,
+                       OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Optimal steering of features to the KL-nearest ideal Gaussian distribution.
 
     Each (label ``i``, group ``a``) subgroup is modelled as :math:`N(\mu_{ia}, S_{ia})`.
@@ -191,20 +194,20 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
             raise ValueError("program='all_subgroups' supports direction='forward' only")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, *, sensitive_features):
-        """Estimate subgroup moments and solve the steering program. Returns self.
-
-        ``y`` is required: the maps are fitted per (label, group). (For label-free
-        baselines see :class:`MeanCovarianceMatching` and :class:`LEACE`.)
-        """
+    def fit(self, X, y=None, *, sensitive_features=None):
+        """Estimate subgroup moments and solve the steering program; returns self. ``y`` is
+        required (maps are per (label, group); label-free: MeanCovarianceMatching, LEACE)."""
         self._check_params()
+        sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        check_feature_names(self, X, reset=True)
         lognormal = self.family == "lognormal"
-        X = check_X(X, positive=lognormal)
+        X = check_X(X, positive=lognormal, min_rows=2)
         n, d = X.shape
         Z = np.log(X) if lognormal else X
         g_codes, groups, grouping = fit_groups(sensitive_features, n)
         if y is None:
-            raise ValueError("y is required: the steering maps are fitted per (label, group)")
+            raise ValueError("y is required (per (label, group) maps): GaussianSteering requires y to be passed, "
+                             "but the target y is None")
         y_codes, classes = encode_labels(y, n)
         G, K = len(groups), len(classes)
         if G < 2:
@@ -222,7 +225,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
                 f"every (label, group) subgroup needs at least 2 rows; label {classes[i]!r} in group "
                 f"{groups[a]!r} has {int(counts[a, i])}"
             )
-        self._drop_caches()
+        reset_derived(self)
         with small_blas(d):
             self._solve(counts, means, scatter, n, groups, classes)
         self.grouping_ = grouping
@@ -339,7 +342,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
         return out
 
     # ------------------------------------------------------------ transform
-    def transform(self, X, y=None, *, sensitive_features):
+    def transform(self, X, y=None, *, sensitive_features=None):
         """Move rows towards the steered distribution.
 
         Parameters
@@ -356,7 +359,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features)
+        ndarray of shape (n_samples, n_features), or the ``set_output`` container
             float32 for float32 input. Each output row depends only on its own row,
             group and label (no state across calls or rows).
         """
@@ -365,7 +368,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
         Z, g, d = self._prepare(X, sensitive_features)
         G, K = self.priors_.shape
         yc, _ = encode_labels(y, Z.shape[0], self.classes_)
-        return self._finish(self._label_aware_maps().apply(Z, g * K + yc))
+        return self._finish(self._label_aware_maps().apply(Z, g * K + yc), X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
         return {"features": self.transform(X, y, sensitive_features=sensitive_features)}
@@ -377,29 +380,32 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
 
     def _prepare(self, X, sensitive_features, check_finite=False):
         check_is_fitted(self, "linear_")
+        sensitive_features = require_sensitive_features(sensitive_features, self, "transform")
+        check_feature_names(self, X, reset=False)
         lognormal = self.family == "lognormal"
         X = check_X(X, n_features=self.n_features_in_, positive=lognormal, check_finite=check_finite)
         Z = np.log(X) if lognormal else X
         return Z, transform_groups(sensitive_features, self.grouping_, Z.shape[0]), X.shape[1]
 
-    def _finish(self, out):
+    def _finish(self, out, X):
         if self.family == "lognormal":
             np.exp(out, out=out)
-        return out
+        return self._output("transform", out, X, columns=self.get_feature_names_out())
 
     def _label_free(self, X, sensitive_features, mode, proba=None):
         Z, g, d = self._prepare(X, sensitive_features, check_finite=mode != "mixture")
         if mode == "mixture":
-            if getattr(self, "_mixture", None) is None:
-                self._mixture = _label_free.mixture_maps(self)
-            lin, off = self._mixture
-            maps = cached_maps(self, "mixture", (self._mixture, self.identity_),
+            cache = derived(self)
+            if "mixture" not in cache:
+                cache["mixture"] = _label_free.mixture_maps(self)
+            lin, off = cache["mixture"]
+            maps = cached_maps(self, "mixture_packed", (lin, off, self.identity_),
                                lambda: AffineMaps(lin, off, self.identity_[:, 0]))
             out = maps.apply(Z, g)
         else:
             require_finite(Z)
             out = _label_free.soft_combine(self, Z, g, proba)
-        return self._finish(out)
+        return self._finish(out, X)
 
     def _label_aware_maps(self):
         """The (G*K) label-aware maps, code ``group * n_classes + label`` (packed once per dtype)."""
@@ -411,12 +417,8 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
 
         return cached_maps(self, "label_aware", (self.linear_, self.offset_, self.identity_), build)
 
-    def _drop_caches(self):
-        self.__dict__.pop("_mixture", None)
-        drop_cached_maps(self.__dict__)
-
-    def __getstate__(self):
-        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
+    def __getstate__(self):  # of the derived data only the label-free maps (arrays) are pickled
+        return drop_cached_maps(super().__getstate__(), keep=("mixture",))
 
     def class_posterior(self, X, *, sensitive_features):
         r"""Posterior :math:`p(i \mid x, a)` of the fitted Gaussian model (columns: ``classes_``).
@@ -448,7 +450,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
         P = _label_free.check_proba(proba, n, len(self.classes_))
         return self._label_free(X, sensitive_features, "soft", P)
 
-    def fit_transform(self, X, y=None, *, sensitive_features):
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
         """``fit`` then the label-aware ``transform`` of the same rows (deployment mode (a))."""
         return self.fit(X, y, sensitive_features=sensitive_features).transform(
             X, y, sensitive_features=sensitive_features
@@ -472,10 +474,7 @@ class GaussianSteering(ServingMixin, st.ModelFileMixin, TransformerMixin, BaseEs
     _STATE_ARRAYS = _steering_state.STATE_ARRAYS
 
     def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        See :func:`fairfast.steering._steering_state.get_state`.
-        """
+        """The fitted model as JSON-able metadata and arrays (no pickle); see ``_steering_state.get_state``."""
         return _steering_state.get_state(self)
 
     @classmethod

@@ -8,6 +8,7 @@ whose linear algebra is float32). Vectors, priors and KLs are float64 in both.
 import numpy as np
 
 from .._base import state as st
+from .._base.frames import feature_names_from_state, feature_names_state
 from .._base.grouping import grouping_state, pop_grouping
 from ._programs import pinsker_bounds, prior_kl
 
@@ -27,8 +28,8 @@ def get_state(est):
     meta : dict
         ``params`` (constructor parameters), ``groups`` (lists for intersections,
         with ``groups_are_tuples``), ``classes``, ``reference_index`` (position of
-        ``reference_`` in ``groups``, or None), ``n_features_in``, ``kl`` and
-        ``feature_kl``.
+        ``reference_`` in ``groups``, or None), ``n_features_in``, ``kl``,
+        ``feature_kl`` and ``feature_names_in`` (None for unnamed input).
     arrays : dict of str to ndarray
         The fitted arrays without their trailing underscore: ``priors`` (G, K),
         ``means``, ``target_means``, ``offset`` (G, K, d), ``covariances``,
@@ -48,6 +49,7 @@ def get_state(est):
         "n_features_in": int(est.n_features_in_),
         "kl": float(est.kl_),
         "feature_kl": float(est.feature_kl_),
+        "feature_names_in": feature_names_state(est),
     }
     arrays = {name: np.ascontiguousarray(getattr(est, name + "_")) for name in STATE_ARRAYS}
     meta["grouping"], grouping_arrays = grouping_state(est.grouping_)
@@ -133,10 +135,10 @@ def from_state(cls, meta, arrays):
     est.priors_, est.means_, est.covariances_, est.pooled_ = priors, means, covs, pooled
     est.target_means_, est.target_covariances_ = t_means, t_covs
     est.linear_, est.offset_, est.identity_ = linear, offset, identity
-    est._mixture = None
+    est._derived_maps = {}
     est.subgroup_kl_, est.feature_kl_ = sub_kl, feature_kl
     est.guarantees_ = pinsker_bounds(kl)
-    return est
+    return feature_names_from_state(est, meta.get("feature_names_in"))
 
 
 def _is_auto(reference):

@@ -5,25 +5,32 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .._base.sorting import _run, sorted_with_weights
+from .._base.sorting import _run, sorted_copy, sorted_with_weights
 from .._base.validation import as_float_array, check_sample_weight, common_float_dtype
 
 __all__ = ["ks_distance", "wasserstein_distance"]
 
 
 def _prepared_pair(u_values, v_values, u_weights, v_weights):
-    u = as_float_array(u_values, "u_values", min_rows=1)
-    v = as_float_array(v_values, "v_values", min_rows=1)
+    names = ("u_values", "v_values")
+    u = as_float_array(u_values, names[0], min_rows=1, check_finite=False)
+    v = as_float_array(v_values, names[1], min_rows=1, check_finite=False)
     dtype = common_float_dtype(u, v)
     u, v = u.astype(dtype, copy=False), v.astype(dtype, copy=False)
     uw = check_sample_weight(u_weights, u.shape[0], "u_weights")
     vw = check_sample_weight(v_weights, v.shape[0], "v_weights")
-    out = [None, None]
+    if uw is None and vw is None:  # one parallel sort after the other
+        out = [(sorted_copy(u), None), (sorted_copy(v), None)]
+    else:
+        out = [None, None]
 
-    def task(i, x, w):
-        out[i] = sorted_with_weights(x, w)
+        def task(i, x, w):
+            out[i] = sorted_with_weights(x, w)
 
-    _run([lambda: task(0, u, uw), lambda: task(1, v, vw)], u.size + v.size)
+        _run([lambda: task(0, u, uw), lambda: task(1, v, vw)], u.size + v.size)
+    for (s, _), raw, name in zip(out, (u, v), names):
+        if not (np.isfinite(s[0]) and np.isfinite(s[-1])):  # NaN and inf sort to the ends
+            as_float_array(raw, name)  # raises, naming the first bad position
     return out
 
 

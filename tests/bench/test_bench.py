@@ -163,6 +163,30 @@ def test_table_json_and_plot(tmp_path, capsys):
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 10_000
 
 
+def test_thread_scaling_reports_every_count(tmp_path, capsys):
+    out_json = tmp_path / "s.json"
+    status = main(["bench", "--kernels", "ks,barycenter", "--sizes", "3000", "--threads", "1,2,3", "--in-process",
+                   "--json", str(out_json), *FAST])
+    text = capsys.readouterr().out
+    assert status == 0
+    header = next(line for line in text.splitlines() if line.startswith("kernel"))
+    assert header.split() == ["kernel", "impl", "threads", "n", "median", "rows/s", "peak", "MiB", "time/ff",
+                              "speed-up", "check"]
+    assert "fairfast threads 1,2,3" in text
+    report = json.loads(out_json.read_text())
+    assert report["config"]["threads"] == report["machine"]["thread_counts"] == [1, 2, 3]
+    assert report["machine"]["cpu_model"]
+    got = sorted((r["kernel"], r["impl"], r["requested_threads"], r["threads"]) for r in report["results"])
+    assert got == sorted([(k, "fairfast", t, t) for k in ("ks", "barycenter") for t in (1, 2, 3)]
+                         + [(k, "numpy", 1, 1) for k in ("ks", "barycenter")])
+    for r in report["results"]:
+        assert r["status"] == "ok"
+        if r["impl"] == "fairfast":
+            assert r["speedup"] == pytest.approx(1.0 / r["ratio_vs_fairfast"])
+            if r["requested_threads"] == 1:
+                assert r["speedup"] == 1.0
+
+
 def test_isolated_measurement_in_a_fresh_process(tmp_path, capsys):
     out_json = tmp_path / "b.json"
     n = 100_000
@@ -262,6 +286,7 @@ def test_parquet_input(tmp_path, capsys):
         (["--sizes", "1e4,,1e5"], "argument --sizes: expected comma-separated sizes"),
         (["--groups", "1"], "argument --groups: expected an integer >= 2"),
         (["--threads", "0"], "argument --threads: expected a positive integer"),
+        (["--threads", "1,x"], "argument --threads: expected a positive integer or a comma-separated list"),
         (["--repeat", "x"], "argument --repeat: expected a positive integer"),
         (["--budget", "-1"], "argument --budget: expected a positive number of seconds"),
     ],

@@ -100,7 +100,7 @@ def test_reproducible_and_picklable(synthetic):
     np.testing.assert_array_equal(c.predict_proba(Xt), a.predict_proba(Xt))
 
 
-@pytest.mark.parametrize("selection", ["pairwise", "group"])
+@pytest.mark.parametrize("selection", ["pairwise", "group", "individual"])
 def test_other_selection_estimators(synthetic, selection):
     X, y, Xt, yt, _ = synthetic
     clf = DAFHClassifier(2, max_epochs=8, min_epochs=2, selection=selection, random_state=0).fit(X[:1500], y[:1500])
@@ -110,6 +110,26 @@ def test_other_selection_estimators(synthetic, selection):
     assert h["val_accuracy"][clf.best_epoch_ - 1] == pytest.approx(
         max(a for f, a in zip(h["val_fwh"][1:], h["val_accuracy"][1:]) if f == max(h["val_fwh"][1:]))
     )
+
+
+def test_default_selection_and_stopping_rule(synthetic):
+    # selection: best (bootstrap probability, accuracy) on the validation rows from
+    # min_epochs on; stop once the validation objective has not improved for
+    # n_iter_no_change epochs
+    X, y, *_ = synthetic
+    clf = DAFHClassifier(2, max_epochs=40, min_epochs=3, n_iter_no_change=3, random_state=2).fit(X[:1500], y[:1500])
+    assert clf.selection == "bootstrap" and clf.envy_weight == 0.0 and clf.gamma == 4.0
+    h = clf.history_
+    keys = [(f, a) for f, a in zip(h["val_fwh"], h["val_accuracy"])]
+    candidates = keys[clf.min_epochs - 1 :]
+    assert clf.best_epoch_ == clf.min_epochs + candidates.index(max(candidates))
+    objective = np.asarray(h["val_objective"])
+    assert np.isfinite(objective).all()
+    best_before = objective[clf.min_epochs - 1 : clf.n_epochs_ - 3].max()
+    if clf.n_epochs_ < clf.max_epochs:
+        assert objective[-3:].max() <= best_before
+    for e in range(clf.min_epochs + 3, clf.n_epochs_):  # it did not stop earlier
+        assert objective[e - 3 : e].max() > objective[clf.min_epochs - 1 : e - 3].max()
 
 
 def test_without_early_stopping_keeps_the_last_epoch(synthetic):
@@ -136,7 +156,8 @@ def test_fit_takes_no_sensitive_features(synthetic):
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \(0, 1\)"),
         ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
-        ({"selection": "accuracy"}, "selection must be one of 'individual', 'pairwise', 'group'"),
+        ({"envy_weight": -0.5}, "envy_weight must be a finite number >= 0"),
+        ({"selection": "accuracy"}, "selection must be one of 'individual', 'pairwise', 'group', 'bootstrap'"),
         ({"group_prior": [1.0, 0.0]}, "group_prior must hold n_groups=2 positive finite shares"),
     ],
 )

@@ -35,13 +35,13 @@ def reference_parts(X, y, theta, beta, sizes, gamma):
     return pi, L
 
 
-def reference_objective(X, y, theta, beta, sizes, gamma, lam, prior=None):
+def reference_objective(X, y, theta, beta, sizes, gamma, lam, prior=None, envy=1.0):
     pi, L = reference_parts(X, y, theta, beta, sizes, gamma)
     n, K = pi.shape
     prior = np.full(K, 1.0 / K) if prior is None else prior
     pbar = pi.mean(axis=0)
     Gamma = -np.sum(pbar * (np.log(pbar) - np.log(prior)))
-    return np.sum(L - 2 * K * pi * L) / (n * K * K) + lam * Gamma
+    return np.sum(envy * L - 2 * K * pi * L) / (n * K * K) + lam * Gamma
 
 
 def random_problem(rng, K, hidden, n=12, d=3, dtype=np.float64):
@@ -64,12 +64,14 @@ def test_gradient_matches_finite_differences(seed):
     hidden = [(), (4,), (5, 3), (5, 9)][seed % 4]
     gamma = float(rng.uniform(0.5, 3.0))
     lam = float(rng.uniform(0.0, 2.0))
+    envy = [1.0, 0.0, float(rng.uniform(0.0, 1.0))][seed % 3]
     X, y, theta, beta, sizes = random_problem(rng, K, hidden)
-    F, g_theta, g_beta = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=gamma, lam=lam)
-    assert F == pytest.approx(reference_objective(X, y, theta, beta, sizes, gamma, lam), rel=1e-12, abs=1e-14)
+    F, g_theta, g_beta = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=gamma, lam=lam, envy=envy)
+    expected = reference_objective(X, y, theta, beta, sizes, gamma, lam, envy=envy)
+    assert F == pytest.approx(expected, rel=1e-12, abs=1e-14)
 
     def f(t, b):
-        return reference_objective(X, y, t, b, sizes, gamma, lam)
+        return reference_objective(X, y, t, b, sizes, gamma, lam, envy=envy)
 
     eps = 1e-6
     num_theta = np.empty_like(theta)
@@ -87,6 +89,25 @@ def test_gradient_matches_finite_differences(seed):
     scale = max(np.abs(num_theta).max(), np.abs(num_beta).max())
     np.testing.assert_allclose(g_theta, num_theta, rtol=1e-6, atol=1e-6 * scale)
     np.testing.assert_allclose(g_beta, num_beta, rtol=1e-6, atol=1e-6 * scale)
+
+
+def test_envy_weight_changes_only_the_decoupled_gradient():
+    # The envy term sum_ik L_ik does not depend on the group classifier: its weight
+    # changes the decoupled models' gradient (by c * envy * D_ik) and nothing else.
+    rng = np.random.default_rng(21)
+    K = 3
+    X, y, theta, beta, sizes = random_problem(rng, K, (5,), n=30)
+    F1, gt1, gb1 = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=1.5, lam=0.3, envy=1.0)
+    F0, gt0, gb0 = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=1.5, lam=0.3, envy=0.0)
+    np.testing.assert_array_equal(gt1, gt0)
+    pi, L = reference_parts(X, y, theta, beta, sizes, 1.5)
+    n = X.shape[0]
+    assert F1 - F0 == pytest.approx(L.sum() / (n * K * K), rel=1e-12)
+    # envy = 0: each h_k descends its pi-weighted smoothed loss, -2/(nK) sum_i pi_ik L_ik
+    D = -1.5 * (2 * y - 1)[:, None] * L * (1 - L)
+    weighted = -2.0 / (n * K) * pi * D
+    np.testing.assert_allclose(gb0[:, :-1], weighted.T @ X, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(gb0[:, -1], weighted.sum(axis=0), rtol=1e-10, atol=1e-15)
 
 
 def test_float32_agrees_with_float64():
@@ -218,7 +239,7 @@ def test_train_epoch_ascends_the_objective():
     state["step"] = 0
     perm = np.arange(200, dtype=np.int64)
     for _ in range(5):
-        kernels.train_epoch(X, y, perm, 200, theta, beta, sizes, 1.0, 1.0, log_prior, 0.0, 1e-2, 1e-2, state)
+        kernels.train_epoch(X, y, perm, 200, theta, beta, sizes, 1.0, 1.0, 1.0, log_prior, 0.0, 1e-2, 1e-2, state)
     assert state["step"] == 5
     F_after, _, _ = kernels.batch_objective_gradient(X, y, theta, beta, sizes, gamma=1.0, lam=1.0)
     assert F_after > F_before

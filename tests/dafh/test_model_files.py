@@ -82,7 +82,7 @@ def test_round_trip_is_bit_for_bit(tmp_path, params, kind, dtype):
     assert back.n_features_in_ == model.n_features_in_ and not hasattr(back, "feature_names_in_")
     assert back.history_.keys() == model.history_.keys()
     for key, values in model.history_.items():
-        if key in ("val_fwh", "val_accuracy"):  # NaN without early stopping
+        if key in ("val_fwh", "val_accuracy", "val_objective"):  # NaN without early stopping
             np.testing.assert_array_equal(back.history_[key], values)
         else:
             assert back.history_[key] == values, key
@@ -182,6 +182,8 @@ def test_tampered_array_shape_is_refused(tmp_path, fitted, key):
         ("history.group_shares", lambda a: a * 2, r"history.group_shares must lie in \[0, 1\]"),
         ("history.val_fwh", lambda a: a + 1.5, r"history.val_fwh must lie in \[0, 1\] or be NaN"),
         ("history.val_accuracy", lambda a: np.full_like(a, np.inf), "history.val_accuracy has non-finite values"),
+        ("history.val_objective", lambda a: np.full_like(a, -np.inf), "history.val_objective has non-finite values"),
+        ("history.val_objective", lambda a: a.astype(np.float32), "history.val_objective should be float64"),
     ],
 )
 def test_tampered_array_values_are_refused(tmp_path, fitted, key, change, message):

@@ -144,12 +144,15 @@ def test_thread_count_does_not_change_results():
     b = rng.integers(0, 7, n).astype(np.int32)
     w = rng.random(n)
     s = rng.random(n, dtype=np.float32)
+    sex = rng.integers(0, 2, n)
     for kw in ({"scores": s, "sample_weight": w}, {}):  # generic kernel, raw-column kernel
-        with fairfast.thread_limit(1):
-            one = fm.group_metrics(y, p, sensitive_features=b, **kw)
-        with fairfast.thread_limit(2):
-            two = fm.group_metrics(y, p, sensitive_features=b, **kw)
-        pd.testing.assert_frame_equal(one, two, check_exact=True)
+        for sf in (b, {"b": b.astype(np.int64), "sex": sex}):  # one column, two (encoded in parallel)
+            with fairfast.thread_limit(1):
+                one = fm.group_metrics(y, p, sensitive_features=sf, **kw)
+            for threads in (2, 3, 7):
+                with fairfast.thread_limit(threads):
+                    other = fm.group_metrics(y, p, sensitive_features=sf, **kw)
+                pd.testing.assert_frame_equal(one, other, check_exact=True)
 
 
 def test_errors_name_the_argument():

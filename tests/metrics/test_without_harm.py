@@ -93,6 +93,15 @@ def test_bootstrap_probability_behaves():
     swapped = preds[:, [1, 0, 2]]  # groups 0 and 1 now use each other's models
     bad = fm.without_harm_report(y, swapped, a, pooled_predictions=pooled, n_replicates=300, random_state=1)
     assert not bad.envy_free[:2].any() and bad.bootstrap_probability < 0.05
+    # per constraint: the joint probability is at most the weakest one
+    for res in (good, bad):
+        assert res.bootstrap_rational.shape == (3,) and res.bootstrap_envy_free.shape == (3, 3)
+        assert np.isnan(np.diagonal(res.bootstrap_envy_free)).all()
+        weakest = min(res.bootstrap_rational.min(), np.nanmin(res.bootstrap_envy_free))
+        assert res.bootstrap_probability <= weakest
+    assert good.bootstrap_rational.min() > 0.95 and np.nanmin(good.bootstrap_envy_free) > 0.95
+    assert bad.bootstrap_envy_free[0, 1] < 0.05 and bad.bootstrap_envy_free[1, 0] < 0.05
+    assert bad.bootstrap_envy_free[2, 0] > 0.95
     again = fm.without_harm_report(y, preds, a, pooled_predictions=pooled, n_replicates=300, random_state=1)
     assert again.bootstrap_probability == good.bootstrap_probability
     # the weighted (index) bootstrap agrees with the multinomial one in distribution
@@ -133,3 +142,26 @@ def test_errors():
         fm.without_harm_report([0, 1], [[0, 1], [1, 1]], [0, 2])
     with pytest.raises(ValueError, match="estimator must be one of"):
         fm.probability_without_harm([0, 1], [[0, 1], [1, 1]], [0, 1], estimator="mean")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bootstrap_estimator_is_the_reports_probability(weighted):
+    y, preds, a, pooled = _case(8, n=900)
+    w = np.random.default_rng(1).random(900) + 0.5 if weighted else None
+    report = fm.without_harm_report(y, preds, a, pooled_predictions=pooled, sample_weight=w, n_replicates=120,
+                                    random_state=4)
+    p = fm.probability_without_harm(y, preds, a, pooled_predictions=pooled, sample_weight=w, estimator="bootstrap",
+                                    n_replicates=120, random_state=4)
+    assert p == report.bootstrap_probability
+    # identical models on every group: every replicate ties, so the probability is 1
+    same = np.column_stack([pooled, pooled, pooled])
+    assert fm.probability_without_harm(y, same, a, pooled_predictions=pooled, estimator="bootstrap",
+                                       n_replicates=50, random_state=0) == 1.0
+    no_pooled = fm.without_harm_report(y, preds, a, n_replicates=30, random_state=0)
+    assert no_pooled.bootstrap_rational is None and no_pooled.bootstrap_envy_free.shape == (3, 3)
+    skipped = fm.without_harm_report(y, preds, a, pooled_predictions=pooled, n_replicates=0)
+    assert skipped.bootstrap_probability is None and skipped.bootstrap_rational is None
+    with pytest.raises(ValueError, match="n_replicates must be a positive int"):
+        fm.probability_without_harm(y, preds, a, estimator="bootstrap", n_replicates=0)
+    with pytest.raises(ValueError, match="n_replicates must be a non-negative int"):
+        fm.without_harm_report(y, preds, a, n_replicates=-1)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from fairfast.performative import BaseRateParity, ExPostReduction, GroupThresholds, LaborMarket, ThresholdPolicy
+from fairfast.performative import BaseRateParity, ExPostReduction, GroupSpecificThresholds, LaborMarket, ThresholdPolicy
 
 thresholds = st.one_of(st.floats(-3, 3), st.just(np.inf), st.just(-np.inf))
 
@@ -42,8 +42,8 @@ def test_higher_costs_never_raise_qualification(t0, t1, scale):
 def test_reduction_on_sampled_units_matches_closed_form():
     m = LaborMarket([stats.uniform(0, 1), stats.uniform(0, 2)])
     pop = m.sample(50_000, random_state=7)
-    mc = ExPostReduction(m, GroupThresholds(n_grid=31), BaseRateParity(0.02)).fit(pop)
-    exact = ExPostReduction(m, GroupThresholds(n_grid=31), BaseRateParity(0.02)).fit()
+    mc = ExPostReduction(m, GroupSpecificThresholds(n_grid=31), BaseRateParity(0.02)).fit(pop)
+    exact = ExPostReduction(m, GroupSpecificThresholds(n_grid=31), BaseRateParity(0.02)).fit()
     assert mc.nu_ > 1e-4  # fairlearn's automatic tolerance from the sample size
     assert float(np.max(mc.gamma_ - mc.bound_)) <= (1 + 2 * mc.best_gap_) / 100 + 1e-12
     assert mc.risk_ == pytest.approx(exact.risk_, abs=0.01)

@@ -9,7 +9,7 @@ from fairfast.performative import (
     Constraints,
     DemographicParity,
     GroupMoment,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LaborMarket,
     MeanResponseParity,
     MixturePolicy,
@@ -78,9 +78,9 @@ def test_policies():
 
 def test_refinement_beats_the_grid_and_caches_evaluations():
     m = LaborMarket([stats.beta(3, 8), stats.beta(3, 3)])
-    F = GroupThresholds(np.linspace(-2, 2, 9))
+    F = GroupSpecificThresholds(np.linspace(-2, 2, 9))
     objective = lambda o: o.risk + 2 * np.abs(o.base_rate[..., 0] - o.base_rate[..., 1])  # noqa: E731
-    coarse = GroupThresholds(np.linspace(-2, 2, 9), refine=0).best_response(m, objective)[1]
+    coarse = GroupSpecificThresholds(np.linspace(-2, 2, 9), refine=0).best_response(m, objective)[1]
     policy, value, out = F.best_response(m, objective)
     assert value < coarse
     assert objective(m.outcome([policy]))[0] == pytest.approx(value, abs=1e-14)

@@ -12,7 +12,7 @@ from fairfast.performative import (
     ExPostReduction,
     FinitePolicies,
     GroupBlindThresholds,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LaborMarket,
     LinearGaussianResponse,
     LinearPolicies,
@@ -69,7 +69,7 @@ def test_eg_against_linear_program(constraints, eps):
 
 
 def test_duality_gap_reaches_tolerance_and_history_is_consistent():
-    red = ExPostReduction(MARKET, GroupThresholds(n_grid=41), [BaseRateParity(0.02)], max_iter=50).fit()
+    red = ExPostReduction(MARKET, GroupSpecificThresholds(n_grid=41), [BaseRateParity(0.02)], max_iter=50).fit()
     assert red.best_gap_ <= red.nu_
     h = red.history_
     T = red.last_iter_ + 1
@@ -104,7 +104,7 @@ def test_lambda_map():
 
 
 # -- spec case 7 ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("cls", [GroupThresholds, GroupBlindThresholds])
+@pytest.mark.parametrize("cls", [GroupSpecificThresholds, GroupBlindThresholds])
 def test_grid_oracle_equals_brute_force(cls):
     rng = np.random.default_rng(1)
     grid = np.append(np.linspace(-2, 2, 17), np.inf)
@@ -184,13 +184,13 @@ def test_group_blind_one_skill_parity_needs_shutting_hiring_down():
 
 def test_custom_moment_and_errors():
     floor = CustomMoment(lambda o: 0.3 - o.base_rate[..., 1:2], bound=[0.0], labels=["pi_1 >= 0.3"])
-    red = ExPostReduction(MARKET, GroupThresholds(n_grid=31), [floor]).fit()
+    red = ExPostReduction(MARKET, GroupSpecificThresholds(n_grid=31), [floor]).fit()
     assert red.gamma_[0] <= (1 + 2 * red.best_gap_) / 100 + 1e-9
     with pytest.raises(ValueError, match="eps"):
-        ExPostReduction(MARKET, GroupThresholds(), [floor], eps=0).fit()
+        ExPostReduction(MARKET, GroupSpecificThresholds(), [floor], eps=0).fit()
     with pytest.raises(ValueError, match="max_iter"):
-        ExPostReduction(MARKET, GroupThresholds(), [floor], max_iter=0).fit()
+        ExPostReduction(MARKET, GroupSpecificThresholds(), [floor], max_iter=0).fit()
     with pytest.raises(TypeError, match="policy_class"):
         ExPostReduction(MARKET, object(), [floor]).fit()
     with pytest.raises(TypeError, match="Moment"):
-        ExPostReduction(MARKET, GroupThresholds(), [object()]).fit()
+        ExPostReduction(MARKET, GroupSpecificThresholds(), [object()]).fit()

@@ -7,7 +7,7 @@ from scipy import stats
 from fairfast.performative import (
     BaseRateParity,
     ExPostReduction,
-    GroupThresholds,
+    GroupSpecificThresholds,
     LaborMarket,
     ThresholdPolicy,
     TruePositiveRateParity,
@@ -46,7 +46,7 @@ def test_shift_perturbation_and_monte_carlo_agree():
 
 
 def test_learned_policy_drifts_out_of_tolerance():
-    red = ExPostReduction(MARKET, GroupThresholds(n_grid=31), BaseRateParity(0.02)).fit()
+    red = ExPostReduction(MARKET, GroupSpecificThresholds(n_grid=31), BaseRateParity(0.02)).fit()
     rep = constraint_drift(red.mixture_, MARKET,
                            [perturb_costs(MARKET, scale=s, groups=[1]) for s in (0.9, 1.1)], BaseRateParity(0.02))
     assert rep.nominal.violation <= (1 + 2 * red.best_gap_) / 100 + 1e-9

@@ -357,22 +357,28 @@ def test_out_argument_and_offset_chunks_into_one_buffer():
     np.testing.assert_array_equal(buf, whole)
 
 
-@pytest.mark.parametrize("kind", ["discrete", "continuous", "weighted"])
+@pytest.mark.parametrize("kind", ["discrete", "continuous", "weighted", "K2", "K8-float32"])
 def test_thread_count_does_not_change_results(kind):
-    # Large enough for the kernels to use two threads (grains of 16k-64k rows).
+    # Large enough for every kernel to use several threads (grains of 16k-256k rows):
+    # the radix sort of a group (from 2**17 rows), the index and tie-key passes, the
+    # tables, the transform; outputs must be the same bits at 1, 2, 3 and 7 threads.
     rng = np.random.default_rng(4)
-    n = 150_000
-    s = rng.integers(0, 4, n)
+    n = 150_000 if kind in ("discrete", "continuous", "weighted") else 900_000
+    k = {"K2": 2, "K8-float32": 8}.get(kind, 4)
+    s = rng.choice(k, n, p=np.arange(1, k + 1) / (k * (k + 1) / 2))  # unequal groups (1/3 and 2/3 for K = 2)
     z = rng.integers(0, 50, n).astype(float) if kind == "discrete" else rng.normal(s, 1.0)
+    if kind == "K8-float32":
+        z = np.round(z, 3).astype(np.float32)  # ties too
     w = rng.integers(1, 4, n).astype(float) if kind == "weighted" else None
     results = []
-    for threads in (1, 2):
+    for threads in (1, 2, 3, 7):
         with fairfast.thread_limit(threads):
             assert fairfast.get_num_threads() == threads
             m = WassersteinBarycenter(random_state=7).fit(z, sensitive_features=s, sample_weight=w)
-            results.append((m.sorted_scores_, m.tie_keys_, m.barycenter_table_, m.transform(z, sensitive_features=s)))
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+            results.append([m.sorted_scores_, m.tie_keys_, m.barycenter_table_, m.transform(z, sensitive_features=s)])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert a.tobytes() == b.tobytes()
 
 
 # --------------------------------------------------------------------------- EquiPy, weights

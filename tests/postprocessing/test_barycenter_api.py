@@ -1,10 +1,8 @@
-"""WassersteinBarycenter as an API: scikit-learn conventions, input containers, every
-error path, and direct calls of the compiled kernel."""
+"""WassersteinBarycenter as an API: scikit-learn conventions, input containers and every
+error path (the compiled stage's own checks are in test_barycenter_stage.py)."""
 
 import copy
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,7 +10,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from fairfast import _core
 from fairfast.postprocessing import WassersteinBarycenter
 
 
@@ -336,109 +333,3 @@ def test_bad_out_raises(fitted):
     readonly.flags.writeable = False
     with pytest.raises(ValueError, match="out must be a writeable C-contiguous float64 ndarray"):
         fitted.transform(z, sensitive_features=c, out=readonly)
-
-
-# --------------------------------------------------------------------------- compiled kernel
-
-
-def _kernel_args(model, z, codes):
-    start, lo, scale = _core.barycenter.index(model.sorted_scores_, model.group_offsets_)
-    return [
-        model.sorted_scores_, model.tie_keys_, model.group_offsets_, start, lo, scale,
-        model.barycenter_table_, z, codes, 0.0, 0.0, model.seed_, 0,
-    ]
-
-
-def test_direct_kernel_call_matches_transform(fitted, data):
-    z, s = data
-    args = _kernel_args(fitted, np.ascontiguousarray(z), s.astype(np.int32))
-    args[9] = fitted.epsilon
-    np.testing.assert_array_equal(_core.barycenter.transform(*args), fitted.transform(z, sensitive_features=s))
-
-
-@pytest.mark.parametrize(
-    "position, value, error, match",
-    [
-        (7, np.zeros(4, dtype=np.float32), TypeError, "incompatible function arguments"),  # dtype
-        (7, np.zeros(8)[::2], TypeError, "incompatible function arguments"),  # strided
-        (7, np.zeros((2, 2)), ValueError, "scores must be one-dimensional"),
-        (8, np.zeros(4, dtype=np.int64), TypeError, "incompatible function arguments"),
-        (8, np.zeros(8, dtype=np.int32)[::2], TypeError, "incompatible function arguments"),
-        (8, np.zeros(3, dtype=np.int32), ValueError, "codes has 3 rows but scores has 4"),
-        (8, np.array([0, 1, 3, 0], dtype=np.int32), IndexError, r"codes holds a group code outside \[0, n_groups\)"),
-        (8, np.array([0, -1, 0, 0], dtype=np.int32), IndexError, r"codes holds a group code outside \[0, n_groups\)"),
-        (0, np.zeros(600, dtype=np.float32), TypeError, "incompatible function arguments"),
-        (1, np.zeros(600, dtype=np.int64), TypeError, "incompatible function arguments"),
-        (1, np.zeros(599, dtype=np.uint64), ValueError, "tie_keys must be one-dimensional with 600 entries"),
-        (2, np.array([0, 300, 600], dtype=np.int64), ValueError, "start must be one-dimensional with 602 entries"),
-        (2, np.array([0, 300, 599, 600], dtype=np.int64), ValueError, "start is not a valid index"),
-        (2, np.array([0, 300, 200, 600], dtype=np.int64), ValueError, "offsets must be strictly increasing"),
-        (2, np.array([1, 300, 400, 600], dtype=np.int64), ValueError, "offsets must start at 0 and end"),
-        (3, np.zeros(603, dtype=np.uint32), ValueError, "start is not a valid index for these values"),
-        (3, np.zeros(602, dtype=np.uint32), ValueError, "start must be one-dimensional with 603 entries"),
-        (6, np.zeros(602), ValueError, "table must be one-dimensional with 603 entries"),
-        (9, 1.5, ValueError, r"epsilon must lie in \[0, 1\]"),
-        (9, np.nan, ValueError, r"epsilon must lie in \[0, 1\]"),
-        (10, -1.0, ValueError, "jitter must be finite and >= 0"),
-        (10, np.nan, ValueError, "jitter must be finite and >= 0"),
-        (11, -1, TypeError, "incompatible function arguments"),
-        (7, np.array([0.0, np.nan, 0.0, 0.0]), ValueError, "scores must be finite"),
-    ],
-)
-def test_direct_kernel_calls_raise_never_crash(fitted, position, value, error, match):
-    args = _kernel_args(fitted, np.zeros(4), np.zeros(4, dtype=np.int32))
-    args[position] = value
-    with pytest.raises(error, match=match):
-        _core.barycenter.transform(*args)
-
-
-def test_direct_kernel_out_argument(fitted):
-    args = _kernel_args(fitted, np.array([0.0, 1.0, 2.0, 3.0]), np.array([0, 1, 2, 0], dtype=np.int32))
-    out = np.empty(4)
-    assert _core.barycenter.transform(*args, out=out) is not None
-    np.testing.assert_array_equal(out, _core.barycenter.transform(*args))
-    with pytest.raises(TypeError, match="out must be a C-contiguous array"):
-        _core.barycenter.transform(*args, out=np.empty(4, dtype=np.float32))
-    with pytest.raises(ValueError, match="out must be one-dimensional with 4 entries"):
-        _core.barycenter.transform(*args, out=np.empty(5))
-
-
-def test_direct_index_and_table_calls_raise():
-    values = np.array([0.0, 1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="offsets must start at 0 and end at the number of values"):
-        _core.barycenter.index(values, np.array([0, 2, 3], dtype=np.int64))
-    with pytest.raises(TypeError, match="incompatible function arguments"):
-        _core.barycenter.index(values, np.array([0, 2, 4], dtype=np.int32))
-    offsets = np.array([0, 2, 4], dtype=np.int64)
-    with pytest.raises(ValueError, match=r"interpolation code must be 0 \(step\) or 1 \(linear\)"):
-        _core.barycenter.tables(values, None, offsets, np.array([0.5, 0.5]), 3)
-    with pytest.raises(ValueError, match="cumw must be one-dimensional with 4 entries"):
-        _core.barycenter.tables(values, np.ones(3), offsets, np.array([0.5, 0.5]), 0)
-    with pytest.raises(TypeError, match="cumw must be a C-contiguous float64 array or None"):
-        _core.barycenter.tables(values, np.ones(4, dtype=np.float32), offsets, np.array([0.5, 0.5]), 0)
-    with pytest.raises(ValueError, match="group_weights must be one-dimensional with 2 entries"):
-        _core.barycenter.tables(values, None, offsets, np.array([0.5, 0.3, 0.2]), 0)
-
-
-_CORRUPT_INDEX = """
-import numpy as np
-from fairfast import _core
-values = np.sort(np.random.default_rng(0).normal(size=2000))
-offsets = np.array([0, 2000], dtype=np.int64)
-start, lo, scale = _core.barycenter.index(values, offsets)
-table = _core.barycenter.tables(values, None, offsets, np.array([1.0]), 0)
-start = start.copy()
-start[1:-1] = 4_000_000_000  # interior bucket bounds far outside the group
-z = np.linspace(-3, 3, 5000)
-try:
-    _core.barycenter.transform(values, np.zeros(2000, dtype=np.uint64), offsets, start, lo, scale, table,
-                               z, np.zeros(5000, dtype=np.int32), 0.0, 0.0, 1, 0)
-except ValueError as exc:
-    print("ValueError", exc)
-"""
-
-
-def test_corrupt_bucket_index_raises_instead_of_crashing(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", _CORRUPT_INDEX], capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, f"crashed with return code {proc.returncode}"
-    assert proc.stdout.startswith("ValueError")

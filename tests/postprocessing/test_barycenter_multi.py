@@ -169,7 +169,7 @@ def test_from_state_rejects_inconsistent_arrays():
     values[0, :2] = values[0, 1::-1] if values[0, 0] != values[0, 1] else values[0, :2]
     values[0, 0] = values[0, 5] + 1.0
     bad["stage0.values"] = values
-    with pytest.raises(ValueError, match="not sorted within groups"):
+    with pytest.raises(ValueError, match="model state is inconsistent: values are not sorted within their group"):
         WassersteinBarycenter._from_state(meta, bad)
     with pytest.raises(ValueError, match="incomplete or malformed"):
         WassersteinBarycenter._from_state({**meta, "stages": [{}]}, arrays)

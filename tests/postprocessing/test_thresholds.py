@@ -240,7 +240,7 @@ def test_tie_blocks_randomised_only_at_the_boundary():
 def test_equalized_odds_matches_or_beats_fairlearn_on_fit_data():
     fl = pytest.importorskip("fairlearn.postprocessing")
     s, y, a = _two_groups(4000, seed=10)
-    gt = GroupThresholds(constraint="equalized_odds").fit(s, y, sensitive_features=a)
+    gt = GroupThresholds(constraint="equalized_odds", mode="mixing").fit(s, y, sensitive_features=a)
     assert gt.violation_ < 1e-9
     assert gt.n_components_.max() <= 3
     to = fl.ThresholdOptimizer(estimator=_Identity(), constraints="equalized_odds", prefit=True,
@@ -258,8 +258,8 @@ def test_equalized_odds_matches_or_beats_fairlearn_on_fit_data():
 
 def test_equalized_odds_tolerance_lp():
     s, y, a = _two_groups(3000, seed=11)
-    exact = GroupThresholds(constraint="equalized_odds").fit(s, y, sensitive_features=a)
-    loose = GroupThresholds(constraint="equalized_odds", tolerance=0.05).fit(s, y, sensitive_features=a)
+    exact = GroupThresholds(constraint="equalized_odds", mode="mixing").fit(s, y, sensitive_features=a)
+    loose = GroupThresholds(constraint="equalized_odds", mode="mixing", tolerance=0.05).fit(s, y, sensitive_features=a)
     assert loose.violation_ <= 0.05 + 1e-9
     assert loose.utility_ >= exact.utility_ - 1e-12
 
@@ -296,7 +296,11 @@ def test_merge_walk_equals_grid_search(kind, seed):
     num = [sel, pos, sel - pos][kind]
     den = np.concatenate([np.full(c.selected.size, [c.n, c.n_positive, c.n_negative][kind]) for c in curves])
     grid = np.unique(num / den)
-    lo, hi, total2, k2, q2, value2 = kern.search_windows(num, den, gp * pos + gn * (sel - pos), bp, grid, 0.0)
+    flags = np.full(num.size, 3, np.uint8)
+    flags[bp[1:] - 1] = 1
+    lo, hi, total2, k2, q2, value2, bound, _ = kern.search_windows(
+        num, den, gp * pos + gn * (sel - pos), flags, bp, grid, np.ones(grid.size, np.uint8), 0.0, np.inf)
+    assert bound >= total2  # an upper bound over window starts between grid values too
     assert total == pytest.approx(total2, abs=1e-15)
     np.testing.assert_allclose(value, value2, atol=1e-15)
     sel2, pos2, bp2 = pack(curves)

@@ -83,7 +83,7 @@ def test_pickle_copy_roundtrip(constraint):
 
 def test_predict_chunk_and_thread_invariant():
     s, y, a = _data(5000)
-    gt = GroupThresholds(constraint="equalized_odds", random_state=11).fit(s, y, sensitive_features=a)
+    gt = GroupThresholds(constraint="equalized_odds", mode="mixing", random_state=11).fit(s, y, sensitive_features=a)
     assert gt.n_components_.max() > 1  # randomised band: the counter-based draws matter
     full = gt.predict(s, sensitive_features=a)
     parts = [gt.predict(s[i:i + 777], sensitive_features=a[i:i + 777], row_offset=i) for i in range(0, s.size, 777)]
@@ -152,7 +152,23 @@ def test_cost_matrix_objective_shifts_threshold():
     ("params", "match"),
     [
         ({"constraint": "parity"}, "constraint must be one of"),
-        ({"objective": "f1"}, "objective must be one of"),
+        ({"objective": "f2"}, "objective must be 'accuracy'"),
+        ({"mode": "hardt"}, "mode must be one of"),
+        ({"tolerance_on": "test"}, "tolerance_on must be one of"),
+        ({"n_bootstrap": -1}, "n_bootstrap must be None or an integer"),
+        ({"constraint": [("recall", "minimum", 0.5)], "tolerance": 0.1}, "tolerance applies to named"),
+        ({"constraint": [("recall", "at_least", 0.5)]}, "constraint form must be one of"),
+        ({"constraint": [("recal", "minimum", 0.5)]}, "unknown metric 'recal'"),
+        ({"constraint": [("selection_rate", "ratio", 1.5)]}, "needs a value in"),
+        ({"constraint": [("selection_rate", "difference", -1)]}, "needs a value >= 0"),
+        ({"constraint": [("tpr", "difference", 0), ("fpr", "difference", 0), ("ppv", "difference", 0)]},
+         "at most two metrics"),
+        ({"constraint": "demographic_parity", "mode": "mixing"}, "for equalized odds only"),
+        ({"constraint": [("ppv", "difference", 0.1), ("tpr", "difference", 0.1)]}, "two coupled metrics"),
+        ({"objective": {"tp": 1, "xx": 2}}, "objective must be a dict"),
+        ({"constraint": [("selection_rate", "difference", 0.1)], "tolerance_on": "holdout", "n_bootstrap": 1},
+         "n_bootstrap >= 2"),
+        ({"constraint": [("recall", "minimum", 0.5)], "tolerance_on": "holdout"}, "needs a difference constraint"),
         ({"tolerance": -0.1}, "tolerance must be a finite real number >= 0"),
         ({"tolerance": True}, "tolerance must be a finite real number >= 0"),
         ({"infeasible": "ignore"}, "infeasible must be one of"),
@@ -172,8 +188,10 @@ def test_input_errors():
     gt = GroupThresholds()
     with pytest.raises(ValueError, match="y has 99 rows but X has 100"):
         gt.fit(s, y[:-1], sensitive_features=a)
-    with pytest.raises(ValueError, match="y must hold labels 0/1 or probabilities"):
-        gt.fit(s, y * 2, sensitive_features=a)
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        gt.fit(s, y + 2 * (np.arange(100) % 2), sensitive_features=a)
+    with pytest.raises(ValueError, match="y is continuous"):
+        gt.fit(s, y + np.linspace(0, 3, 100), sensitive_features=a)
     bad = s.copy()
     bad[3] = np.nan
     with pytest.raises(ValueError, match="X must be finite"):
@@ -209,7 +227,7 @@ def test_plot_both_curves():
     import matplotlib.pyplot as plt
 
     s, y, a = _data(2000)
-    gt = GroupThresholds(constraint="equalized_odds").fit(s, y, sensitive_features=a)
+    gt = GroupThresholds(constraint="equalized_odds", mode="mixing").fit(s, y, sensitive_features=a)
     ax = gt.plot()
     assert ax.get_xlabel() == "false positive rate" and len(ax.lines) == 4
     ax2 = gt.plot(curve="selection")
@@ -222,14 +240,28 @@ def test_plot_both_curves():
 def test_kernel_rechecks():
     f = np.zeros(3)
     off = np.array([0, 3], dtype=np.int64)
+    fl = np.array([3, 3, 1], np.uint8)
+    one = np.ones(1, np.uint8)
     with pytest.raises(TypeError):
-        kern.search_windows(f.astype(np.float32), f, f, off, np.array([0.0]), 0.0)
+        kern.search_windows(f.astype(np.float32), f, f, fl, off, np.array([0.0]), one, 0.0, np.inf)
     with pytest.raises(ValueError, match="grid must be strictly increasing"):
-        kern.search_windows(f, f + 1, f, off, np.array([0.0, 0.0]), 0.0)
+        kern.search_windows(f, f + 1, f, fl, off, np.array([0.0, 0.0]), np.ones(2, np.uint8), 0.0, np.inf)
     with pytest.raises(ValueError, match="offsets must start at 0"):
-        kern.search_windows(f, f + 1, f, np.array([0, 2], dtype=np.int64), np.array([0.0]), 0.0)
-    with pytest.raises(ValueError, match="tol must be finite"):
-        kern.search_windows(f, f + 1, f, off, np.array([0.0]), -1.0)
+        kern.search_windows(f, f + 1, f, fl, np.array([0, 2], dtype=np.int64), np.array([0.0]), one, 0.0, np.inf)
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        kern.search_windows(f, f + 1, f, fl, off, np.array([0.0]), one, -1.0, np.inf)
+    with pytest.raises(ValueError, match="inv_ratio must be >= 1"):
+        kern.search_windows(f, f + 1, f, fl, off, np.array([0.0]), one, 0.0, 0.5)
+    with pytest.raises(ValueError, match="flags must hold values 0..3"):
+        kern.search_windows(f, f + 1, f, np.array([3, 3, 9], np.uint8), off, np.array([0.0]), one, 0.0, np.inf)
+    with pytest.raises(ValueError, match="is_start must be one-dimensional"):
+        kern.search_windows(f, f + 1, f, fl, off, np.array([0.0]), np.ones(2, np.uint8), 0.0, np.inf)
+    with pytest.raises(ValueError, match="non-decreasing within each group"):
+        kern.evaluate_boxes(np.array([0.0, 1.0, 0.5]), f, f, fl, off, f, f, 0.1, 0.1)
+    with pytest.raises(ValueError, match="w1 and w2 must be finite"):
+        kern.evaluate_boxes(f, f, f, fl, off, f, f, -0.1, 0.1)
+    with pytest.raises(ValueError, match="must be finite; found NaN"):
+        kern.box_choices(np.array([0.0, np.nan, 1.0]), f, f, fl, off, 0.0, 0.0, 0.1, 0.1)
     with pytest.raises(IndexError, match="codes"):
         kern.group_curves(f, np.zeros(3, np.uint8), np.array([0, 1, 2], np.int32), 2)
     with pytest.raises(ValueError, match="sorted ascending"):

@@ -10,19 +10,15 @@ from fairfast.postprocessing import WassersteinBarycenter
 PATHS = {"plain": 1, "pipelined": 2, "sliced": 3, "lookup": 4}
 
 
-def lookup_of(model):
-    state = model.stages_[0]["state"]
-    return _core.barycenter.lookup(state["values"][0], state["offsets"], state["table"][0])
-
-
-def raw_transform(model, z, codes, path, *, epsilon=0.0, jitter=0.0, row_offset=0, out=None, lookup=None):
-    state = model.stages_[0]["state"]
-    start, lo, scale = state["index"][0]
-    if path == PATHS["lookup"] and lookup is None:
-        lookup = lookup_of(model)  # built whatever the calibration size
-    return _core.barycenter.transform(
-        state["values"][0], state["keys"][0], state["offsets"], start, lo, scale, state["table"][0],
-        z, codes, epsilon, jitter, model.seed_, row_offset, out, path, lookup=lookup)
+def raw_transform(model, z, codes, path, *, epsilon=0.0, row_offset=0, out=None):
+    """The compiled stage's transform through one forced path (the lookup built first)."""
+    core = model.stages_[0].core
+    if path == PATHS["lookup"]:
+        core.build_lookups()  # whatever the calibration size
+    res, status, row = core.transform(z, codes, epsilon, row_offset, out, 0, path)
+    if row >= 0:
+        raise ValueError(f"{status} at row {row}")
+    return res
 
 
 def problem(seed, n_fit, n, k, dtype, ties):
@@ -42,8 +38,9 @@ def problem(seed, n_fit, n, k, dtype, ties):
 @pytest.mark.parametrize("k", [1, 3, 11])
 def test_every_path_gives_the_same_bits(dtype, ties, k):
     zc, sc, z, s = problem(k, 5_000, 60_000, k, dtype, ties)
-    model = WassersteinBarycenter(random_state=7).fit(zc, sensitive_features=sc)
-    for kwargs in ({}, {"epsilon": 0.3}, {"jitter": 0.05, "row_offset": 12345}):
+    plain = WassersteinBarycenter(random_state=7).fit(zc, sensitive_features=sc)
+    jittered = WassersteinBarycenter(random_state=7, jitter=0.05).fit(zc, sensitive_features=sc)
+    for model, kwargs in ((plain, {}), (plain, {"epsilon": 0.3}), (jittered, {"row_offset": 12345})):
         outs = {name: raw_transform(model, z, s, p, **kwargs) for name, p in PATHS.items()}
         for name, out in outs.items():
             np.testing.assert_array_equal(out, outs["plain"], err_msg=f"{name} {kwargs}")
@@ -52,17 +49,26 @@ def test_every_path_gives_the_same_bits(dtype, ties, k):
 
 
 @pytest.mark.parametrize("path", list(PATHS.values()))
-def test_every_path_reports_bad_rows(path):
+def test_every_path_reports_the_first_bad_row(path):
     zc, sc, z, s = problem(0, 2_000, 60_000, 2, np.float64, False)
     model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
+    core = model.stages_[0].core
+    if path == PATHS["lookup"]:
+        core.build_lookups()
     bad = z.copy()
-    bad[50_001] = np.nan
-    with pytest.raises(ValueError, match="finite"):
-        raw_transform(model, bad, s, path)
+    bad[[50_001, 59_000]] = np.nan
+    _, status, row = core.transform(bad, s, 0.0, 0, None, 0, path)
+    assert (status, row) == (_core.Status.bad_value, 50_001)
     codes = s.copy()
-    codes[77] = 2
-    with pytest.raises(IndexError, match="codes"):
-        raw_transform(model, z, codes, path)
+    codes[[77, 40_000]] = 2
+    codes[30_000] = -1
+    bad[60] = np.inf  # the first bad row wins, whatever its problem and the thread that met it
+    _, status, row = core.transform(bad, codes, 0.0, 0, None, 0, path)
+    assert (status, row) == (_core.Status.bad_value, 60)
+    _, status, row = core.transform(z, codes, 0.0, 0, None, 0, path)
+    assert (status, row) == (_core.Status.group_out_of_range, 77)
+    _, status, row = core.transform(z, s, 0.0, 0, None, 0, path)
+    assert (status, row) == (_core.Status.ok, -1)
 
 
 def test_unknown_path_is_refused():
@@ -75,11 +81,9 @@ def test_unknown_path_is_refused():
 def test_lookup_path_without_a_lookup_falls_back():
     zc, sc, z, s = problem(0, 1_000, 5_000, 2, np.float64, False)
     model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
-    state = model.stages_[0]["state"]
-    start, lo, scale = state["index"][0]
-    out = _core.barycenter.transform(
-        state["values"][0], state["keys"][0], state["offsets"], start, lo, scale, state["table"][0],
-        z, s, 0.0, 0.0, model.seed_, 0, None, 4, lookup=None)
+    core = model.stages_[0].core
+    out, _, _ = core.transform(z, s, 0.0, 0, None, 0, 4)
+    assert not core.lookups_ready
     np.testing.assert_array_equal(out, raw_transform(model, z, s, 1))
 
 
@@ -92,29 +96,15 @@ def test_lookup_on_hard_calibration_data(dtype):
     discrete = rng.integers(0, 5, 4_000) / 4.0  # five values, thousands of ties each
     zc = np.concatenate([crowded, constant, discrete]).astype(dtype)
     sc = np.repeat([0, 1, 2], [crowded.size, constant.size, discrete.size])
-    model = WassersteinBarycenter(random_state=3).fit(zc, sensitive_features=sc)
     big = np.finfo(dtype).max
     z = np.concatenate([rng.permutation(zc), rng.normal(size=20_000) * 1e-9, [0.25, -0.0, 0.0, big, -big, 1e-300]])
     z = z.astype(dtype)
     s = rng.integers(0, 3, z.size).astype(np.int32)
-    lookup = lookup_of(model)
-    assert lookup.n_groups == 3 and lookup.nbytes >= 64 * lookup.n_lines > 0
-    for kwargs in ({}, {"epsilon": 0.6}, {"jitter": 1e-10, "row_offset": 99}):
+    for jitter, kwargs in ((0.0, {}), (0.0, {"epsilon": 0.6}), (1e-10, {"row_offset": 99})):
+        model = WassersteinBarycenter(random_state=3, jitter=jitter).fit(zc, sensitive_features=sc)
         expected = raw_transform(model, z, s, 1, **kwargs)
-        np.testing.assert_array_equal(raw_transform(model, z, s, 4, lookup=lookup, **kwargs), expected)
-
-
-def test_lookup_must_match_the_model():
-    zc, sc, z, s = problem(1, 2_000, 1_000, 2, np.float64, False)
-    model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
-    other = WassersteinBarycenter(random_state=0).fit(zc[:-1], sensitive_features=sc[:-1])
-    with pytest.raises(ValueError, match="lookup was built for other offsets"):
-        raw_transform(model, z, s, 4, lookup=lookup_of(other))
-    model32 = WassersteinBarycenter(random_state=0).fit(zc.astype(np.float32), sensitive_features=sc)
-    with pytest.raises(TypeError, match="lookup must be"):
-        raw_transform(model, z, s, 4, lookup=lookup_of(model32))
-    with pytest.raises(TypeError, match="lookup must be"):
-        raw_transform(model, z, s, 4, lookup=np.zeros(3))
+        np.testing.assert_array_equal(raw_transform(model, z, s, 4, **kwargs), expected)
+        assert model.stages_[0].core.lookup_bytes >= 64 * zc.size
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -147,39 +137,27 @@ def test_large_outputs_streamed_past_the_caches_are_exact(dtype):
 def test_estimator_builds_its_lookup_once_transforms_would_pay_for_it():
     import pickle
 
-    from fairfast.postprocessing._stage import LOOKUP_AFTER, LOOKUP_ROWS
-
+    lookup_min, _ = _core.barycenter.LOOKUP_ROWS
+    after = _core.barycenter.LOOKUP_AFTER
     zc, sc, z, s = problem(3, 20_000, 50_000, 2, np.float64, False)
-    small = WassersteinBarycenter(random_state=0).fit(zc[: LOOKUP_ROWS[0]], sensitive_features=sc[: LOOKUP_ROWS[0]])
-    for _ in range(2 * LOOKUP_AFTER):
-        small.transform(z[: LOOKUP_ROWS[0]], sensitive_features=s[: LOOKUP_ROWS[0]])
-    assert small.stages_[0]["state"]["lookup"]["tables"] is None  # too small to need one
+    small = WassersteinBarycenter(random_state=0).fit(zc[:lookup_min], sensitive_features=sc[:lookup_min])
+    for _ in range(2 * after):
+        small.transform(z[:lookup_min], sensitive_features=s[:lookup_min])
+    assert not small.stages_[0].core.lookups_ready  # too small to need one
 
     model = WassersteinBarycenter(random_state=0).fit(zc, sensitive_features=sc)
     expected = raw_transform(model, z, s, 1)
     fitted = model.fit_transform(zc, sensitive_features=sc)  # refits: same model
+    core = model.stages_[0].core
+    assert not core.lookups_ready and core.rows_seen == zc.size  # a one-off fit_transform does not pay for it
     np.testing.assert_array_equal(fitted, raw_transform(model, zc, sc.astype(np.int32), 1))
-    assert model.stages_[0]["state"]["lookup"]["tables"] is None  # a one-off fit_transform does not pay for it
-    rows = zc.size
-    while rows < LOOKUP_AFTER * zc.size:  # chunks count towards the threshold
+    rows = 2 * zc.size  # raw_transform counted too
+    while rows < after * zc.size:  # chunks count towards the threshold
+        assert not core.lookups_ready
         np.testing.assert_array_equal(model.transform(z, sensitive_features=s), expected)
         rows += z.size
-    state = model.stages_[0]["state"]
-    assert state["lookup"]["tables"][0].n_groups == 2
+    assert core.lookups_ready and core.lookup_bytes >= 64 * zc.size
     np.testing.assert_array_equal(model.transform(z, sensitive_features=s), expected)
     restored = pickle.loads(pickle.dumps(model))  # derived data: dropped, rebuilt when needed
-    assert "lookup" not in restored.stages_[0]["state"]
+    assert not restored.stages_[0].core.lookups_ready and restored.stages_[0].core.rows_seen == 0
     np.testing.assert_array_equal(restored.transform(z, sensitive_features=s), expected)
-
-
-def test_lookup_binding_checks_its_inputs():
-    values = np.sort(np.random.default_rng(0).normal(size=10))
-    offsets = np.array([0, 4, 10], dtype=np.int64)
-    table = np.zeros(12)
-    assert _core.barycenter.lookup(values, offsets, table).n_groups == 2
-    with pytest.raises(ValueError, match="table"):
-        _core.barycenter.lookup(values, offsets, table[:-1])
-    with pytest.raises(ValueError, match="offsets"):
-        _core.barycenter.lookup(values, np.array([0, 11, 10], dtype=np.int64), table)
-    with pytest.raises(TypeError):
-        _core.barycenter.lookup(values.astype(np.float32), offsets, table.astype(np.float32))

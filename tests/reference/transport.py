@@ -278,3 +278,38 @@ def transform_fair(groups, tables, z, codes, seed, epsilon=0.0, jitter=0.0, row_
         fair = tables[codes[i]][j]
         out[i] = dtype(fair) if epsilon == 0.0 else dtype((1.0 - epsilon) * fair + epsilon * float(z[i]))
     return out
+
+
+def step_tables_exact_sum(values, offsets, p, cumw=None):
+    """Barycenter "step" tables of sorted group values, each entry the correctly rounded
+    sum of the rounded products ``p_k * Q_k(u)`` (Fractions, then one rounding), clamped
+    to [min, max] of the Q_k(u) with p_k > 0 -- the contract of the sweep for many groups.
+
+    u = F_s(j) and Q_k use the same floating-point expressions as the kernels: with
+    weights, u = cumw_s[j - 1] / total_s and Q_k(u) = x_k[smallest i with
+    cumw_k[i] / total_k >= u]; without, Q_k(j / n_s) = x_k[ceil(j n_k / n_s) - 1].
+    """
+    values = np.asarray(values)
+    k = len(offsets) - 1
+    groups = [values[offsets[g] : offsets[g + 1]] for g in range(k)]
+    cws = None if cumw is None else [cumw[offsets[g] : offsets[g + 1]] for g in range(k)]
+
+    def quantile(g, u_num, u_den, u_float):
+        x = groups[g]
+        if cws is None:
+            i = min(max(_ceil_div(u_num * len(x), u_den), 1), len(x)) - 1
+        else:
+            total = cws[g][-1]
+            i = next((i for i in range(len(x)) if cws[g][i] / total >= u_float), len(x) - 1)
+        return float(x[i])
+
+    out = []
+    for s in range(k):
+        ns = len(groups[s])
+        for j in range(ns + 1):
+            u_float = None if cws is None else (0.0 if j == 0 else cws[s][j - 1] / cws[s][-1])
+            qs = [quantile(g, j, ns, u_float) for g in range(k)]
+            exact = sum((Fraction(float(p[g]) * q) for g, q in enumerate(qs)), Fraction(0))
+            live = [q for g, q in enumerate(qs) if p[g] > 0]
+            out.append(min(max(float(exact), min(live)), max(live)))
+    return np.array(out)

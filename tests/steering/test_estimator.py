@@ -186,7 +186,7 @@ def test_api_conventions_and_errors():
         GaussianSteering().fit(X, y, sensitive_features=np.zeros(len(X)))
     with pytest.raises(ValueError, match="at least 2 rows"):
         GaussianSteering().fit(X[:5], [0, 0, 0, 0, 1], sensitive_features=[0, 0, 1, 1, 1])
-    with pytest.raises(ValueError, match="X has 3 features but the estimator was fitted with 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianSteering is expecting 2 features as input"):
         st.transform(np.zeros((2, 3)), sensitive_features=[0, 1])
     with pytest.raises(ValueError, match="unseen in fit"):
         st.transform(X[:2], [0, 5], sensitive_features=a[:2])

@@ -68,7 +68,7 @@ def test_gaussian_steering_round_trip_is_bit_for_bit(tmp_path, params, kind, dty
     assert [type(c) for c in back.classes_] == [type(c) for c in model.classes_]
     assert back.reference_ == model.reference_ and back.guarantees_ == model.guarantees_
     assert back.kl_ == model.kl_ and back.feature_kl_ == model.feature_kl_
-    assert back._mixture is None  # the label-free maps are recomputed on first use
+    assert back._derived_maps == {}  # the label-free maps are recomputed on first use
     assert_same_state(model, back)
     # label-aware maps, and the label-free map of the fitted `unlabeled` mode
     _bitwise(back.transform(X, y, sensitive_features=sf), model.transform(X, y, sensitive_features=sf))

@@ -76,7 +76,7 @@ def test_kernel_within_its_error_bound(seed, n, d, K, dtype, isa):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [700, 1030, 1100])
+@pytest.mark.parametrize("d", [700, 1030, 1100, 2048])
 def test_wide_maps_within_their_error_bound(d, dtype):
     X, codes, linear, offset, identity = problem(d, 29, d, 3, dtype)
     ref, bound = reference(X, codes, linear, offset, identity)
@@ -145,8 +145,8 @@ def _batches(rng, n):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d, d_out", [(1, None), (3, None), (8, None), (100, None), (700, None), (1030, None),
-                                      (1100, None), (300, 2), (2, 300)])
+@pytest.mark.parametrize("d, d_out", [(1, None), (3, None), (8, None), (64, None), (100, None), (700, None),
+                                      (1030, None), (1100, None), (2048, None), (300, 2), (2, 300)])
 def test_rows_never_depend_on_their_batch(isa, dtype, d, d_out):
     n = 40 if d < 700 else 14
     X, codes, linear, offset, identity = problem(d, n, d, 4, dtype, d_out)

@@ -6,7 +6,8 @@ import io
 
 import numpy as np
 
-from ._report_output import NO_PREDICTIONS_NOTE, _group_labels, _metric_columns, has_predictions, interval_cell
+from ._report_output import (AUC_UNDEFINED, NO_PREDICTIONS_NOTE, _group_labels, _metric_columns, has_predictions,
+                             interval_cell)
 
 __all__ = ["report_html"]
 
@@ -162,7 +163,8 @@ def _score_sections(report):
         weighted = inputs.sample_weight is not None
         parts.append("<h3>AUC by group</h3><p>" + ("Weighted AUC; no interval with weights." if weighted else
                                                      "95% DeLong intervals.") + "</p>")
-        table = pd.DataFrame({"AUC": [interval_cell(r.auc, r.low, r.high) for r in auc.itertuples()]},
+        table = pd.DataFrame({"AUC": [interval_cell(r.auc, r.low, r.high, undefined=AUC_UNDEFINED)
+                                     for r in auc.itertuples()]},
                              index=pd.Index(_group_labels(report) + ["(overall)"], name="group"))
         parts.append(_table(table))
     ks = report.score_distances("ks")

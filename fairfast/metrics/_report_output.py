@@ -29,8 +29,15 @@ def _fmt(v, digits):
     return "nan" if np.isnan(v) else f"{v:.{digits}f}"
 
 
-def interval_cell(v, lo=None, hi=None, digits=3):
-    """``"0.576 [0.558, 0.592]"`` (the interval only when both ends are numbers)."""
+#: What an AUC cell shows for a group whose rows all have the same label.
+AUC_UNDEFINED = "n/a (one class)"
+
+
+def interval_cell(v, lo=None, hi=None, digits=3, undefined=None):
+    """``"0.576 [0.558, 0.592]"`` (the interval only when both ends are numbers); a NaN
+    value is shown as ``undefined`` when given (say why a measure has no value)."""
+    if undefined is not None and np.isnan(v):
+        return undefined
     s = _fmt(v, digits)
     if lo is not None and hi is not None and not (np.isnan(lo) or np.isnan(hi)):
         s += f" [{_fmt(float(lo), digits)}, {_fmt(float(hi), digits)}]"
@@ -140,7 +147,7 @@ def _score_text(report, digits, width):
         auc = report.auc_by_group()
         how = "weighted; no interval with weights" if inputs.sample_weight is not None else \
             "[low, high]: 95% DeLong interval"
-        cells = [interval_cell(r.auc, r.low, r.high, digits) for r in auc.itertuples()]
+        cells = [interval_cell(r.auc, r.low, r.high, digits, undefined=AUC_UNDEFINED) for r in auc.itertuples()]
         lines += ["", f"AUC of the score by group ({how}):"]
         lines += wrap_table(_group_labels(report) + ["(overall)"], [("auc", cells)], width)
     sd = report.score_disparities()

@@ -127,6 +127,7 @@ class _GroupMapBase(_SteeringAPI):
         return est, groups, ref, d
 
     @classmethod
+    @st.state_errors
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator (its grouping, then the maps of :meth:`_read_maps`)."""
         try:
@@ -409,6 +410,7 @@ class LEACE(_SteeringAPI):
                                              **grouping_arrays})
 
     @classmethod
+    @st.state_errors
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
         try:

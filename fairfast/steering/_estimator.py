@@ -18,7 +18,7 @@ from ._apply import AffineMaps, all_equal, cached_maps, check_X, derived, drop_c
 from ._apply import require_finite, reset_derived, stack_maps, times, transform_groups
 from ._closed_form import shared_affirmative, whitened_map
 from ._gaussian import bures_map, cholesky
-from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
+from ._moments import MAX_SHRINKAGE, SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
 from ._programs import affirmative_action, pinsker_bounds, prior_kl, small_blas
 
 __all__ = ["GaussianSteering"]
@@ -185,8 +185,9 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
         check_choice(self.unlabeled, "unlabeled", ("mixture", "soft"))
         if not (self.shrinkage is None or self.shrinkage == "oas"
                 or (isinstance(self.shrinkage, numbers.Real) and not isinstance(self.shrinkage, bool)
-                    and self.shrinkage >= 0)):
-            raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {self.shrinkage!r}")
+                    and 0 <= self.shrinkage <= MAX_SHRINKAGE)):
+            raise ValueError(f"shrinkage must be None, 'oas' or a float in [0, {MAX_SHRINKAGE:g}]; got "
+                             f"{self.shrinkage!r}")
         if isinstance(self.pooled_below, bool) or not isinstance(self.pooled_below, numbers.Real) \
                 or not self.pooled_below >= 0:
             raise ValueError(f"pooled_below must be a non-negative number; got {self.pooled_below!r}")

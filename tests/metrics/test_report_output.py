@@ -136,6 +136,17 @@ def test_auc_by_group_is_the_auc_within_each_group():
         GroupReport(None, y, sensitive_features=g).auc_by_group()
 
 
+def test_a_group_with_one_class_has_no_auc_and_says_why():
+    y = np.array([0, 1, 0, 1, 1, 1])
+    s = np.array([0.2, 0.7, 0.4, 0.9, 0.6, 0.8])
+    g = np.array(["a", "a", "a", "a", "b", "b"])
+    r = GroupReport(y, sensitive_features=g, scores=s, min_group_size=0)
+    assert np.isnan(r.auc_by_group().loc["b", "auc"])
+    text = r.to_text()
+    assert "n/a (one class)" in text and "nan" not in text.split("AUC of the score")[1].split("Score-distribution")[0]
+    assert "n/a (one class)" in r.to_html()
+
+
 def test_score_disparities_are_unfairness_and_its_pair():
     from fairfast.metrics import pairwise_group_distances
 

@@ -19,7 +19,7 @@ at least 1000x faster than EquiPy.
 import numpy as np
 import pytest
 
-from fairfast.bench._workloads import numpy_barycenter_fit, numpy_barycenter_transform
+from fairfast.bench._references import numpy_barycenter_fit, numpy_barycenter_transform
 from fairfast.postprocessing import WassersteinBarycenter
 
 SIZES = (10**5, 10**6)

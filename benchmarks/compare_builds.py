@@ -25,7 +25,11 @@ import subprocess
 import sys
 
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
+old = os.environ.get("FAIRFAST_OLD_SITE")
+if old:  # the old build first, before an editable install's import hook of the new one
+    sys.meta_path[:] = [f for f in sys.meta_path if "ScikitBuild" not in type(f).__name__]
+    sys.path.insert(0, old)
 import numpy as np
 import fairfast
 from fairfast.postprocessing import WassersteinBarycenter
@@ -53,8 +57,9 @@ print(json.dumps({"seconds": time.perf_counter() - t, "file": fairfast.__file__}
 
 def _child(workload, old_site):
     env = dict(os.environ)
+    env.pop("FAIRFAST_OLD_SITE", None)
     if old_site:
-        env["PYTHONPATH"] = old_site + os.pathsep + env.get("PYTHONPATH", "")
+        env["FAIRFAST_OLD_SITE"] = os.path.abspath(old_site)
     out = subprocess.run([sys.executable, "-c", CHILD, workload], capture_output=True, text=True, env=env,
                          cwd=os.path.dirname(os.path.abspath(__file__)), check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

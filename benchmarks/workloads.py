@@ -22,20 +22,10 @@ Examples
 """
 
 from fairfast.bench._runner import choose_rounds, run
-from fairfast.bench._workloads import (
-    KERNELS,
-    N_CALIB_TRANSFORM,
-    SIZES,
-    DisagreementError,
-    Implementation,
-    check_agreement,
-    implementations,
-    make_workload,
-    numpy_barycenter_fit,
-    numpy_barycenter_transform,
-    numpy_ks,
-    numpy_wasserstein,
-)
+from fairfast.bench._agreement import DisagreementError, check_agreement
+from fairfast.bench._implementations import Implementation, implementations
+from fairfast.bench._references import numpy_barycenter_fit, numpy_barycenter_transform, numpy_ks, numpy_wasserstein
+from fairfast.bench._workloads import KERNELS, N_CALIB_TRANSFORM, SIZES, make_workload
 
 __all__ = [
     "DisagreementError",

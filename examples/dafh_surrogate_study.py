@@ -58,8 +58,9 @@ FACTORS = {
 }
 #: the reconstruction of the paper's objective (as shipped before this study) and what ships now
 VARIANTS = {
-    "paper": {**COMMON, "gamma": 1.0, "envy_weight": 1.0},
-    "shipped": {**COMMON, "gamma": 4.0, "envy_weight": 0.0},
+    "paper": {**COMMON, "gamma": 1.0, "envy_weight": 1.0, "init": "random"},
+    "shipped": {**COMMON, "gamma": 4.0, "envy_weight": 0.0, "init": "random"},
+    "warm": {**COMMON, "gamma": 4.0, "envy_weight": 0.0, "init": "kmeans"},  # ships since the warm start
 }
 DOSE = [0.25, 0.5, 1.0]
 ESTIMATORS = ["individual", "pairwise", "group_share", "bootstrap"]
@@ -67,17 +68,19 @@ LABELS = {"individual": "(a) individual", "pairwise": "(b) pairwise", "group_sha
           "bootstrap": "bootstrap prob.", "accuracy": "accuracy"}
 
 
-def runs(grid):
+def runs(grid, variants=None):
     """(variant, factor, value, params) of every run of the grid ("full" or "base")."""
     out = []
     for variant, base in VARIANTS.items():
+        if variants is not None and variant not in variants:
+            continue
         out.append((variant, "base", "", base))
         if grid == "full":
-            for factor, values in FACTORS.items():
+            for factor, values in (FACTORS.items() if variant != "warm" else ()):
                 for value in values:
                     if value != base[factor]:
                         out.append((variant, factor, value, {**base, factor: value}))
-    if grid == "full":
+    if grid == "full" and (variants is None or "shipped" in variants):
         for envy in DOSE:
             out.append((f"shipped_envy_{envy}", "base", "", {**VARIANTS["shipped"], "envy_weight": envy}))
     return out
@@ -273,7 +276,7 @@ def plot(records, path):
     plt.close(fig)
 
 
-def run_study(datasets, seeds, epochs, grid, out, n_replicates=200, log=sys.stderr):
+def run_study(datasets, seeds, epochs, grid, out, n_replicates=200, log=sys.stderr, variants=None):
     """Run (or resume) the study; returns (records, correlations) as DataFrames."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "records.csv")
@@ -283,7 +286,7 @@ def run_study(datasets, seeds, epochs, grid, out, n_replicates=200, log=sys.stde
         done = set(zip(old.dataset, old.variant, old.factor, old.value.astype(str), old.seed))
     for name in datasets:
         X, y, *_ = load(name)
-        for variant, factor, value, params in runs(grid):
+        for variant, factor, value, params in runs(grid, variants):
             for seed in range(seeds):
                 if (name, variant, factor, str(value), seed) in done:
                     continue
@@ -317,8 +320,11 @@ def main(argv=None):
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates per epoch and part")
     parser.add_argument("--out", default="dafh_study", help="folder of the CSV files and study.md")
     parser.add_argument("--plot", default=None, help="write the plot here (PNG)")
+    parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
+                        help="only these objective variants (default: all)")
     args = parser.parse_args(argv)
-    records, corr = run_study(args.datasets, args.seeds, args.epochs, args.grid, args.out, args.bootstrap)
+    records, corr = run_study(args.datasets, args.seeds, args.epochs, args.grid, args.out, args.bootstrap,
+                              variants=args.variants)
     text = tables(records, corr)
     with open(os.path.join(args.out, "study.md"), "w") as f:
         f.write(text + "\n")

@@ -347,17 +347,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    ap.add_argument("--methods", help=f"default: {','.join(DEFAULT_METHODS)} (with --cached: every method)")
     ap.add_argument("--error-parity-python", help="interpreter of an environment with error-parity installed")
     ap.add_argument("--error-parity-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=DEFAULT_CACHE, help="CSV of finished rows (read and appended); '' for none")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--cached", action="store_true", help="report the cached rows only (fit nothing)")
+    ap.add_argument("--plot", help="also draw the test-split frontiers into this image file")
     args = ap.parse_args()
     if args.error_parity_child:
         return _error_parity_child(*args.error_parity_child)
     datasets = [d for d in args.datasets.split(",") if d]
-    methods = [m for m in args.methods.split(",") if m]
+    methods = [m for m in (args.methods or ",".join(METHODS if args.cached else DEFAULT_METHODS)).split(",") if m]
     bad = sorted(set(datasets) - set(DATASETS)) + sorted(set(methods) - set(METHODS))
     if bad or args.seeds < 1:
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
@@ -366,9 +367,11 @@ def main():
     res = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
               fit=not args.cached, log=lambda m: print(m, file=sys.stderr, flush=True))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from thresholds_vs_oxonfair_report import report
+    from thresholds_vs_oxonfair_report import plot, report
 
     print(report(res, args.markdown))
+    if args.plot and len(res.frontier):
+        plot(res.frontier, args.plot)
 
 
 if __name__ == "__main__":

@@ -139,9 +139,35 @@ metrics: _Metrics
 
 # -- steering -------------------------------------------------------------------------
 
+class _PackedAffine:
+    """Per-code affine maps x -> A (x - center) + b packed for the batch-invariant kernel
+    (csrc/fairfast/affine_kernel.hpp); made by pack_affine_maps, used by AffineMaps."""
+
+    @property
+    def isa(self) -> str: ...
+    @property
+    def n_codes(self) -> int: ...
+    @property
+    def d_in(self) -> int: ...
+    @property
+    def d_out(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+
+class _PackedAffineFloat64(_PackedAffine):
+    def apply(self, X: _F64, codes: _I64 | None, out: _F64, init: _F64 | None = None) -> None: ...
+
+class _PackedAffineFloat32(_PackedAffine):
+    def apply(self, X: _F32, codes: _I64 | None, out: _F32, init: _F32 | None = None) -> None: ...
+
 class _Steering:
-    def apply_affine_blocks(self, X: _Float, codes: NDArray[np.int64], linear: _Float, offset: _Float,
-                            identity: NDArray[np.uint8], out: _Float, gemm: Any) -> None: ...
+    PackedAffineFloat64: type[_PackedAffineFloat64]
+    PackedAffineFloat32: type[_PackedAffineFloat32]
+    def pack_affine_maps(self, matrices: list[_Float], map_index: _I64, offset: _Float | None,
+                         center: _Float | None, d_in: int, d_out: int, dtype: str,
+                         isa: str = "auto") -> _PackedAffineFloat64 | _PackedAffineFloat32: ...
+    def affine_isas(self) -> list[str]: ...
+    def sum_squares_by_row(self, R: _F64, out: _F64) -> None: ...
 
 steering: _Steering
 

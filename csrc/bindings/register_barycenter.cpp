@@ -110,18 +110,26 @@ class PyStage {
   carray<double> table;            // (n_tasks, n + k)
   std::unique_ptr<BarycenterStage<T>> stage;
 
+  // A stage with its group offsets checked against the values' shape, arrays not yet attached.
+  static std::unique_ptr<PyStage> empty_stage(const carray<T>& values, const carray<std::int64_t>& offsets,
+                                              std::uint64_t seed, double jitter) {
+    if (values.ndim() != 2 || values.shape(0) < 1)
+      throw py::value_error("values must have shape (n_tasks, n) with n_tasks >= 1");
+    bind::require_1d(offsets, "offsets");
+    auto self = std::make_unique<PyStage>();
+    self->stage = std::make_unique<BarycenterStage<T>>(
+        checked_offsets(offsets.data(), static_cast<std::size_t>(offsets.shape(0)),
+                        static_cast<std::size_t>(values.shape(1))),
+        static_cast<std::size_t>(values.shape(0)), seed, jitter);
+    return self;
+  }
+
   // Loads a stage from its arrays (a model file, a pickle): everything is checked.
   static std::unique_ptr<PyStage> load(const carray<T>& values, const carray<std::uint64_t>& keys,
                                        const carray<std::int64_t>& offsets, const carray<double>& table,
                                        std::uint64_t seed, double jitter) {
-    if (values.ndim() != 2 || values.shape(0) < 1)
-      throw py::value_error("values must have shape (n_tasks, n) with n_tasks >= 1");
+    auto self = empty_stage(values, offsets, seed, jitter);
     const py::ssize_t n_tasks = values.shape(0), n = values.shape(1);
-    bind::require_1d(offsets, "offsets");
-    auto self = std::make_unique<PyStage>();
-    self->stage = std::make_unique<BarycenterStage<T>>(
-        checked_offsets(offsets.data(), static_cast<std::size_t>(offsets.shape(0)), static_cast<std::size_t>(n)),
-        static_cast<std::size_t>(n_tasks), seed, jitter);
     const py::ssize_t k = self->stage->n_groups();
     require_matrix(keys, "keys", n_tasks, n);
     require_matrix(table, "table", n_tasks, n + k);
@@ -149,15 +157,9 @@ class PyStage {
                                       const py::object& rows, const py::object& sample_weight,
                                       const carray<double>& weights, const carray<std::int64_t>& blocks, int mode,
                                       std::uint64_t seed, double jitter) {
-    if (values.ndim() != 2 || values.shape(0) < 1)
-      throw py::value_error("values must have shape (n_tasks, n) with n_tasks >= 1");
     if (mode != 0 && mode != 1) throw py::value_error("interpolation code must be 0 (step) or 1 (linear)");
+    auto self = empty_stage(values, offsets, seed, jitter);
     const py::ssize_t n_tasks = values.shape(0), n = values.shape(1);
-    bind::require_1d(offsets, "offsets");
-    auto self = std::make_unique<PyStage>();
-    self->stage = std::make_unique<BarycenterStage<T>>(
-        checked_offsets(offsets.data(), static_cast<std::size_t>(offsets.shape(0)), static_cast<std::size_t>(n)),
-        static_cast<std::size_t>(n_tasks), seed, jitter);
     BarycenterStage<T>& st = *self->stage;
     const std::int32_t k = st.n_groups();
     const std::int64_t* o = st.offsets().data();

@@ -1,134 +1,181 @@
-// Per-row affine maps chosen by a code: out[r] = A[codes[r]] @ x[r] + b[codes[r]].
+// Per-row affine maps chosen by a code: out[r] = A[c] (x[r] - center[c]) + b[c] with
+// c = codes[r], every row batch invariant (see affine_kernel.hpp).
 //
-// The steering estimators map every row with the affine map of its (group, label)
-// block. Gathering all rows of a block into one array, multiplying, and scattering the
-// result back costs two extra passes over n x d values in memory, which at small d is
-// as much as the product itself. Here rows are processed in chunks that stay in cache:
-// a counting sort of the chunk's codes, a sequential read of its rows into per-code
-// slots of a thread-local buffer, one BLAS gemm per code into a second buffer, and a
-// sequential write of the rows that adds the offset. Memory sees X read once and out
-// written once, in order, like a bare matmul.
-//
-// The gemm is the caller's (Fortran BLAS signature, e.g. scipy.linalg.cython_blas):
-// the kernel stays free of a link-time BLAS dependency. The caller must make that BLAS
-// single-threaded while the kernel runs its own threads.
+// The steering estimators map every row with the map of its (group, label) block. The
+// maps are packed once per fitted model (PackedAffine: panels of the transposed
+// matrices, offsets padded to whole panels); a call then works through chunks of
+// consecutive rows in parallel: a counting sort of the chunk's codes groups its rows
+// by map, and each map's rows go through the register-blocked kernel, which reads
+// them where they are and writes their outputs in place -- no gather or scatter copy,
+// so memory sees X read once and out written once, like a bare matmul. A code can
+// also copy its rows (an identity map) or add its offset only (a translation).
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
+#include "fairfast/affine_kernel.hpp"
 #include "fairfast/common.hpp"
 
 namespace fairfast {
 
-template <class T>
-using fortran_gemm = void (*)(char* transa, char* transb, int* m, int* n, int* k, T* alpha, T* a, int* lda,
-                              T* b, int* ldb, T* beta, T* c, int* ldc);
+enum class MapKind : std::int8_t { copy = 0, shift = 1, affine = 2 };
 
 template <class T>
-struct AffineBlocks {
-  const T* linear;             // n_codes x d x d, row-major: out = linear[c] @ x
-  const T* offset;             // n_codes x d
-  const std::uint8_t* identity;  // n_codes flags: copy the row (map is the identity)
-  std::int64_t n_codes;
-  std::int64_t d;
+struct PackedAffine {
+  std::int64_t n_codes = 0, d_in = 0, d_out = 0, n_maps = 0, n_panels = 0;
+  affine::Kernel<T> kernel;
+  std::vector<MapKind> kind;      // per code
+  std::vector<std::int64_t> map;  // per affine code: its packed matrix
+  ScratchArray<T> panels;         // n_maps x n_panels x d_in x NR
+  ScratchArray<T> bias;           // n_codes x n_panels * NR, zero padded
+  ScratchArray<T> center;         // n_codes x d_in, or empty
+  bool has_center = false;
+
+  std::int64_t panel_values() const { return n_panels * kernel.panel_width; }
+  std::size_t nbytes() const {
+    return sizeof(T) * std::size_t(n_maps * n_panels * d_in * kernel.panel_width + n_codes * panel_values() +
+                                   (has_center ? n_codes * d_in : 0));
+  }
 };
 
-// Rows per chunk: the chunk's two buffers take about 512 KiB each (a core's L2 holds
-// both) but every code still gets products of some height when d is large.
-inline std::int64_t affine_chunk_rows(std::int64_t d, std::int64_t n_codes, std::size_t itemsize) {
-  const std::int64_t fit = static_cast<std::int64_t>((std::size_t(512) << 10) / (std::size_t(d) * itemsize));
-  const std::int64_t tall = std::clamp<std::int64_t>(d, 128, 1024) * std::clamp<std::int64_t>(n_codes, 1, 16);
-  return std::clamp<std::int64_t>(std::max(fit, tall), 16, 1 << 16);
+// Empty maps for n_codes codes with the kernel of `isa`; fill with pack_matrix and
+// the kind/map/bias/center entries.
+template <class T>
+PackedAffine<T> make_packed(affine::Isa isa, std::int64_t n_codes, std::int64_t n_maps, std::int64_t d_in,
+                            std::int64_t d_out, bool has_center) {
+  PackedAffine<T> m;
+  m.n_codes = n_codes, m.n_maps = n_maps, m.d_in = d_in, m.d_out = d_out, m.has_center = has_center;
+  m.kernel = affine::choose_kernel<T>(isa, d_out);
+  const std::int64_t nr = m.kernel.panel_width;
+  m.n_panels = (d_out + nr - 1) / nr;
+  m.kind.assign(static_cast<std::size_t>(n_codes), MapKind::copy);
+  m.map.assign(static_cast<std::size_t>(n_codes), -1);
+  m.panels = scratch_array<T>(static_cast<std::size_t>(n_maps * m.n_panels * d_in * nr));
+  m.bias = scratch_array<T>(static_cast<std::size_t>(n_codes * m.panel_values()));
+  std::fill(m.bias.get(), m.bias.get() + n_codes * m.panel_values(), T(0));
+  if (has_center) m.center = scratch_array<T>(static_cast<std::size_t>(n_codes * d_in));
+  return m;
 }
 
-// Applies the maps to rows [0, n). Returns Status::group_out_of_range for a code outside
-// [0, n_codes) and Status::bad_value for a non-finite entry of X; `out` is then only
-// partly written and must be discarded. `out` may alias `X`.
-//
-// Per chunk of consecutive rows: a counting sort of the codes gives each row a slot;
-// X's rows are read in order into their slots of `in` (memory is read sequentially and
-// the random access stays in cache), one gemm per code maps its contiguous slots of
-// `in` into `res`, and out's rows are written in order from their slots, plus offset.
+// Packs the row-major d_out x d_in matrix A as matrix `index` of `m`: panel p holds
+// A[p*NR + l, k] at (k * NR + l), zero for rows past d_out.
+template <class T, class Src>
+void pack_matrix(PackedAffine<T>& m, std::int64_t index, const Src* A) {
+  const std::int64_t nr = m.kernel.panel_width, d_in = m.d_in, d_out = m.d_out;
+  T* dst = m.panels.get() + index * m.n_panels * d_in * nr;
+  const int n_threads = static_cast<int>(
+      std::min<std::int64_t>(threads_for(static_cast<std::size_t>(d_in * d_out), std::size_t(1) << 18), m.n_panels));
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+  for (std::int64_t p = 0; p < m.n_panels; ++p) {
+    T* panel = dst + p * d_in * nr;
+    const std::int64_t rows = std::min(nr, d_out - p * nr);
+    std::fill(panel, panel + d_in * nr, T(0));
+    for (std::int64_t k0 = 0; k0 < d_in; k0 += 64) {  // a block of A's rows stays in cache
+      const std::int64_t k1 = std::min(d_in, k0 + 64);
+      for (std::int64_t l = 0; l < rows; ++l) {
+        const Src* a = A + (p * nr + l) * d_in;
+        for (std::int64_t k = k0; k < k1; ++k) panel[k * nr + l] = static_cast<T>(a[k]);
+      }
+    }
+  }
+}
+
+// Rows per chunk: enough rows per code that a large map, streamed from memory once per
+// chunk, serves many tiles; small enough that the threads share the work evenly. The
+// chunking never changes a result.
+inline std::int64_t affine_chunk_rows(std::int64_t n, std::int64_t n_codes, int n_threads) {
+  const std::int64_t per_codes = 256 * std::clamp<std::int64_t>(n_codes, 1, 16);
+  const std::int64_t balanced = (n + 8 * std::int64_t(n_threads) - 1) / (8 * std::int64_t(n_threads));
+  return std::max<std::int64_t>(1, std::min(per_codes, std::max<std::int64_t>(128, balanced)));
+}
+
+// Applies the maps to rows [0, n): `codes` (nullptr: every row has code 0) choose each
+// row's map; `init` (nullptr, or n x d_out values, possibly `out` itself) replaces the
+// offsets as the starting values of affine codes. Returns Status::group_out_of_range
+// for a code outside [0, n_codes) and Status::bad_value for a non-finite entry of X;
+// `out` is then only partly written and must be discarded. `out` must not overlap X.
 template <class T>
-Status apply_affine_blocks(const T* X, std::int64_t n, const std::int64_t* codes, const AffineBlocks<T>& maps,
-                           T* out, fortran_gemm<T> gemm) {
-  using U = typename key_of<T>::type;
-  constexpr U exponent = sizeof(T) == 8 ? U(0x7FF0000000000000ULL) : U(0x7F800000U);
-  const std::int64_t d = maps.d, K = maps.n_codes;
-  if (n == 0 || d == 0) return Status::ok;
-  const std::int64_t chunk = std::min(n, affine_chunk_rows(d, K, sizeof(T)));
+Status apply_affine_blocks(const T* X, std::int64_t n, const std::int64_t* codes, const PackedAffine<T>& maps,
+                           T* out, const T* init) {
+  const std::int64_t d_in = maps.d_in, d_out = maps.d_out, K = maps.n_codes;
+  if (n == 0 || d_out == 0) return Status::ok;
+  int n_threads = threads_for(static_cast<std::size_t>(n * std::max(d_in, d_out)), std::size_t(1) << 15);
+  const std::int64_t chunk = affine_chunk_rows(n, codes ? K : 1, n_threads);
   const std::int64_t n_chunks = (n + chunk - 1) / chunk;
-  const int n_threads = static_cast<int>(std::min<std::int64_t>(
-      threads_for(static_cast<std::size_t>(n * d), std::size_t(1) << 16), n_chunks));
+  n_threads = static_cast<int>(std::min<std::int64_t>(n_threads, n_chunks));
   std::atomic<int> status{static_cast<int>(Status::ok)};
 
 #pragma omp parallel num_threads(n_threads) if (n_threads > 1)
   {
-    std::vector<T> in(static_cast<std::size_t>(chunk * d)), res(static_cast<std::size_t>(chunk * d));
+    ScratchArray<T> scratch = scratch_array<T>(static_cast<std::size_t>(maps.kernel.scratch));
+    std::fill(scratch.get(), scratch.get() + maps.kernel.scratch, T(0));
     std::vector<std::int64_t> start(static_cast<std::size_t>(K + 1)), next(static_cast<std::size_t>(K)),
-        slot(static_cast<std::size_t>(chunk));
-    char transa = 'T', transb = 'N';
-    int m_ = static_cast<int>(d), k_ = static_cast<int>(d), ld = static_cast<int>(d);
-    T one = 1, zero = 0;
+        order(static_cast<std::size_t>(chunk));
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t c = 0; c < n_chunks; ++c) {
       if (status.load(std::memory_order_relaxed) != static_cast<int>(Status::ok)) continue;
       const std::int64_t lo = c * chunk, m = std::min(n, lo + chunk) - lo;
-      const std::int64_t* code = codes + lo;
-      std::fill(start.begin(), start.end(), 0);
-      bool in_range = true;
-      for (std::int64_t i = 0; i < m; ++i) {
-        if (code[i] < 0 || code[i] >= K) {
-          in_range = false;
-          break;
+      if (codes == nullptr) {
+        std::iota(order.begin(), order.begin() + m, lo);
+        start[0] = 0;
+        std::fill(start.begin() + 1, start.end(), m);
+      } else {
+        const std::int64_t* code = codes + lo;
+        std::fill(start.begin(), start.end(), 0);
+        bool in_range = true;
+        for (std::int64_t i = 0; i < m; ++i) {
+          if (code[i] < 0 || code[i] >= K) {
+            in_range = false;
+            break;
+          }
+          ++start[static_cast<std::size_t>(code[i] + 1)];
         }
-        ++start[static_cast<std::size_t>(code[i] + 1)];
-      }
-      if (!in_range) {
-        status.store(static_cast<int>(Status::group_out_of_range));
-        continue;
-      }
-      for (std::int64_t g = 0; g < K; ++g) start[g + 1] += start[g];
-      std::copy(start.begin(), start.end() - 1, next.begin());
-      for (std::int64_t i = 0; i < m; ++i) slot[i] = next[code[i]]++;
-      U nonfinite = 0;
-      for (std::int64_t i = 0; i < m; ++i) {
-        const T* src = X + (lo + i) * d;
-        T* dst = in.data() + slot[i] * d;
-        for (std::int64_t j = 0; j < d; ++j) {
-          U bits;
-          std::memcpy(&bits, src + j, sizeof(U));
-          dst[j] = src[j];
-          nonfinite |= static_cast<U>((bits & exponent) == exponent);
-        }
-      }
-      if (nonfinite) {
-        status.store(static_cast<int>(Status::bad_value));
-        continue;
-      }
-      for (std::int64_t g = 0; g < K; ++g) {
-        const std::int64_t rows = start[g + 1] - start[g];
-        if (rows == 0 || maps.identity[g]) continue;
-        // Row-major (rows x d) buffers are column-major (d x rows): res^T = A @ in^T.
-        int n_ = static_cast<int>(rows);
-        gemm(&transa, &transb, &m_, &n_, &k_, &one, const_cast<T*>(maps.linear + g * d * d), &ld,
-             in.data() + start[g] * d, &ld, &zero, res.data() + start[g] * d, &ld);
-      }
-      for (std::int64_t i = 0; i < m; ++i) {
-        const std::int64_t g = code[i];
-        T* dst = out + (lo + i) * d;
-        if (maps.identity[g]) {
-          std::memcpy(dst, in.data() + slot[i] * d, sizeof(T) * std::size_t(d));
+        if (!in_range) {
+          status.store(static_cast<int>(Status::group_out_of_range));
           continue;
         }
-        const T* src = res.data() + slot[i] * d;
-        const T* b = maps.offset + g * d;
-        for (std::int64_t j = 0; j < d; ++j) dst[j] = src[j] + b[j];
+        for (std::int64_t g = 0; g < K; ++g) start[g + 1] += start[g];
+        std::copy(start.begin(), start.end() - 1, next.begin());
+        for (std::int64_t i = 0; i < m; ++i) order[next[code[i]]++] = lo + i;
       }
+      bool nonfinite = false;
+      for (std::int64_t g = 0; g < K && !nonfinite; ++g) {
+        const std::int64_t* rows = order.data() + start[g];
+        const std::int64_t count = start[g + 1] - start[g];
+        if (count == 0) continue;
+        const T* b = maps.bias.get() + g * maps.panel_values();
+        switch (maps.kind[g]) {
+          case MapKind::copy:
+            for (std::int64_t i = 0; i < count; ++i) {
+              const T* x = X + rows[i] * d_in;
+              nonfinite |= affine::any_nonfinite(x, d_in);
+              std::memcpy(out + rows[i] * d_out, x, sizeof(T) * std::size_t(d_in));
+            }
+            break;
+          case MapKind::shift:
+            for (std::int64_t i = 0; i < count; ++i) {
+              const T* x = X + rows[i] * d_in;
+              T* y = out + rows[i] * d_out;
+              nonfinite |= affine::any_nonfinite(x, d_in);
+              for (std::int64_t j = 0; j < d_in; ++j) y[j] = x[j] + b[j];
+            }
+            break;
+          case MapKind::affine: {
+            const affine::RowsJob<T> job{X, rows, count, out, init,
+                                         maps.panels.get() + maps.map[g] * maps.n_panels * d_in * maps.kernel.panel_width,
+                                         b, maps.has_center ? maps.center.get() + g * d_in : nullptr, d_in, d_out};
+            nonfinite |= maps.kernel.run(job, scratch.get());
+            break;
+          }
+        }
+      }
+      if (nonfinite) status.store(static_cast<int>(Status::bad_value));
     }
   }
   return static_cast<Status>(status.load());

@@ -63,6 +63,9 @@ def set_num_threads(n_threads):
     n = int(n_threads)
     if n < 1:
         raise ValueError(f"n_threads must be a positive int or None, got {n}")
+    if n >= 2**31:
+        raise ValueError(f"n_threads must be a positive int below 2**31, or None for the default (the CPUs "
+                         f"available), got {n}")
     _core.set_num_threads(n)
 
 

@@ -401,4 +401,8 @@ def grouping_from_state(meta, arrays, labels, prefix="grouping.", argument="sens
     grouping = Grouping.from_state(meta["grouping"], arrays, prefix, argument=argument)
     if grouping.index is None or grouping.labels != list(labels):
         raise ValueError("model state is inconsistent: the grouping's groups are not the estimator's groups")
+    if grouping.index.columns != list(range(grouping.n_columns)):
+        # fit groups by every sensitive column (Grouping.fit with joint=True)
+        raise ValueError(f"model state is inconsistent: the groups must be those of all {grouping.n_columns} "
+                         f"sensitive column(s), the file's are of columns {grouping.index.columns}")
     return grouping

@@ -4,7 +4,8 @@ The format is described in ``docs/model_format.md``. Writing is atomic (a tempor
 file renamed over the destination). Reading never runs code and uses bounded memory:
 
 - entries must be stored uncompressed, so no entry can expand beyond the bytes that
-  are really in the file (a deflate "zip bomb" is refused before it is inflated);
+  are really in the file (a deflate "zip bomb" is refused before it is inflated), and
+  no entry may claim more bytes than the file holds;
 - the manifest is limited in size and nesting depth;
 - each array's ``.npy`` header is parsed first, and its dtype, shape and byte count are
   checked against the manifest and the entry's stored size before any data is read;
@@ -150,19 +151,31 @@ def _reject_constant(token):
     raise ValueError(f"{token} is not allowed in model files")
 
 
-def _check_stored(info, source):
+def _check_stored(info, source, archive_bytes):
     if info.compress_type != zipfile.ZIP_STORED:
         fail(source, f"entry {info.filename!r} is compressed; model files store their entries uncompressed")
     if info.file_size != info.compress_size:
         fail(source, f"entry {info.filename!r} declares {info.file_size} bytes but stores {info.compress_size}")
+    if info.header_offset + info.compress_size > archive_bytes:
+        # the zip's directory may claim more than the file holds: never allocate for it
+        fail(source, f"entry {info.filename!r} declares {info.file_size} bytes, more than the "
+                     f"{archive_bytes}-byte file holds")
 
 
-def _read_manifest(zf, source):
+def _archive_bytes(zf):
+    position = zf.fp.tell()
+    try:
+        return zf.fp.seek(0, os.SEEK_END)
+    finally:
+        zf.fp.seek(position)
+
+
+def _read_manifest(zf, source, archive_bytes):
     try:
         info = zf.getinfo(MANIFEST)
     except KeyError:
         fail(source, f"it has no {MANIFEST} entry")
-    _check_stored(info, source)
+    _check_stored(info, source, archive_bytes)
     if info.file_size > MAX_MANIFEST_BYTES:
         fail(source, f"{MANIFEST} is {info.file_size} bytes, more than the {MAX_MANIFEST_BYTES} allowed")
     try:
@@ -198,8 +211,15 @@ def _read_manifest(zf, source):
     return manifest
 
 
+def _big_endian(dtype, key, source):
+    fail(source, f"array {key!r} is big-endian ({dtype}); model files hold little-endian arrays: load the model "
+                 f"with the program that wrote it and save it again with fairfast's save()")
+
+
 def _declared(spec, key, source):
     dtype, shape = spec.get("dtype"), spec.get("shape")
+    if isinstance(dtype, str) and dtype.startswith(">") and "<" + dtype[1:] in ALLOWED_DTYPES:
+        _big_endian(dtype, key, source)
     if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
         fail(source, f"array {key!r} has dtype {dtype!r} in the manifest; model files hold bool, int and float arrays")
     if (not isinstance(shape, list) or len(shape) > 32
@@ -227,20 +247,22 @@ def _read_npy_header(handle, key, source):
     return header
 
 
-def _read_array(zf, source, key, spec, names):
+def _read_array(zf, source, key, spec, names, archive_bytes):
     if not isinstance(spec, dict) or not isinstance(spec.get("entry"), str):
         fail(source, f"array {key!r} has no entry name")
     entry = spec["entry"]
     if entry not in names:
         fail(source, f"array {key!r} is missing (no entry {entry!r})")
     info = zf.getinfo(entry)
-    _check_stored(info, source)
+    _check_stored(info, source, archive_bytes)
     dtype, shape, nbytes = _declared(spec, key, source)
     array = None
     try:
         with zf.open(info) as handle:
             shape_read, fortran, dtype_read = _read_npy_header(handle, key, source)
             header_bytes = handle.tell()
+            if dtype_read.byteorder == ">" and dtype_read.newbyteorder("<").str in ALLOWED_DTYPES:
+                _big_endian(dtype_read.str, key, source)
             if dtype_read.hasobject or dtype_read.str not in ALLOWED_DTYPES or fortran:
                 fail(source, f"array {key!r} is not a plain .npy array (dtype {dtype_read}, fortran order "
                              f"{fortran}); model files hold C-ordered bool, int and float arrays")
@@ -307,12 +329,13 @@ def read_model_file(path):
             raise
         fail(source, f"cannot be read ({exc})")
     with zf:
-        manifest = _read_manifest(zf, source)
+        archive_bytes = _archive_bytes(zf)
+        manifest = _read_manifest(zf, source, archive_bytes)
         names = set(zf.namelist())
         listing = manifest["arrays"]
         expected = {MANIFEST} | {spec.get("entry") for spec in listing.values() if isinstance(spec, dict)}
         unexpected = sorted(names - expected)
         if unexpected:
             fail(source, f"unexpected entries {unexpected[:5]}")
-        arrays = {key: _read_array(zf, source, key, spec, names) for key, spec in listing.items()}
+        arrays = {key: _read_array(zf, source, key, spec, names, archive_bytes) for key, spec in listing.items()}
     return manifest, arrays, source

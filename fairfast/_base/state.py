@@ -7,6 +7,7 @@ raises ``ValueError`` starting with "model state is inconsistent" (or "incomplet
 malformed") and naming the offending entry.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -47,6 +48,25 @@ class ModelFileMixin:
     @classmethod
     def _model_file_name(cls):
         return cls.__name__
+
+
+def state_errors(read):
+    """Decorate a ``_from_state`` reader so that every refusal is a ``ValueError``
+    starting "model state is ..." (a parameter check failing on hand-edited params, a
+    wrongly typed entry), whatever raised it."""
+
+    @functools.wraps(read)
+    def checked(*args, **kwargs):
+        try:
+            return read(*args, **kwargs)
+        except ValueError as exc:
+            if str(exc).startswith("model state is"):
+                raise
+            raise ValueError(f"model state is inconsistent: {exc}") from None
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
+
+    return checked
 
 
 def _plain(value):

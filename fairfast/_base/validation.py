@@ -9,6 +9,7 @@ __all__ = [
     "as_float_array",
     "check_choice",
     "check_fraction",
+    "check_real",
     "check_row_offset",
     "check_sample_weight",
     "check_seed",
@@ -50,8 +51,10 @@ def as_float_array(x, name, *, dtype=None, ndim=1, allow_2d_column=False, check_
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise ComplexDataError(f"{name} must hold real numbers, got complex dtype {arr.dtype} "
                                "(Complex data not supported)")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":  # numpy counts timedelta64 as an integer type: refuse it too
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}"
+                        + (f"; convert durations or dates to numbers first (e.g. {name} / np.timedelta64(1, 's'))"
+                           if arr.dtype.kind in "mM" else ""))
     if allow_2d_column and arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != ndim:
@@ -100,6 +103,16 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_real(value, name, *, allow_nan=False, hint=""):
+    """A real number as a Python float (NaN refused unless `allow_nan`; inf allowed)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number{hint}, got {_kind(value)} {value!r}")
+    value = float(value)
+    if np.isnan(value) and not allow_nan:
+        raise ValueError(f"{name} must be a real number{hint}, got NaN")
+    return value
+
+
 def check_fraction(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number in [0, 1], got {_kind(value)}")
@@ -131,7 +144,10 @@ def check_seed(random_state, name="random_state"):
     if isinstance(random_state, numbers.Integral):
         if random_state < 0:
             raise ValueError(f"{name} must be non-negative, got {random_state}")
-        return int(random_state) & (2**64 - 1)
+        if random_state >= 2**64:
+            raise ValueError(f"{name} must be an int in [0, 2**64), got {random_state}; seeds are 64-bit "
+                             f"(a larger one would silently repeat a smaller one's draws)")
+        return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
     if isinstance(random_state, np.random.Generator):

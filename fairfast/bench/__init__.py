@@ -17,25 +17,14 @@ Examples
 'numpy'
 """
 
+from ._agreement import DisagreementError, check_agreement
+from ._implementations import Implementation, implementations
+from ._references import numpy_barycenter_fit, numpy_barycenter_transform, numpy_ks, numpy_wasserstein
 from ._report import format_table, machine_info, plot, write_json
-from ._runner import MemoryProbe, choose_rounds, measure, run, run_benchmarks
+from ._memory import MemoryProbe
+from ._runner import choose_rounds, measure, run, run_benchmarks
 from ._scaling import run_thread_scaling
-from ._workloads import (
-    KERNELS,
-    N_CALIB_TRANSFORM,
-    SIZES,
-    DisagreementError,
-    Implementation,
-    check_agreement,
-    implementations,
-    make_workload,
-    numpy_barycenter_fit,
-    numpy_barycenter_transform,
-    numpy_ks,
-    numpy_wasserstein,
-    read_parquet_columns,
-    workload_from_arrays,
-)
+from ._workloads import KERNELS, N_CALIB_TRANSFORM, SIZES, make_workload, read_parquet_columns, workload_from_arrays
 
 __all__ = [
     "KERNELS",

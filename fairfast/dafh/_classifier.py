@@ -9,16 +9,19 @@ from .._base.validation import check_seed
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.state import ModelFileMixin
 from ._common import (
+    check_X,
     encode_binary_target,
     fit_logistic,
-    objective_value,
     selection_key,
     standardizer,
 )
 from ._setup import check_params, initial_parameters, stratified_split
 from ._state import from_state, get_state
+from ._training import HISTORY, train
+from ._warm_start import MIN_GROUP_SHARE, check_warm_start, refit_models, warm_start
 
 __all__ = ["DAFHClassifier"]
+
 
 
 class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -107,9 +110,24 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         changes the decoupled models' training: with 1 every :math:`h_j` is rewarded
         for erring on the other groups' rows, which makes it the complement of their
         own model there (``docs/dafh.md``, surrogate study).
+    init : {"kmeans", "random"}, default="kmeans"
+        Where training starts. ``"kmeans"``: the warm start -- the group classifier
+        represents the k-means partition of the standardised features exactly
+        (``KMeans(n_init=10)`` seeded like
+        :class:`~fairfast.dafh.KMeansPartitionClassifier`; k-means sees no labels, so
+        it runs on all rows, validation rows included) and every :math:`h_k` is the
+        logistic regression of its cluster's training rows; the warm start itself is
+        a candidate for selection (epoch 0), so the kept model is never below it on
+        the validation rows. Needs hidden layers of at least ``2 (n_groups - 1)``
+        units. ``"random"`` (as before the warm start): a random group classifier and
+        every :math:`h_k` at :math:`h_0` plus noise (``init_scale``).
+    init_restarts : int, default=1
+        With a k-means start: the number of k-means partitions tried, the first of
+        10 initialisations (the baseline's), the others single runs with other seeds;
+        the best on the validation rows (by the ``selection`` key) is the start.
     init_scale : float, default=0.01
         Standard deviation of the noise added to :math:`h_0` to initialise every
-        :math:`h_k`.
+        :math:`h_k` (random start).
     pooled_C : float, default=1.0
         Inverse L2 strength of the pooled logistic regression :math:`h_0`
         (scikit-learn's ``C``).
@@ -133,11 +151,13 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         validation rows (NaN without early stopping), and ``"group_shares"``
         (validation rows, or training rows without early stopping).
     best_epoch_ : int
-        The epoch whose parameters were kept (0 = the initialisation).
+        The epoch whose parameters were kept (0 = the initialisation: the k-means
+        warm start, or a random start when no epoch was a candidate).
     n_epochs_ : int
         Number of epochs run.
     pooled_coef_, pooled_intercept_ : ndarray, float
-        :math:`h_0` on standardised features.
+        :math:`h_0` on standardised features: fit on the training rows for training,
+        then, once selection is done, on every row (as the baselines' pooled model).
     coef_ : ndarray of shape (n_groups, n_features)
     intercept_ : ndarray of shape (n_groups,)
         Decoupled classifiers on standardised features.
@@ -160,13 +180,14 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     - :math:`h_k` starts at :math:`h_0` plus :math:`N(0, \text{init\_scale}^2)` noise.
       Features are standardised with the training mean and standard deviation, except
       0/1 (indicator) columns, which are kept so that the kernels can skip their zeros.
-    - *Model selection.* Every candidate epoch (from ``min_epochs`` on) is scored on the
-      validation rows by the ``selection`` estimator, ties broken by accuracy. The
-      first epochs are not candidates: at the initialisation all :math:`h_k` are
-      :math:`h_0` up to noise, so every estimator is trivially close to 1 without any
-      decoupling. Training stops on the validation *objective*, which is smooth,
-      rather than on the estimator, which is noisy on small validation sets and dips
-      while the models separate.
+    - *Model selection.* Candidates are scored on the validation rows by the key (no
+      group below 5% of the validation rows, the ``selection`` estimator, accuracy),
+      compared in that order. After the k-means warm start: the start (epoch 0) and
+      the epoch of the best validation objective, kept only if its key is higher.
+      After a random start: every epoch from ``min_epochs`` on (ties keep the
+      earlier); the first epochs are not candidates, as all :math:`h_k` are
+      :math:`h_0` up to noise. Training stops on the validation *objective*, which is
+      smooth, rather than on the estimator, which is noisy on small validation sets.
     - *Changes made by the surrogate study* (``docs/dafh.md``): ``envy_weight`` 0
       instead of 1, ``gamma`` 4 instead of 1, the bootstrap probability instead of
       the individual estimator (a) as headline and selection estimator, and the
@@ -225,6 +246,8 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         min_epochs=5,
         selection="bootstrap",
         envy_weight=0.0,
+        init="kmeans",
+        init_restarts=1,
         init_scale=0.01,
         pooled_C=1.0,
         dtype="float64",
@@ -246,6 +269,8 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         self.min_epochs = min_epochs
         self.selection = selection
         self.envy_weight = envy_weight
+        self.init = init
+        self.init_restarts = init_restarts
         self.init_scale = init_scale
         self.pooled_C = pooled_C
         self.dtype = dtype
@@ -276,13 +301,13 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     def _fit(self, X, y, on_epoch=None):
         # on_epoch(epoch, theta, beta, context) is called after every epoch (the
         # surrogate study records its statistics there); context holds the split.
-        from . import _kernels
-
         K, hidden, prior = self._check_params()
         dtype = np.dtype(self.dtype)
+        check_X(X)
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2)
         self.classes_, y01 = encode_binary_target(y)
-        rng = np.random.default_rng(check_seed(self.random_state))
+        seed = check_seed(self.random_state)
+        rng = np.random.default_rng(seed)
 
         self.mean_, self.scale_ = standardizer(np.asarray(X, dtype=np.float64))
         Z = np.ascontiguousarray((X - self.mean_) / self.scale_, dtype=dtype)
@@ -301,81 +326,46 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         w0, b0 = fit_logistic(Zt, y01[train_idx], self.pooled_C)
         self.pooled_coef_, self.pooled_intercept_ = w0, b0
 
-        # 2. initialisation
+        # 2. the start (random, or the k-means warm start) and training (_training.train)
         sizes = np.array([d, *hidden, K], dtype=np.int64)
-        theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
-        log_prior = np.ascontiguousarray(np.log(prior))
-        state = {
-            "m_theta": np.zeros_like(theta),
-            "v_theta": np.zeros_like(theta),
-            "m_beta": np.zeros_like(beta),
-            "v_beta": np.zeros_like(beta),
-            "step": 0,
-        }
         self._sizes = sizes
-
-        # 3. epochs
-        history = {key: [] for key in self._HISTORY}
-        Zv = np.ascontiguousarray(Z[val_idx])
-        yv = y01[val_idx]
-        context = {"Zt": Zt, "yt": y01[train_idx], "Zv": Zv, "yv": yv, "sizes": sizes, "log_prior": log_prior}
-        best_key, best = None, (theta.copy(), beta.copy(), 0)
-        if on_epoch is not None:
-            on_epoch(0, theta, beta, {**context, "objective": float("nan")})
-        best_objective, since_best = -np.inf, 0
-        epoch = 0
-        for epoch in range(1, self.max_epochs + 1):
-            perm = rng.permutation(train_idx.shape[0]).astype(np.int64)
-            value = _kernels.train_epoch(
-                Zt, yt, perm, self.batch_size, theta, beta, sizes, self.gamma, self.lam, self.envy_weight, log_prior,
-                self.alpha, self.learning_rate_group, self.learning_rate_model, state,
-            )
-            if not np.isfinite(value):
-                raise FloatingPointError(
-                    f"the objective became {value} at epoch {epoch}; lower learning_rate_group / "
-                    "learning_rate_model or use dtype='float64'"
-                )
-            history["epoch"].append(epoch)
-            history["objective"].append(float(value))
-            if on_epoch is not None:
-                on_epoch(epoch, theta, beta, {**context, "objective": float(value)})
-            if not self.early_stopping:
-                for key in ("val_fwh", "val_accuracy", "val_objective"):
-                    history[key].append(float("nan"))
-                pi, _ = _kernels.forward(Zt, theta, beta, sizes)
-                history["group_shares"].append((np.bincount(pi.argmax(axis=1), minlength=K) / Zt.shape[0]).tolist())
-                continue
-            pi, score = _kernels.forward(Zv, theta, beta, sizes)
-            preds, groups = self._predictions(Zv, pi, score)
-            key = selection_key(yv, preds, groups, self.selection)
-            val_objective = objective_value(pi, score, yv, self.gamma, self.lam, self.envy_weight, log_prior)
-            history["val_fwh"].append(key[0])
-            history["val_accuracy"].append(key[1])
-            history["val_objective"].append(val_objective)
-            history["group_shares"].append((np.bincount(groups, minlength=K) / max(groups.shape[0], 1)).tolist())
-            if epoch < self.min_epochs:
-                continue
-            if best_key is None or key > best_key:
-                best_key, best = key, (theta.copy(), beta.copy(), epoch)
-            # stop once the objective has stopped improving on the validation rows
-            if val_objective > best_objective:
-                best_objective, since_best = val_objective, 0
-            else:
-                since_best += 1
-                if since_best >= self.n_iter_no_change:
-                    break
-        if self.early_stopping and best_key is not None:
-            theta, beta, self.best_epoch_ = best
+        data = {"Zt": Zt, "yt": yt, "Zv": np.ascontiguousarray(Z[val_idx]), "yv": y01[val_idx], "sizes": sizes,
+                "log_prior": np.ascontiguousarray(np.log(prior))}
+        if self.init == "random":
+            theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
+            key = None
         else:
-            self.best_epoch_ = epoch
-        self.n_epochs_ = epoch
+            check_warm_start(self.hidden_layer_sizes, hidden, K, n)
+            theta, beta = initial_parameters(sizes, w0, b0, self.init_scale, rng, dtype)
+            Z64 = Z if Z.dtype == np.float64 else (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+            evaluate = (lambda th, be: self._evaluate(data["Zv"], data["yv"], th, be)[0]) if self.early_stopping \
+                else None
+            theta, beta, key = warm_start(theta, sizes, Z64, Zt, y01, train_idx, (w0, b0), self.pooled_C,
+                                          self.init_restarts, seed, evaluate)
+        _, (theta, beta, self.best_epoch_), self.history_, self.n_epochs_ = train(
+            self, data, theta, beta, rng, key, on_epoch)
+        if val_idx.shape[0]:  # selection done: h_0, and the models of a kept warm start, from every row
+            Z64 = np.asarray(Z, dtype=np.float64)
+            self.pooled_coef_, self.pooled_intercept_ = fit_logistic(Z64, y01, self.pooled_C)
+            if self.init == "kmeans" and self.best_epoch_ == 0:
+                beta = refit_models(theta, sizes, Z64, y01, self.pooled_C, (w0, b0), dtype)
         self._theta = theta
         self._beta = beta
         self.coef_ = beta[:, :d].astype(np.float64)
         self.intercept_ = beta[:, d].astype(np.float64)
-        self.history_ = history
         self.group_sizes_ = np.bincount(self._groups_std(Z), minlength=K)
         return self
+
+    def _evaluate(self, Z, y, theta, beta):
+        # selection key (no group below MIN_GROUP_SHARE, fairness without harm,
+        # accuracy), group shares, pi and scores of parameters on the rows (Z, y)
+        from . import _kernels
+
+        pi, score = _kernels.forward(Z, theta, beta, self._sizes)
+        preds, groups = self._predictions(Z, pi, score)
+        fwh, acc = selection_key(y, preds, groups, self.selection)
+        shares = np.bincount(groups, minlength=pi.shape[1]) / max(groups.shape[0], 1)
+        return (bool(shares.min() >= MIN_GROUP_SHARE), fwh, acc), shares, pi, score
 
     def _predictions(self, Z, pi, score):
         # 0/1 predictions of h_0 (column 0) and of every h_k, and the hard groups
@@ -386,6 +376,7 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
     # ------------------------------------------------------------------ predict
     def _transform(self, X):
         check_is_fitted(self, "history_")
+        check_X(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return np.ascontiguousarray((X - self.mean_) / self.scale_, dtype=self._beta.dtype)
 
@@ -447,7 +438,7 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         return self._predictions(Z, pi, score)[0]
 
     # ------------------------------------------------------------ model files
-    _HISTORY = ("epoch", "objective", "val_fwh", "val_accuracy", "val_objective", "group_shares")
+    _HISTORY = HISTORY
     _STATE_ARRAYS = ("mean", "scale", "pooled_coef", "theta", "beta", "group_sizes",
                      *(f"history.{key}" for key in _HISTORY))
 

@@ -8,6 +8,8 @@ import numpy as np
 def check_positive_int(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value >= 2**31:
+        raise ValueError(f"{name} must be an integer below 2**31, got {value!r}")
     return int(value)
 
 
@@ -112,3 +114,15 @@ def selection_key(y, predictions, groups, estimator="individual"):
         n_replicates=SELECTION_REPLICATES, random_state=0,
     )
     return fwh, acc
+
+
+def check_X(X):
+    """What scikit-learn's validation lets through or names vaguely: durations and dates
+    (numpy counts them as numbers) and arrays of more than 2 dimensions."""
+    arr = X if isinstance(X, np.ndarray) else None
+    if arr is None and not hasattr(X, "dtypes") and not hasattr(X, "tocsr"):
+        arr = np.asarray(X)
+    if arr is not None and arr.dtype.kind in "mM":
+        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}; convert durations or dates to numbers first")
+    if arr is not None and arr.ndim > 2:
+        raise ValueError(f"X must be 2-dimensional (n_samples, n_features), got an array of shape {arr.shape}")

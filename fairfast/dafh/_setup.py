@@ -37,6 +37,9 @@ def check_params(est):
         raise ValueError(
             f"selection must be one of 'individual', 'pairwise', 'group', 'bootstrap', got {est.selection!r}"
         )
+    if est.init not in ("kmeans", "random"):
+        raise ValueError(f"init must be 'kmeans' or 'random', got {est.init!r}")
+    check_positive_int(est.init_restarts, "init_restarts")
     if est.dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {est.dtype!r}")
     if not isinstance(est.early_stopping, (bool, np.bool_)):

@@ -3,11 +3,13 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.state import state_errors
+
 __all__ = ["from_state", "get_state"]
 
 #: constructor parameters added after the first model files were written, with the value
 #: that reproduces how those models were trained
-LEGACY_PARAMS = {"envy_weight": 1.0}
+LEGACY_PARAMS = {"envy_weight": 1.0, "init": "random", "init_restarts": 1}
 #: arrays added after the first model files were written (read as NaN when absent)
 LEGACY_ARRAYS = ("history.val_objective",)
 
@@ -57,6 +59,7 @@ def get_state(est):
     return meta, arrays
 
 
+@state_errors
 def from_state(cls, meta, arrays):
     """A fitted ``cls`` from :func:`get_state` output; inconsistent input raises ValueError."""
     from .._base import state as st

@@ -41,8 +41,8 @@ def column_list(columns, name):
 
 
 def check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size < 2**63:
+        raise ValueError(f"batch_size must be a positive int below 2**63, got {batch_size!r}")
     return int(batch_size)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from .. import _core
 from ._groups import _Groups
 from .._base.scaling import SUM_BOUND, power_of_two_above
-from .._base.validation import as_float_array, check_sample_weight
+from .._base.validation import as_float_array, check_real, check_sample_weight
 
 __all__ = ["METRICS", "group_metrics"]
 
@@ -115,6 +115,22 @@ def _raw_for_counting(arr, pos_label):
     return None
 
 
+def _check_pos_label(arr, name, pos_label):
+    """Labels and pos_label of comparable kinds (string labels with a numeric pos_label
+    would otherwise fail inside numpy, or never match)."""
+    if arr is None or arr.size == 0 or arr.dtype.kind not in "OUSbiuf":
+        return
+    example = arr[0].item() if isinstance(arr[0], np.generic) else arr[0]
+    text = isinstance(example, (str, bytes))
+    label_is_text = isinstance(pos_label, (str, bytes))
+    if arr.dtype.kind == "O" and not (text or isinstance(example, numbers.Number)):
+        return
+    if text != label_is_text:
+        raise ValueError(f"{name} holds {'strings' if text else 'numbers'} (e.g. {example!r}) but "
+                         f"pos_label={pos_label!r} is {'a string' if label_is_text else 'not a string'}: pass "
+                         f"pos_label= the positive label as it appears in {name}, e.g. pos_label={example!r}")
+
+
 def _length(*arrays):
     for a in arrays:
         if a is not None:
@@ -138,6 +154,7 @@ class _Inputs:
         self.n = n
         self.pos_label = pos_label
         self._y_labels = _labels(y_true, "y_true", n)
+        _check_pos_label(self._y_labels, "y_true", pos_label)
         self._y_bin = self._p_bin = None
         self.raw_y_true, self.raw_y_pred = y_true, y_pred
         self.scores = None
@@ -149,11 +166,13 @@ class _Inputs:
         if y_pred is None and threshold is not None:
             if self.scores is None:
                 raise ValueError("threshold needs scores: y_pred is then scores >= threshold")
+            threshold = check_real(threshold, "threshold", hint=" (y_pred is then scores >= threshold), e.g. 0.5")
             self._p_labels = None
             self._p_bin = (self.scores >= threshold).view(np.uint8)
             self.raw_y_pred = self._p_bin
         else:
             self._p_labels = _labels(y_pred, "y_pred", n)
+            _check_pos_label(self._p_labels, "y_pred", pos_label)
         self.sample_weight = check_sample_weight(sample_weight, n)
         if self.sample_weight is not None:
             self.sample_weight = np.ascontiguousarray(self.sample_weight, dtype=np.float64)
@@ -248,6 +267,9 @@ def resolve_metrics(metrics, inputs):
         return available, {}, {m: m for m in available}
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
+    if not isinstance(metrics, (dict, list, tuple)):
+        raise TypeError(f"metrics must be a metric name, a callable, or a list or dict of them (e.g. "
+                        f"metrics=['selection_rate', 'tpr']), got {type(metrics).__name__} {metrics!r}")
     builtin, custom, display = [], {}, {}
     items = metrics.items() if isinstance(metrics, dict) else [(None, m) for m in metrics]
     for key, m in items:
@@ -281,6 +303,12 @@ def _ratio(num, den, zero_division):
     out = np.full(np.broadcast(num, den).shape, float(zero_division))
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def check_zero_division(zero_division):
+    """``zero_division`` as a float: a real number or NaN."""
+    return check_real(zero_division, "zero_division", allow_nan=True,
+                      hint=" (the value of a rate whose denominator is 0: e.g. 0.0, 1.0 or np.nan)")
 
 
 def metrics_from_sums(sums, names, n_bins, zero_division=0.0, score_scale=0):
@@ -423,6 +451,7 @@ def group_metrics(y_true=None, y_pred=None, *, sensitive_features, scores=None, 
     """
     import pandas as pd
 
+    zero_division = check_zero_division(zero_division)
     inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, scores=scores,
                      sample_weight=sample_weight, pos_label=pos_label, threshold=threshold, n_bins=n_bins)
     builtin, custom, display = resolve_metrics(metrics, inputs)

@@ -12,7 +12,7 @@ from .._base.grouping import SmallGroupWarning
 from .._base.validation import check_choice
 from ._bootstrap import BootstrapResult, check_bootstrap_args
 from ._disparities import _AGGS, _METHODS, DISPARITIES, difference_of, disparity_from_metrics, ratio_of
-from ._group_metrics import _ROWS, _Inputs, custom_by_group, metrics_from_sums, resolve_metrics
+from ._group_metrics import _ROWS, _Inputs, check_zero_division, custom_by_group, metrics_from_sums, resolve_metrics
 from ._score_audit import same_value
 
 __all__ = ["BootstrapResult", "GroupReport", "SmallGroupWarning"]
@@ -111,7 +111,7 @@ class GroupReport:
         kwargs = dict(scores=scores, sample_weight=sample_weight, pos_label=pos_label, threshold=threshold,
                       n_bins=n_bins)
         self._inputs = _Inputs(y_true, y_pred, sensitive_features=sensitive_features, **kwargs)
-        self.zero_division = zero_division
+        self.zero_division = check_zero_division(zero_division)
         self._builtin, custom, self._display = resolve_metrics(metrics, self._inputs)
         self._sums = self._inputs.sums()
         self.merged_groups = []

@@ -41,6 +41,22 @@ def _as_1d(x, name):
     return arr
 
 
+def _check_labels(labels, name):
+    """Labels compared for equality: a missing one (NaN, None) would silently count as wrong."""
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    elif labels.dtype == object:
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in labels.ravel()],
+                           dtype=bool).reshape(labels.shape)
+    else:
+        return
+    if missing.any():
+        where = np.argwhere(missing)[0].tolist()
+        at = where[0] if len(where) == 1 else tuple(where)
+        raise ValueError(f"{name} has a missing label (NaN or None) at index {at}: every row needs a label; "
+                         f"drop or fill those rows")
+
+
 def _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight):
     y = _as_1d(y_true, "y_true")
     n = y.shape[0]
@@ -62,12 +78,15 @@ def _inputs(y_true, predictions, assignment, pooled_predictions, sample_weight):
     if a.min() < 0 or a.max() >= k:
         raise ValueError(f"assignment must hold group indices in [0, {k}) (one per column of predictions); "
                          f"found {int(a.min()) if a.min() < 0 else int(a.max())}")
+    _check_labels(y, "y_true")
+    _check_labels(preds, "predictions")
     correct = preds == y[:, None]  # (n, K): model j right on row i
     pooled = None
     if pooled_predictions is not None:
         p0 = _as_1d(pooled_predictions, "pooled_predictions")
         if p0.shape[0] != n:
             raise ValueError(f"pooled_predictions has {p0.shape[0]} rows but y_true has {n}")
+        _check_labels(p0, "pooled_predictions")
         pooled = p0 == y
     w = check_sample_weight(sample_weight, n)
     return correct, pooled, a, w

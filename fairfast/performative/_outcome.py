@@ -6,6 +6,8 @@ risk are computed from. Batched arrays have a leading batch axis (one row per po
 and a group axis, so the constraints and the oracle vectorise over candidate policies.
 """
 
+import numbers
+
 import numpy as np
 
 __all__ = ["Outcome", "Population"]
@@ -179,12 +181,20 @@ class Population:
     """
 
     def __init__(self, group, n_groups, **fields):
-        group = np.ascontiguousarray(group, dtype=np.int32)
-        if group.ndim != 1:
-            raise ValueError(f"group must be 1-dimensional, got shape {group.shape}")
-        if group.size and (group.min() < 0 or group.max() >= n_groups):
-            raise ValueError(f"group codes must lie in [0, {n_groups}); got range "
-                             f"[{group.min()}, {group.max()}]")
+        if isinstance(n_groups, (bool, np.bool_)) or not isinstance(n_groups, numbers.Integral):
+            raise TypeError(f"n_groups must be a positive int, got {type(n_groups).__name__} {n_groups!r}")
+        if not 1 <= n_groups < 2**31:
+            raise ValueError(f"n_groups must be a positive int below 2**31, got {n_groups}")
+        raw = np.asarray(group)
+        if raw.ndim != 1:
+            raise ValueError(f"group must be 1-dimensional, got shape {raw.shape}")
+        if raw.dtype.kind not in "biu":
+            raise TypeError(f"group must hold integer group codes in [0, {n_groups}), got dtype {raw.dtype}"
+                            + ("; round or cast them (group.astype(int)) if they are whole numbers"
+                               if raw.dtype.kind == "f" else ""))
+        if raw.size and (raw.min() < 0 or raw.max() >= n_groups):
+            raise ValueError(f"group codes must lie in [0, {n_groups}); got range [{raw.min()}, {raw.max()}]")
+        group = np.ascontiguousarray(raw, dtype=np.int32)  # exact: the codes lie in [0, n_groups)
         self.group = group
         self.n_groups = int(n_groups)
         self.fields = {}

@@ -26,6 +26,20 @@ __all__ = ["SmallGroupWarning", "WassersteinBarycenter"]
 _STRATEGIES = ("intersectional", "sequential", "conditional")
 _OTHER = OTHER
 
+
+def _float32_scores(Z):
+    """float64 scores for a model fitted on float32 ones, rounded to float32; a finite
+    score that float32 cannot hold raises instead of silently becoming inf."""
+    with np.errstate(over="ignore"):
+        rounded = Z.astype(np.float32)
+    overflow = np.isinf(rounded) & np.isfinite(Z)
+    if overflow.any():
+        i = int(np.flatnonzero(overflow.ravel())[0])
+        raise ValueError(f"scores has {Z.ravel()[i]!r} at position {i}, beyond the range of float32 "
+                         f"(±{float(np.finfo(np.float32).max):.4g}): this model was fitted on float32 scores and "
+                         f"computes in float32; refit it on float64 scores, or clip the scores")
+    return rounded
+
 class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, BarycenterStateMixin,
                             OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Demographic-parity post-processing by the Wasserstein barycenter.
@@ -223,7 +237,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         check_choice(self.strategy, "strategy", _STRATEGIES)
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, numbers.Real):
             raise TypeError(f"jitter must be a non-negative real number, got {type(self.jitter).__name__}")
-        if not (np.isfinite(self.jitter) and self.jitter >= 0):
+        if not (np.isfinite(float(self.jitter)) and self.jitter >= 0):
             raise ValueError(f"jitter must be finite and >= 0, got {self.jitter}")
         for name in ("min_group_size", "small_group_size"):
             m = getattr(self, name)
@@ -403,7 +417,10 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         ----------
         scores : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Finite scores with the task columns seen at fit; float32 stays float32.
-            The output has the input's shape.
+            The output has the input's shape and the fitted model's dtype: a model
+            fitted on float32 scores computes in float32, so float64 scores are
+            rounded to float32, and a score beyond float32's range raises (rather
+            than becoming inf).
         sensitive_features : array-like, Series or DataFrame
             Group labels as at fit time; unseen groups raise.
         row_offset : int, default=0
@@ -423,7 +440,7 @@ class WassersteinBarycenter(SensitiveFeaturesConsumer, FrameOutputMixin, Serving
         offset = check_row_offset(row_offset)
         Z, ndim = self._scores(scores, fitting=False)
         dtype = self.stages_[0].dtype
-        Z = np.ascontiguousarray(Z, dtype=dtype)
+        Z = _float32_scores(Z) if dtype == np.float32 and Z.dtype == np.float64 else np.ascontiguousarray(Z, dtype)
         n, n_tasks = Z.shape
         if n_tasks != self.n_tasks_:
             raise n_features_error(self, n_tasks, name="scores", unit="task column(s)", one_d=ndim == 1)

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base.frames import feature_names_from_state, feature_names_state
 from .._base.group_index import GroupIndex
 from .._base.grouping import Grouping
-from .._base.state import ModelFileMixin, integer, labels_from_json
+from .._base.state import ModelFileMixin, integer, labels_from_json, state_errors
 from ._stage import OTHER, STAGE_ARRAYS, BarycenterStage, stage_seed
 
 __all__ = ["BarycenterStateMixin", "merged_labels"]
@@ -86,6 +86,7 @@ class BarycenterStateMixin(ModelFileMixin):
         return meta, arrays
 
     @classmethod
+    @state_errors
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
         try:

@@ -34,7 +34,7 @@ _PREDICT_METHODS = ("auto", "predict_proba", "decision_function", "predict")
 
 
 def _check_real(value, name, low=0.0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < low:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) or value < low:
         raise ValueError(f"{name} must be a finite real number >= {low:g}, got {value!r}")
 
 
@@ -205,8 +205,8 @@ class GroupThresholds(ThresholdsSklearnMixin, ServingMixin, ModelFileMixin, Meta
         check_choice(self.predict_method, "predict_method", _PREDICT_METHODS)
         for name in ("n_bootstrap", "holdout_size"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0):
-                raise ValueError(f"{name} must be None or an integer >= 0, got {v!r}")
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 0 <= v < 2**31):
+                raise ValueError(f"{name} must be None or an integer in [0, 2**31), got {v!r}")
         specs = parse_constraints(self.constraint, self.tolerance)
         if not isinstance(self.constraint, str) and self.tolerance != 0:
             raise ValueError("tolerance applies to named constraints; a list of constraints carries its own values")

@@ -235,7 +235,11 @@ def parse_objective(objective, cost_matrix, P, N):
     if objective == "cost":
         if cost_matrix is None:
             raise ValueError("objective='cost' needs cost_matrix, a 2x2 array [[TN, FP], [FN, TP]] of costs")
-        c = np.asarray(cost_matrix, dtype=float)
+        try:
+            c = np.asarray(cost_matrix, dtype=float)
+        except (TypeError, ValueError):  # ragged rows, strings
+            raise ValueError(f"cost_matrix must be a finite 2x2 array of numbers [[TN, FP], [FN, TP]], "
+                             f"got {cost_matrix!r}") from None
         if c.shape != (2, 2) or not np.isfinite(c).all():
             raise ValueError(f"cost_matrix must be a finite 2x2 array [[TN, FP], [FN, TP]], got shape {c.shape}")
         return Objective("cost", {"tn": -c[0, 0], "fp": -c[0, 1], "fn": -c[1, 0], "tp": -c[1, 1]})

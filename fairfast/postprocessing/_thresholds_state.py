@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .._base import state as st
 from .._base.frames import feature_names_from_state, feature_names_state
 from .._base.grouping import grouping_from_state, grouping_state
 from ._thresholds_metrics import CANONICAL
@@ -133,13 +134,26 @@ def _check_arrays(G, t, q, w, ncomp, points, offsets, curves, n_points):
         raise ValueError("model state is inconsistent: curve arrays do not match curve_offsets")
 
 
+def _check_report(meta):
+    """The fit's report entries of layout 2 have the types that fit writes."""
+    if not isinstance(meta["solver"], str) or not (meta["optimality_gap"] is None
+                                                    or isinstance(meta["optimality_gap"], numbers.Real)):
+        raise ValueError("model state is inconsistent: solver must be a string and optimality_gap a number")
+    if not (isinstance(meta["constraints"], list) and all(isinstance(row, dict) for row in meta["constraints"])):
+        raise ValueError("model state is inconsistent: constraints must be a list of objects")
+    for key in ("cherry_picking", "holdout"):
+        if not (isinstance(meta[key], dict) or (key == "holdout" and meta[key] is None)):
+            raise ValueError(f"model state is inconsistent: {key} must be an object")
+
+
+@st.state_errors
 def from_state(cls, meta, arrays):
     """Rebuild a fitted estimator from either layout; inconsistent input raises ValueError."""
     import pandas as pd
 
     try:
-        layout = int(meta.get("layout", 1))
-        if layout not in (1, LAYOUT):
+        layout = meta.get("layout", 1)
+        if isinstance(layout, bool) or layout not in (1, LAYOUT):
             raise ValueError(f"model state is inconsistent: unknown GroupThresholds layout {layout}")
         est = cls(**_read_params(meta, layout))
         specs = est._check_params()
@@ -153,14 +167,15 @@ def from_state(cls, meta, arrays):
         points = np.asarray(arrays["operating_points"], dtype=np.float64)
         offsets = np.asarray(arrays["curve_offsets"])
         curves = [np.asarray(arrays[f"curve.{k}"], dtype=np.float64) for k in CURVE_KEYS]
-        seed = int(meta["seed"])
+        seed = st.integer(meta["seed"], "seed", 0, 2**64)
         constraint = meta["constraint"]
-        tolerance = float(meta["tolerance"])
-        utility = np.nan if meta["utility"] is None else float(meta["utility"])
-        violation = np.nan if meta["violation"] is None else float(meta["violation"])
+        tolerance = st.real(meta["tolerance"], "tolerance", nonnegative=True)
+        utility = np.nan if meta["utility"] is None else st.real(meta["utility"], "utility")
+        violation = np.nan if meta["violation"] is None else st.real(meta["violation"], "violation")
         extra = {}
         if layout == LAYOUT:
             gap = meta["optimality_gap"]
+            _check_report(meta)
             extra = {"solver_": str(meta["solver"]), "optimality_gap_": np.nan if gap is None else float(gap),
                      "constraints_": pd.DataFrame(list(meta["constraints"]),
                                                   columns=["metric", "form", "value", "achieved", "met"]),

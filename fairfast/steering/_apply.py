@@ -4,13 +4,6 @@ import numpy as np
 
 from .._base.grouping import Grouping
 from .._base.validation import as_float_array, not_finite_message
-from ._gaussian import one_blas_thread
-
-# Up to this width the compiled kernel maps rows chunk by chunk in cache; wider maps
-# (d x d above 4 MiB in float32) go to one BLAS product per block, where the product
-# dwarfs the gather and scatter around it.
-KERNEL_MAX_FEATURES = 1024
-
 
 def check_X(X, name="X", n_features=None, positive=False, check_finite=True, min_rows=0):
     """`X` as a C-contiguous 2-D float array; ``check_finite=False`` leaves the finiteness
@@ -64,83 +57,144 @@ def require_finite(X, name="X"):
         raise ValueError(not_finite_message(name, X.ravel()[bad].item(), bad))
 
 
-_BLAS = {}
+class AffineMaps:
+    """Per-code affine maps :math:`x \\mapsto A_c (x - m_c) + b_c`, applied by the compiled kernel.
 
+    Every output element is accumulated in one fixed order (the offset, then the input
+    columns in increasing order, one fused multiply-add each where the CPU has one), so a
+    row's result depends only on its own values, its code and the maps -- never on the
+    other rows of the call, their number or order, the chunking or the thread count.
+    The maps are packed (transposed into panels, converted to the input's dtype) on the
+    first call for each dtype and kept: derived data, never saved or pickled.
 
-def _blas_context():
-    """The cython_blas gemm capsules, looked up once per process."""
-    if not _BLAS:
-        from scipy.linalg import cython_blas
+    Parameters
+    ----------
+    linear : (n_codes, d_out, d_in) array, list of n_codes (d_out, d_in) arrays, or None
+        The matrices; views of one matrix (a broadcast array, the same array listed
+        twice) are packed once. None: the codes that are not ``identity`` add their offset
+        only (:math:`x + b_c`).
+    offset : (n_codes, d_out) array or None (zero)
+    identity : (n_codes,) bool array or None
+        Codes whose rows are copied (needs ``d_in == d_out``).
+    center : (n_codes, d_in) array or None
+        Subtracted from each row (in its dtype) before the product.
+    isa : {"auto", "avx512", "avx2", "generic"}
+        The kernel's instruction set (``"auto"``: the widest the CPU runs).
 
-        _BLAS["gemm"] = {np.dtype(np.float32): cython_blas.__pyx_capi__["sgemm"],
-                         np.dtype(np.float64): cython_blas.__pyx_capi__["dgemm"]}
-    return _BLAS
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maps = AffineMaps(np.array([[[2.0, 0.0], [0.0, 3.0]]]), offset=np.array([[1.0, -1.0]]))
+    >>> maps.apply(np.array([[1.0, 1.0], [2.0, 0.5]])).tolist()
+    [[3.0, 2.0], [5.0, 0.5]]
+    """
+
+    def __init__(self, linear, offset=None, identity=None, center=None, isa="auto"):
+        if linear is None:
+            if offset is None:
+                raise ValueError("linear or offset is required")
+            self.n_codes, self.d_out = np.shape(offset)
+            self.d_in = self.d_out
+        else:
+            self.n_codes = len(linear)
+            self.d_out, self.d_in = np.shape(linear[0])
+        copy = np.zeros(self.n_codes, dtype=bool) if identity is None else np.asarray(identity, dtype=bool)
+        self._index = np.full(self.n_codes, -1 if linear is not None else -2, dtype=np.int64)
+        self._index[copy] = -1
+        self._matrices, seen = [], {}
+        for c in np.flatnonzero(~copy) if linear is not None else ():
+            A = linear[c]
+            key = (A.__array_interface__["data"][0], A.strides, A.shape, A.dtype.str)
+            if key not in seen:
+                seen[key] = len(self._matrices)
+                self._matrices.append(A)
+            self._index[c] = seen[key]
+        self._offset, self._center, self._isa = offset, center, isa
+        self._packed = {}
+
+    def packed(self, dtype):
+        """The packed maps for inputs of ``dtype`` (made on first use)."""
+        dtype = np.dtype(dtype)
+        if dtype not in self._packed:
+            from .._core import steering as _kernels
+
+            def as_dt(a, shape):
+                return None if a is None else np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)
+
+            matrices = [A if A.dtype in (np.float32, np.float64) and A.flags.c_contiguous
+                        else np.ascontiguousarray(A, dtype=dtype) for A in self._matrices]
+            self._packed[dtype] = _kernels.pack_affine_maps(
+                matrices, self._index, as_dt(self._offset, (self.n_codes, self.d_out)),
+                as_dt(self._center, (self.n_codes, self.d_in)), self.d_in, self.d_out, dtype.name, self._isa)
+        return self._packed[dtype]
+
+    def apply(self, X, codes=None, out=None, name="X", init=None):
+        """``out[r] = A_c (X[r] - m_c) + b_c`` with ``c = codes[r]`` (None: code 0 for every row).
+
+        ``X`` is a C-contiguous float32 or float64 array; the result has its dtype. Checks
+        that ``X`` is finite, raising ``ValueError`` naming ``name``. ``init`` (rows of
+        ``d_out`` values, possibly ``out``) replaces the offsets as starting values.
+        """
+        n = X.shape[0]
+        if out is None:
+            out = np.empty((n, self.d_out), dtype=X.dtype)
+        if codes is not None:
+            codes = np.ascontiguousarray(codes, dtype=np.int64)
+        try:
+            self.packed(X.dtype).apply(X, codes, out, init)
+        except ValueError as exc:
+            if "finite" in str(exc):
+                require_finite(X, name)  # the kernel's message has no position; this one does
+            raise
+        return out
 
 
 def apply_blocks(X, codes, n_codes, linear, offset, identity, out=None, name="X"):
     """``out[r] = linear[c] @ X[r] + offset[c]`` for ``c = codes[r]``; rows whose block is
     flagged ``identity`` are copied. float32 input is transformed in float32.
 
-    Checks that ``X`` is finite (raising ``ValueError`` naming ``name``), so callers
-    validate ``X`` with ``check_finite=False`` and the data is read once.
-
-    Up to ``KERNEL_MAX_FEATURES`` columns the compiled kernel does the work: per chunk
-    of rows that fits in cache, a counting sort by block, one BLAS gemm per block and an
-    in-order write with the offset, so memory sees what a bare ``X @ A.T + b`` sees.
-    Its gemm is scipy's (``scipy.linalg.cython_blas``), run single-threaded inside the
-    kernel's own threads. Wider inputs are sorted by block once, multiplied block by
-    block with threaded BLAS, and scattered back.
+    One call of :class:`AffineMaps` (batch invariant; packs the maps for this call --
+    estimators keep an :class:`AffineMaps` to pack them once). Checks that ``X`` is
+    finite (raising ``ValueError`` naming ``name``), so callers validate ``X`` with
+    ``check_finite=False`` and the data is read once.
     """
-    if out is None:
-        out = np.empty_like(X)
-    n, d = X.shape
-    if n == 0:
-        return out
-    dt = X.dtype
-    if d <= KERNEL_MAX_FEATURES and _BLAS.get("usable", True):
-        from .._core import steering as _kernels
+    if len(linear) != n_codes:
+        raise ValueError(f"linear must hold {n_codes} maps, got {len(linear)}")
+    return AffineMaps(linear, offset, identity).apply(X, codes, out=out, name=name)
 
-        blas = _blas_context()
-        lin = np.ascontiguousarray(linear, dtype=dt).reshape(n_codes, d, d)
-        off = np.ascontiguousarray(offset, dtype=dt).reshape(n_codes, d)
-        ident = np.ascontiguousarray(identity, dtype=np.uint8).reshape(n_codes)
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
-        try:
-            with one_blas_thread():
-                _kernels.apply_affine_blocks(X, codes, lin, off, ident, out, blas["gemm"][dt])
-        except ValueError:
-            require_finite(X, name)  # the kernel's message has no position; this one does
-            raise
-        except TypeError:
-            # scipy's gemm capsule not recognised (another scipy build): use the
-            # BLAS-per-block path from now on
-            _BLAS["usable"] = False
-        else:
-            return out
-    require_finite(X, name)
 
-    def product(src, c, dst):
-        if identity[c]:
-            dst[...] = src
-        else:
-            np.matmul(src, np.asarray(linear[c], dtype=dt).T, out=dst)
-            dst += np.asarray(offset[c], dtype=dt)
+# The estimators' derived data: made empty at fit and load, filled on use (a method
+# mutates it in place and never adds an attribute).
+DERIVED = "_derived_maps"
 
-    first = codes[0]
-    if (codes == first).all():
-        product(X, first, out)
-        return out
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_codes)
-    gathered = X[order]
-    result = np.empty_like(gathered)
-    lo = 0
-    for c in np.flatnonzero(counts):
-        hi = lo + counts[c]
-        product(gathered[lo:hi], c, result[lo:hi])
-        lo = hi
-    out[order] = result
-    return out
+
+def reset_derived(owner):
+    """An empty cache of derived data on ``owner`` (at fit and load: the old entries are stale)."""
+    owner.__dict__[DERIVED] = {}
+
+
+def derived(owner):
+    """``owner``'s cache of derived data."""
+    return owner.__dict__.setdefault(DERIVED, {})
+
+
+def cached_maps(owner, slot, sources, build):
+    """``build()`` (packed maps, or anything derived from fitted arrays) kept in ``owner``'s
+    cache while the arrays ``sources`` it derives from are the same objects (a refit
+    replaces them); :func:`drop_cached_maps` leaves it out of pickles."""
+    cache = derived(owner)
+    hit = cache.get(slot)
+    if hit is None or len(hit[0]) != len(sources) or any(a is not b for a, b in zip(hit[0], sources)):
+        hit = cache[slot] = (tuple(sources), build())
+    return hit[1]
+
+
+def drop_cached_maps(state, keep=()):
+    """An estimator's pickled state without its packed maps (compiled objects, rebuilt on
+    first use); the entries named in ``keep`` (plain arrays) stay."""
+    if DERIVED in state:
+        state[DERIVED] = {k: v for k, v in state[DERIVED].items() if k in keep}
+    return state
 
 
 def stack_maps(parts, ref, G, K, d, dtype, shared):

@@ -11,7 +11,8 @@ from .._base.frames import FrameOutputMixin, check_feature_names, feature_names_
 from .._base.routing import SensitiveFeaturesConsumer, require_sensitive_features
 from .._base.serving import Output, Serving, ServingMixin
 from .._base.grouping import grouping_state, pop_grouping
-from ._apply import apply_blocks, check_X, fit_groups, transform_groups
+from ._apply import AffineMaps, cached_maps, check_X, drop_cached_maps, fit_groups, require_finite, reset_derived
+from ._apply import transform_groups
 from ._gaussian import bures_map
 from ._moments import _block_moments, _merge, shrink_covariance
 
@@ -24,6 +25,7 @@ class _SteeringAPI(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, st
 
     def _fit_input(self, X, sensitive_features):
         sensitive_features = require_sensitive_features(sensitive_features, self, "fit")
+        reset_derived(self)  # the packed maps of an earlier fit are stale
         check_feature_names(self, X, reset=True)
         return check_X(X, min_rows=2), sensitive_features  # two groups at least
 
@@ -35,6 +37,9 @@ class _SteeringAPI(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin, st
 
     def _state_with_names(self, meta, arrays):
         return {**meta, "feature_names_in": feature_names_state(self)}, arrays
+
+    def __getstate__(self):
+        return drop_cached_maps(super().__getstate__())  # packed maps are derived: rebuilt on first use
 
 
 def _group_moments(X, sensitive_features):
@@ -69,10 +74,15 @@ class _GroupMapBase(_SteeringAPI):
         Each output row depends only on its own row and group.
         """
         check_is_fitted(self, "linear_")
-        Z = self._transform_input(X, sensitive_features)  # apply_blocks checks finiteness
+        Z = self._transform_input(X, sensitive_features)  # the kernel checks finiteness
         g = transform_groups(sensitive_features, self.grouping_, Z.shape[0])
-        out = apply_blocks(Z, g, len(self.groups_), self.linear_, self.offset_, self.identity_)
+        out = self._maps().apply(Z, g)
         return self._output("transform", out, X, columns=self.get_feature_names_out())
+
+    def _maps(self):
+        """The fitted maps, packed once per dtype for the batch-invariant kernel."""
+        return cached_maps(self, "maps", (self.linear_, self.offset_, self.identity_),
+                           lambda: AffineMaps(self.linear_, self.offset_, self.identity_))
 
     def fit_transform(self, X, y=None, *, sensitive_features=None):
         return self.fit(X, y, sensitive_features=sensitive_features).transform(X, sensitive_features=sensitive_features)
@@ -117,6 +127,7 @@ class _GroupMapBase(_SteeringAPI):
         return est, groups, ref, d
 
     @classmethod
+    @st.state_errors
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator (its grouping, then the maps of :meth:`_read_maps`)."""
         try:
@@ -126,6 +137,7 @@ class _GroupMapBase(_SteeringAPI):
             raise ValueError(f"model state is incomplete or malformed: {exc!r}") from None
         est = cls._read_maps(meta, arrays)
         est.grouping_ = grouping
+        reset_derived(est)
         return feature_names_from_state(est, meta.get("feature_names_in"))
 
 
@@ -159,6 +171,11 @@ class MeanMatching(_GroupMapBase):
         self.identity_[r] = True
         self.groups_, self.reference_, self.n_features_in_ = groups, groups[r], d
         return self
+
+    def _maps(self):
+        """Translations ``x + b`` (the linear parts are identities: no product)."""
+        return cached_maps(self, "maps", (self.offset_, self.identity_),
+                           lambda: AffineMaps(None, self.offset_, self.identity_))
 
     # ------------------------------------------------------------ model files
     # offset (G, d) and identity (G,); the linear parts are identities and not stored
@@ -346,20 +363,16 @@ class LEACE(_SteeringAPI):
     def transform(self, X, y=None, *, sensitive_features=None):
         """Erase the concept (``y`` and ``sensitive_features`` are accepted and ignored)."""
         check_is_fitted(self, "proj_left_")
-        X_in, X = X, self._transform_input(X, required=False, check_finite=True)
-        dt = X.dtype
-        mean, left, right = (a.astype(dt, copy=False) for a in (self.mean_, self.proj_left_, self.proj_right_))
-        out = np.empty_like(X)
-        # Row by row (in cache-sized chunks), never one matrix product over all rows: a
-        # BLAS product's rounding can depend on how many rows it sees (one row takes the
-        # matrix-vector path), and a row's result must not depend on its batch.
-        step = max(1, (1 << 17) // max(X.shape[1], 1))
-        for a in range(0, X.shape[0], step):
-            x, o = X[a:a + step], out[a:a + step]
-            delta = x - mean
-            o[...] = x
-            for k in range(right.shape[0]):
-                o -= (delta * right[k]).sum(axis=1)[:, None] * left[:, k]
+        X_in, X = X, self._transform_input(X, required=False)  # the kernel checks finiteness
+        if self.proj_left_.shape[1] == 0:  # nothing to erase
+            require_finite(X)
+            out = X.copy()
+        else:
+            # x - L (R (x - mean)): two thin products through the batch-invariant kernel (a
+            # row's result never depends on its batch, as it would through BLAS)
+            right, left = cached_maps(self, "maps", (self.mean_, self.proj_left_, self.proj_right_), lambda: (
+                AffineMaps([self.proj_right_], center=self.mean_[None]), AffineMaps([-self.proj_left_])))
+            out = left.apply(right.apply(X), init=X)
         return self._output("transform", out, X_in, columns=self.get_feature_names_out())
 
     def fit_transform(self, X, y=None, *, sensitive_features=None):
@@ -397,6 +410,7 @@ class LEACE(_SteeringAPI):
                                              **grouping_arrays})
 
     @classmethod
+    @st.state_errors
     def _from_state(cls, meta, arrays):
         """Rebuild a fitted estimator from :meth:`_get_state` output; inconsistent input raises ValueError."""
         try:
@@ -421,6 +435,7 @@ class LEACE(_SteeringAPI):
                              "(the eraser is a projection)")
         est.mean_, est.proj_left_, est.proj_right_ = mean, left, right
         est.groups_, est.n_features_in_, est.grouping_ = groups, d, grouping
+        reset_derived(est)
         return feature_names_from_state(est, meta.get("feature_names_in"))
 
     @property

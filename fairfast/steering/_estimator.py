@@ -14,11 +14,11 @@ from .._base.serving import Output, Serving, ServingMixin
 from . import _label_free, _steering_state
 from ._steering_state import _group_index, _is_auto
 from ._all_subgroups import solve_all_subgroups
-from ._apply import KERNEL_MAX_FEATURES, all_equal, apply_blocks, check_X, encode_labels, fit_groups
-from ._apply import require_finite, stack_maps, times, transform_groups
+from ._apply import AffineMaps, all_equal, cached_maps, check_X, derived, drop_cached_maps, encode_labels, fit_groups
+from ._apply import require_finite, reset_derived, stack_maps, times, transform_groups
 from ._closed_form import shared_affirmative, whitened_map
 from ._gaussian import bures_map, cholesky
-from ._moments import SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
+from ._moments import MAX_SHRINKAGE, SubgroupMoments, _block_moments, _pooled_block_moments, shared_covariances
 from ._programs import affirmative_action, pinsker_bounds, prior_kl, small_blas
 
 __all__ = ["GaussianSteering"]
@@ -185,8 +185,9 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
         check_choice(self.unlabeled, "unlabeled", ("mixture", "soft"))
         if not (self.shrinkage is None or self.shrinkage == "oas"
                 or (isinstance(self.shrinkage, numbers.Real) and not isinstance(self.shrinkage, bool)
-                    and self.shrinkage >= 0)):
-            raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {self.shrinkage!r}")
+                    and 0 <= self.shrinkage <= MAX_SHRINKAGE)):
+            raise ValueError(f"shrinkage must be None, 'oas' or a float in [0, {MAX_SHRINKAGE:g}]; got "
+                             f"{self.shrinkage!r}")
         if isinstance(self.pooled_below, bool) or not isinstance(self.pooled_below, numbers.Real) \
                 or not self.pooled_below >= 0:
             raise ValueError(f"pooled_below must be a non-negative number; got {self.pooled_below!r}")
@@ -225,7 +226,7 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
                 f"every (label, group) subgroup needs at least 2 rows; label {classes[i]!r} in group "
                 f"{groups[a]!r} has {int(counts[a, i])}"
             )
-        self.__dict__["_derived_maps"] = {}
+        reset_derived(self)
         with small_blas(d):
             self._solve(counts, means, scatter, n, groups, classes)
         self.grouping_ = grouping
@@ -368,9 +369,7 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
         Z, g, d = self._prepare(X, sensitive_features)
         G, K = self.priors_.shape
         yc, _ = encode_labels(y, Z.shape[0], self.classes_)
-        lin, off = self._blocks(Z.dtype)
-        out = apply_blocks(Z, g * K + yc, G * K, lin, off, self.identity_.reshape(-1))
-        return self._finish(out, X)
+        return self._finish(self._label_aware_maps().apply(Z, g * K + yc), X)
 
     def _serve(self, X, sensitive_features, y, row_offset):
         return {"features": self.transform(X, y, sensitive_features=sensitive_features)}
@@ -397,35 +396,30 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
     def _label_free(self, X, sensitive_features, mode, proba=None):
         Z, g, d = self._prepare(X, sensitive_features, check_finite=mode != "mixture")
         if mode == "mixture":
-            cache = self._derived()
+            cache = derived(self)
             if "mixture" not in cache:
                 cache["mixture"] = _label_free.mixture_maps(self)
             lin, off = cache["mixture"]
-            out = apply_blocks(Z, g, len(self.groups_), lin, off, self.identity_[:, 0])
+            maps = cached_maps(self, "mixture_packed", (lin, off, self.identity_),
+                               lambda: AffineMaps(lin, off, self.identity_[:, 0]))
+            out = maps.apply(Z, g)
         else:
             require_finite(Z)
             out = _label_free.soft_combine(self, Z, g, proba)
         return self._finish(out, X)
 
-    def _blocks(self, dtype):
-        """The (G*K) label-aware maps in the layout ``apply_blocks`` wants for `dtype` (cached)."""
+    def _label_aware_maps(self):
+        """The (G*K) label-aware maps, code ``group * n_classes + label`` (packed once per dtype)."""
         G, K, d = self.offset_.shape
-        if d > KERNEL_MAX_FEATURES:  # one BLAS product per block: views, no copy
-            return [self.linear_[a, i] for a in range(G) for i in range(K)], self.offset_.reshape(G * K, d)
-        cache = self._derived().setdefault("blocks", {})
-        if dtype not in cache:
-            cache[dtype] = (np.ascontiguousarray(self.linear_, dtype=dtype).reshape(G * K, d, d),
-                            np.ascontiguousarray(self.offset_, dtype=dtype).reshape(G * K, d))
-        return cache[dtype]
 
-    def _derived(self):
-        """Cache of derived maps (made at fit, filled on use): methods never add attributes."""
-        return self.__dict__.setdefault("_derived_maps", {})
+        def build():  # views of the fitted arrays: maps repeated over the classes are packed once
+            return AffineMaps([self.linear_[a, i] for a in range(G) for i in range(K)],
+                              self.offset_.reshape(G * K, d), self.identity_.reshape(-1))
 
-    def __getstate__(self):  # of the derived maps only the label-free ones are pickled
-        state = super().__getstate__()
-        state["_derived_maps"] = {k: v for k, v in state.get("_derived_maps", {}).items() if k == "mixture"}
-        return state
+        return cached_maps(self, "label_aware", (self.linear_, self.offset_, self.identity_), build)
+
+    def __getstate__(self):  # of the derived data only the label-free maps (arrays) are pickled
+        return drop_cached_maps(super().__getstate__(), keep=("mixture",))
 
     def class_posterior(self, X, *, sensitive_features):
         r"""Posterior :math:`p(i \mid x, a)` of the fitted Gaussian model (columns: ``classes_``).
@@ -435,12 +429,7 @@ class GaussianSteering(SensitiveFeaturesConsumer, FrameOutputMixin, ServingMixin
         ``unlabeled="soft"``.
         """
         Z, g, d = self._prepare(X, sensitive_features, check_finite=True)
-        p = np.empty((Z.shape[0], len(self.classes_)))
-        for a in range(len(self.groups_)):
-            rows = np.flatnonzero(g == a)
-            if rows.size:
-                p[rows] = _label_free.posterior(self, Z, a, rows)
-        return p
+        return _label_free.posterior(self, Z, g)
 
     def soft_transform(self, X, proba, *, sensitive_features):
         r"""Deployment mode (c) with any classifier: :math:`\sum_i p_i(x)\, T_{ia}(x)`.

@@ -17,6 +17,7 @@ carries the fairness guarantee:
 import numpy as np
 from scipy import linalg
 
+from ._apply import AffineMaps, cached_maps
 from ._closed_form import whitened_map
 from ._gaussian import bures_map
 from ._programs import small_blas
@@ -68,55 +69,98 @@ def check_proba(proba, n, n_classes):
     return P
 
 
-def _factors(est, a):
-    """Cholesky factors of group ``a``'s class covariances (one when they are shared)."""
-    covs = est.covariances_[a]
-    if est.covariance == "shared":
-        L = linalg.cholesky(np.asarray(covs[0], dtype=np.float64), lower=True)
-        return [L] * covs.shape[0]
-    return [linalg.cholesky(covs[i], lower=True) for i in range(covs.shape[0])]
+def _inverse_factors(est):
+    """Per (group, class) code: the inverse Cholesky factor of the class covariance (one
+    array per group when the covariances are shared) and the log of its determinant."""
+    G, K, d = est.means_.shape
+    inverses, log_det = [], np.empty((G, K))
+    for a in range(G):
+        for i in range(K):
+            if est.covariance == "shared" and i > 0:
+                inverses.append(inverses[-1])
+                log_det[a, i] = log_det[a, 0]
+                continue
+            L = linalg.cholesky(np.asarray(est.covariances_[a, i], dtype=np.float64), lower=True)
+            inverses.append(linalg.solve_triangular(L, np.eye(d), lower=True))
+            log_det[a, i] = np.log(np.diag(L)).sum()
+    return AffineMaps(inverses, center=est.means_.reshape(G * K, d)), log_det
 
 
-def posterior(est, Z, a, rows):
-    """:math:`p(i \\mid x, a)` of the fitted Gaussian model for the rows ``rows`` of group ``a``."""
-    cache = est._derived().setdefault("posterior_factors", {})
-    if a not in cache:
-        cache[a] = _factors(est, a)
-    Ls = cache[a]
-    K = len(Ls)
-    cond = est.priors_[a] / est.priors_[a].sum()
-    Za = Z[rows]
-    logp = np.empty((rows.size, K))
-    for i in range(K):
-        L = Ls[i]
-        r = linalg.solve_triangular(L, (Za - est.means_[a, i]).T.astype(np.float64), lower=True)
-        logp[:, i] = np.log(cond[i]) - 0.5 * (r * r).sum(axis=0) - np.log(np.diag(L)).sum()
-    logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
-    p /= p.sum(axis=1, keepdims=True)
+# Rows per block of the soft mode's temporaries (a few arrays of block x d float64).
+_BLOCK_VALUES = 1 << 21
+
+
+def _blocks(n, d):
+    step = max(1, _BLOCK_VALUES // max(d, 1))
+    return [slice(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+
+def _row_sum(p):
+    """Sum over the columns, in column order (a row's value never depends on the other rows)."""
+    total = p[:, 0].copy()
+    for i in range(1, p.shape[1]):
+        total += p[:, i]
+    return total
+
+
+def posterior(est, Z, g):
+    """:math:`p(i \\mid x, a)` of the fitted Gaussian model for the rows of ``Z`` in groups ``g``.
+
+    The Mahalanobis distance of each class is :math:`\\|L^{-1}(x - \\mu)\\|^2` with the
+    precomputed inverse factor, through the batch-invariant kernel, so a row's posterior
+    never depends on the other rows.
+    """
+    from .._core.steering import sum_squares_by_row
+
+    G, K, d = est.means_.shape
+    maps, log_det = cached_maps(est, "posterior", (est.covariances_, est.means_), lambda: _inverse_factors(est))
+    log_cond = np.log(est.priors_ / est.priors_.sum(axis=1, keepdims=True))
+    n = Z.shape[0]
+    p = np.empty((n, K))
+    for rows in _blocks(n, d):
+        Zb, gb = np.ascontiguousarray(Z[rows], dtype=np.float64), g[rows]
+        r = np.empty_like(Zb)
+        dist = np.empty(Zb.shape[0])
+        logp = p[rows]
+        for i in range(K):
+            maps.apply(Zb, gb * K + i, out=r)
+            sum_squares_by_row(r, dist)
+            logp[:, i] = log_cond[gb, i] - 0.5 * dist - log_det[gb, i]
+        logp -= logp.max(axis=1, keepdims=True)
+        np.exp(logp, out=logp)
+        logp /= _row_sum(logp)[:, None]
     return p
 
 
 def soft_combine(est, Z, g, proba=None):
-    """:math:`\\sum_i p(i \\mid x, a) T_{ia}(x)`; ``proba`` (n, K) or None (the Gaussian posterior)."""
+    """:math:`\\sum_i p(i \\mid x, a) T_{ia}(x)`; ``proba`` (n, K) or None (the Gaussian posterior).
+
+    The maps' products go through the batch-invariant kernel and the weighted sum is
+    taken class by class, elementwise, so a row's result never depends on the other rows.
+    """
     G, K = est.priors_.shape
+    n, d = Z.shape
+    p = posterior(est, Z, g) if proba is None else proba
     out = np.empty_like(Z)
-    shared_maps = est.covariance == "shared" and est.program == "affirmative"
-    for a in range(G):
-        rows = np.flatnonzero(g == a)
-        if rows.size == 0:
-            continue
-        Za = Z[rows]
-        if est.identity_[a, 0]:
-            out[rows] = Za
-            continue
-        p = posterior(est, Z, a, rows) if proba is None else proba[rows]
-        if shared_maps:  # one linear part per group: A x + sum_i p_i b_i
-            lin = np.asarray(est.linear_[a, 0], dtype=Z.dtype)
-            out[rows] = Za @ lin.T + (p @ est.offset_[a]).astype(Z.dtype)
-            continue
-        acc = np.zeros(Za.shape)
-        for i in range(K):
-            acc += p[:, i, None] * (Za @ est.linear_[a, i].T.astype(Z.dtype) + est.offset_[a, i])
-        out[rows] = acc
+    if est.covariance == "shared" and est.program == "affirmative":  # one linear part per group
+        linear = cached_maps(est, "soft_linear", (est.linear_, est.identity_),
+                             lambda: AffineMaps([est.linear_[a, 0] for a in range(G)], None, est.identity_[:, 0]))
+        for rows in _blocks(n, d):
+            gb, pb = g[rows], p[rows]
+            shift = pb[:, 0, None] * est.offset_[gb, 0]  # A x + sum_i p_i b_i
+            for i in range(1, K):
+                shift += pb[:, i, None] * est.offset_[gb, i]
+            linear.apply(Z[rows], gb, out=out[rows])
+            out[rows] += shift.astype(Z.dtype)
+    else:
+        maps = est._label_aware_maps()
+        for rows in _blocks(n, d):
+            gb, pb = g[rows], p[rows]
+            Zb = Z[rows]
+            acc = np.zeros(Zb.shape)
+            for i in range(K):
+                acc += pb[:, i, None] * maps.apply(Zb, gb * K + i)
+            out[rows] = acc
+    still = est.identity_[g, 0]
+    out[still] = Z[still]
     return out

@@ -6,6 +6,9 @@ from scipy.linalg import blas as linalg_blas
 __all__ = ["SubgroupMoments", "shrink_covariance"]
 
 
+#: Largest numeric ``shrinkage``: beyond 1/eps the sample covariance is rounded away.
+MAX_SHRINKAGE = 1e16
+
 def _rank_one_downdate(S, count, r):
     """``S -= count * r r^T`` in place (BLAS ger on S's transposed view, no d x d temporary)."""
     if not np.any(r):
@@ -146,8 +149,11 @@ def _shrink_in_place(cov, n_samples, shrinkage):
         cov.flat[:: d + 1] += rho * mu
         return
     r = float(shrinkage)
-    if not r >= 0:
+    if not 0 <= r < np.inf:
         raise ValueError(f"shrinkage must be None, 'oas' or a non-negative float; got {shrinkage!r}")
+    if r > MAX_SHRINKAGE:
+        raise ValueError(f"shrinkage must be at most {MAX_SHRINKAGE:g}, got {shrinkage!r}: beyond 1/eps the data's "
+                         f"covariance no longer changes the result (it is rounded away), and larger values overflow")
     cov.flat[:: d + 1] += r * mu
 
 

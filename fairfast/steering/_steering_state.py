@@ -65,6 +65,7 @@ def _dense_dtype(arrays):
                      f"float64 or all float32, got {sorted(str(d) for d in dtypes)}")
 
 
+@st.state_errors
 def from_state(cls, meta, arrays):
     """Rebuild a fitted estimator from :func:`get_state` output; inconsistent input raises ValueError."""
     try:

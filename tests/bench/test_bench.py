@@ -19,7 +19,7 @@ from fairfast.bench import (
     measure,
     workload_from_arrays,
 )
-from fairfast.bench import _workloads
+from fairfast.bench import _implementations, _references
 from fairfast.cli._bench import main
 
 LINUX_HWM = Path("/proc/self/clear_refs").exists()
@@ -27,8 +27,8 @@ FAST = ["--repeat", "2", "--budget", "0.2", "--in-process"]
 
 
 def _replace(monkeypatch, kernel, name, **changes):
-    impl = _workloads._REGISTRY[kernel][name]
-    monkeypatch.setitem(_workloads._REGISTRY[kernel], name, dataclasses.replace(impl, **changes))
+    impl = _implementations._REGISTRY[kernel][name]
+    monkeypatch.setitem(_implementations._REGISTRY[kernel], name, dataclasses.replace(impl, **changes))
 
 
 # -- workloads ------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_memory_probe_sees_a_known_allocation(monkeypatch):
 
     def prepare(data):
         u, v = data["u"], data["v"]
-        return lambda: (np.full(size, 1.5), _workloads.numpy_wasserstein(u, v))[1]
+        return lambda: (np.full(size, 1.5), _references.numpy_wasserstein(u, v))[1]
 
     _replace(monkeypatch, "w1", "numpy", prepare=prepare)
     rec = measure("w1", "numpy", make_workload("w1", 100), repeat=2, budget=1.0)
@@ -206,7 +206,7 @@ def test_isolated_measurement_in_a_fresh_process(tmp_path, capsys):
 
 def test_disagreement_and_errors_are_reported(tmp_path, capsys, monkeypatch):
     def wrong(data):
-        return lambda: _workloads.numpy_ks(data["u"], data["v"]) + 0.125
+        return lambda: _references.numpy_ks(data["u"], data["v"]) + 0.125
 
     def broken(data):
         def call():

@@ -51,3 +51,29 @@ def test_light_run(reproduction, capsys):
         assert heading in out
     for method in ("| pooled |", "| trivial |", "| tree |", "| kmeans2 |", "| dafh2 |"):
         assert method in out
+
+
+def test_from_csv_prints_the_acceptance_table(reproduction, capsys, tmp_path):
+    reproduction.main(["--datasets", "german", "--seeds", "2", "--bootstrap", "20", "--methods", "pooled", "kmeans2",
+                       "dafh2", "--csv", str(tmp_path / "r.csv")])
+    printed = capsys.readouterr().out
+    reproduction.main(["--from-csv", str(tmp_path / "r.csv")])
+    again = capsys.readouterr().out
+    table = again[again.index("### DAFH against the acceptance bars"):again.index("### Why the bootstrap")]
+    assert table in printed
+    row = next(line for line in table.splitlines() if line.startswith("| german | dafh2 |"))
+    assert row.count("[") == 3  # three paired differences with their 95% intervals
+
+
+def test_violent_evidence_light():
+    spec = importlib.util.spec_from_file_location("dafh_violent_evidence", EXAMPLES / "dafh_violent_evidence.py")
+    evidence = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evidence)
+    import pandas as pd
+
+    X, y, *_ = evidence.load("german")
+    df = pd.DataFrame(evidence.run_seed(X, y, 0) + evidence.run_seed(X, y, 1))
+    assert set(df.scorer) == set(evidence.SCORERS)
+    assert ((df.auc > 0) & (df.auc < 1)).all()
+    text = evidence.tables(df)
+    assert "Ranking against deciding" in text and "| kmeans2 | top 1% |" in text

@@ -94,9 +94,9 @@ def test_study_runs_end_to_end(tmp_path):
     # light version of the study: German credit, one seed, three epochs, the defaults only
     study = _study()
     records, corr = study.run_study(["german"], 1, 3, "base", str(tmp_path), n_replicates=20, log=None)
-    assert len(records) == 2 * 4 * 2  # variants x epochs 0..3 x parts
-    assert set(records.variant) == {"paper", "shipped"}
-    assert len(corr) == 2 * 2 and set(corr.part) == {"train", "validation"}
+    assert len(records) == 3 * 4 * 2  # variants x epochs 0..3 x parts
+    assert set(records.variant) == {"paper", "shipped", "warm"}
+    assert len(corr) == 3 * 2 and set(corr.part) == {"train", "validation"}
     saved = pd.read_csv(tmp_path / "correlations.csv")
     assert len(saved) == len(corr)
     # the correlations are those of the recorded columns

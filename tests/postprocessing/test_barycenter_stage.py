@@ -13,18 +13,7 @@ from fairfast.postprocessing import WassersteinBarycenter
 from fairfast.postprocessing._stage import BarycenterStage
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    s = rng.integers(0, 3, 600)
-    z = np.round(rng.normal(s, 1.0), 1)  # rounded: plenty of ties
-    return z, s
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    z, s = data
-    return WassersteinBarycenter(epsilon=0.2, random_state=11).fit(z, sensitive_features=s)
+# data and fitted: tests/postprocessing/conftest.py
 
 
 def test_a_stage_is_one_object_holding_read_only_arrays(fitted):

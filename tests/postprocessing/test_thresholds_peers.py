@@ -44,6 +44,27 @@ def test_comparison_slice_with_oxonfair():
     assert along["fit: points less accurate"].str.startswith("0 of").all()
     text = rep.report(res, md=True)
     assert "same fit-data violation" in text and "Test-split frontier" in text and "| adult-sex |" in text
+    assert "Verdict" in text and "noise floor" in text and "frontier area" in text
+
+
+def test_frontier_area_matches_a_dense_grid():
+    rep = _module("thresholds_vs_oxonfair_report")
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 8))
+        v, a = rng.uniform(0, 0.3, n), rng.uniform(0.5, 0.9, n)
+        vmax, aref, vmin = 0.2, 0.6, float(rng.choice([0.0, 0.05]))
+        u = np.linspace(vmin, vmax, 200001)[:-1] + (vmax - vmin) / 400000  # midpoints
+        best = np.array([a[v <= x].max() if (v <= x).any() else aref for x in u[::100]])
+        dense = np.mean(np.maximum(best - aref, 0))
+        assert abs(rep.area(v, a, vmax, aref, vmin) - dense) < 2e-3
+
+
+def test_noise_floor_of_two_equal_groups():
+    rep = _module("thresholds_vs_oxonfair_report")
+    # two groups of n at rate p: E|X/n - Y/n| ~ sqrt(2 p (1-p) / n) * sqrt(2 / pi)
+    n, p = 400, 0.3
+    assert rep.noise_floor([n, n], p) == pytest.approx(np.sqrt(2 * p * (1 - p) / n) * np.sqrt(2 / np.pi), rel=0.05)
 
 
 def test_comparison_cache_resumes(tmp_path):

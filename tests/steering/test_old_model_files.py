@@ -1,4 +1,4 @@
-"""Model files written by an earlier release still load and transform bit for bit."""
+"""Model files written by an earlier release still load and transform as they did (to rounding)."""
 
 import json
 import pathlib
@@ -32,13 +32,17 @@ def test_old_file_loads_and_transforms_as_it_did(name):
     free = model.transform(X, sensitive_features=sf)
     expected = data[name + "__label_free"]
     assert free.dtype == expected.dtype
-    if name == "leace":
-        # LEACE's transform now works row by row, so that a row's result never depends
-        # on its batch (a BLAS product over all rows did): the same values, other rounding
-        np.testing.assert_allclose(free, expected, rtol=1e-13, atol=1e-13)
-    else:
-        assert free.tobytes() == expected.tobytes()
+    _close(free, expected)
     if name + "__labelled" in data:
         labelled = model.transform(X, data["y"], sensitive_features=sf)
         expected = data[name + "__labelled"]
-        assert labelled.dtype == expected.dtype and labelled.tobytes() == expected.tobytes()
+        assert labelled.dtype == expected.dtype
+        _close(labelled, expected)
+
+
+def _close(got, expected):
+    """The stored outputs were written by BLAS products, whose rounding depended on the
+    other rows of the call; the transforms now accumulate every output in one fixed order
+    (batch invariant), so they agree to rounding, not bit for bit."""
+    rtol = 1e-5 if expected.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * np.abs(expected).max())

@@ -33,28 +33,36 @@ Sample make_sample(const carray<T>& sorted, const py::object& cumw, carray<doubl
   bind::require_nonempty(n, "sorted");
   if (static_cast<std::uint64_t>(n) >= (std::uint64_t(1) << 32))
     throw py::value_error("samples of 2**32 or more values are not supported");
-  // The searches assume sorted values (NaN would break the order too).
+  // The searches assume sorted values (NaN would break the order too), and running
+  // sums of weights: finite, non-negative, non-decreasing, with a positive total (NaN
+  // ones made the weighted merges loop forever). One branch-free pass checks both.
   const T* v = sorted.data();
-  int unsorted = 0;
+  const double* c = bind::optional_f64(cumw, "cumw", n, keep);
+  int unsorted = 0, bad_cumw = c ? !(c[0] >= 0.0 && std::isfinite(c[n - 1]) && c[n - 1] > 0.0) : 0;
   {
     py::gil_scoped_release release;
     const int nt = threads_for(static_cast<std::size_t>(n), 1 << 18);
+    if (c) {
+#ifdef FAIRFAST_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : unsorted, bad_cumw)
+#endif
+      for (py::ssize_t i = 1; i < n; ++i) {
+        unsorted |= !(v[i - 1] <= v[i]);
+        bad_cumw |= !(c[i - 1] <= c[i]);
+      }
+    } else {
 #ifdef FAIRFAST_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : unsorted)
 #endif
-    for (py::ssize_t i = 1; i < n; ++i) unsorted |= !(v[i - 1] <= v[i]);
+      for (py::ssize_t i = 1; i < n; ++i) unsorted |= !(v[i - 1] <= v[i]);
+    }
   }
   if (unsorted) throw py::value_error("sorted must be sorted ascending and free of NaN");
+  if (bad_cumw)
+    throw py::value_error("cumw must be finite running sums of non-negative weights with a positive total");
   Sample s;
   s.view.n = static_cast<std::size_t>(n);
-  s.view.cumw = bind::optional_f64(cumw, "cumw", n, keep);
-  if (s.view.cumw) {  // running sums: finite, non-negative, non-decreasing, positive total
-    const double* c = s.view.cumw;
-    bool ok = c[0] >= 0.0 && std::isfinite(c[n - 1]) && c[n - 1] > 0.0;
-    for (py::ssize_t i = 1; ok && i < n; ++i) ok = c[i - 1] <= c[i];
-    if (!ok)
-      throw py::value_error("cumw must be finite running sums of non-negative weights with a positive total");
-  }
+  s.view.cumw = c;
   if (with_index) {
     s.start.resize(static_cast<std::size_t>(n) + 1);
     build_bucket_index(sorted.data(), static_cast<std::size_t>(n), static_cast<std::uint32_t>(n), s.start.data(),

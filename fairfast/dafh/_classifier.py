@@ -469,27 +469,8 @@ class DAFHClassifier(PredictionOutputMixin, ServingMixin, ModelFileMixin, Classi
         super().save(path)
 
     def _get_state(self):
-        """The fitted model as JSON-able metadata and a dict of arrays (no pickle).
-
-        Returns
-        -------
-        meta : dict
-            ``params`` (constructor parameters; ``random_state`` None unless an
-            integer, ``group_prior`` a list of floats), ``classes`` and
-            ``classes_dtype`` (the NumPy dtype string of ``classes_``),
-            ``feature_names_in`` (list or None), ``n_features_in``, ``layer_sizes``
-            (the fitted group classifier's widths ``[d, h_1, ..., h_L, K]``),
-            ``dtype`` (of the training kernels, ``"float32"`` or ``"float64"``),
-            ``pooled_intercept``, ``best_epoch`` and ``n_epochs``. The layer widths
-            and ``dtype`` are those of the fit, which prediction uses, even if
-            ``set_params`` changed the parameters since.
-        arrays : dict of str to ndarray
-            ``mean``, ``scale``, ``pooled_coef`` (float64, (d,)); ``theta`` (the flat
-            group-classifier parameters) and ``beta`` ((K, d + 1), the decoupled
-            models), both of ``dtype``; ``group_sizes`` (int64, (K,)); and the
-            ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
-            float64, ``group_shares`` of shape (n_epochs, K)).
-        """
+        """The fitted model as JSON-able metadata and a dict of arrays (no pickle); the
+        fields are listed in :func:`fairfast.dafh._state.get_state`."""
         return get_state(self)
 
     @classmethod

@@ -15,7 +15,27 @@ LEGACY_ARRAYS = ("history.val_objective",)
 
 
 def get_state(est):
-    """Metadata and arrays of a fitted DAFHClassifier (see ``DAFHClassifier._get_state``)."""
+    """Metadata and arrays of a fitted DAFHClassifier (no pickle).
+
+    Returns
+    -------
+    meta : dict
+        ``params`` (constructor parameters; ``random_state`` None unless an
+        integer, ``group_prior`` a list of floats), ``classes`` and
+        ``classes_dtype`` (the NumPy dtype string of ``classes_``),
+        ``feature_names_in`` (list or None), ``n_features_in``, ``layer_sizes``
+        (the fitted group classifier's widths ``[d, h_1, ..., h_L, K]``),
+        ``dtype`` (of the training kernels, ``"float32"`` or ``"float64"``),
+        ``pooled_intercept``, ``best_epoch`` and ``n_epochs``. The layer widths
+        and ``dtype`` are those of the fit, which prediction uses, even if
+        ``set_params`` changed the parameters since.
+    arrays : dict of str to ndarray
+        ``mean``, ``scale``, ``pooled_coef`` (float64, (d,)); ``theta`` (the flat
+        group-classifier parameters) and ``beta`` ((K, d + 1), the decoupled
+        models), both of ``dtype``; ``group_sizes`` (int64, (K,)); and the
+        ``history.<key>`` arrays of ``history_`` (``epoch`` int64, the others
+        float64, ``group_shares`` of shape (n_epochs, K)).
+    """
     from .._base import state as st
 
     check_is_fitted(est, "history_")

@@ -29,6 +29,47 @@ def _root(cost, p):
 def wasserstein_from_sorted(us, uc, vs, vc, p):
     """W_p from two sorted samples and their running weights (``uc``/``vc`` or None).
 
+    The kernel's cost, rescaled by the samples' range where it over- or underflows
+    (:func:`_wasserstein_scaled`); for a large order p even the rescaled gaps' p-th
+    powers can all underflow (W_p of [0, 1] and [2, 3] is 2 for every p, but 0.5**1e308
+    is 0), and then the answer comes from the largest gap (:func:`_by_largest_gap`).
+    """
+    result = _wasserstein_scaled(us, uc, vs, vc, p)
+    if p > 2 and (result == 0 or not math.isfinite(result)):
+        return _by_largest_gap(us, uc, vs, vc, p)
+    return result
+
+
+def _by_largest_gap(us, uc, vs, vc, p):
+    """W_p = M (sum_k mass_k (gap_k / M)**p)**(1/p), M the largest gap between the two
+    quantile functions on an interval of positive mass: no power overflows and the
+    largest term is its interval's mass, so the sum cannot underflow to 0. Float
+    breakpoints (a slower path, for the orders the kernel's cost cannot represent)."""
+    def levels(values, cumw):
+        c = np.arange(1, values.size + 1) / values.size if cumw is None else cumw / cumw[-1]
+        c[-1] = 1.0
+        return c
+
+    cu, cv = levels(us, uc), levels(vs, vc)
+    edges = np.union1d(cu, cv)
+    mass = np.diff(edges, prepend=0.0)
+    keep = mass > 0
+    qu = us[np.minimum(np.searchsorted(cu, edges[keep]), us.size - 1)].astype(np.float64)
+    qv = vs[np.minimum(np.searchsorted(cv, edges[keep]), vs.size - 1)].astype(np.float64)
+    half_gap = np.abs(qu / 2 - qv / 2)  # halved: cannot overflow
+    m = float(half_gap.max())
+    if m == 0:
+        return 0.0
+    r = float(np.sum(mass[keep] * (half_gap / m) ** p))
+    try:
+        return 2.0 * m * r ** (1.0 / p) if 2.0 * m < math.inf else math.inf
+    except OverflowError:
+        return math.inf
+
+
+def _wasserstein_scaled(us, uc, vs, vc, p):
+    """W_p by the kernel, the samples rescaled by a power of two when the cost over- or underflows.
+
     The differences are powered as they are unless the result overflowed (or, for a
     joint range below 1, underflowed); then both samples are divided by the power of
     two above their joint range (exact: the order and every ratio stay), and the

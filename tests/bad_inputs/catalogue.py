@@ -268,11 +268,7 @@ def big_endian_model():
 '''
 
 
-KNOWN_DEFECTS = {
-    # |u - v|**p overflows for a huge order p, though W_p tends to max|u - v|: the
-    # overflow-free forms of the transport distances are the other half of issue #17
-    "wasserstein_distance(p=1e308)": "overflow in W_p for a huge p (issue #17, item 5)",
-}
+KNOWN_DEFECTS = {}
 
 
 def cases():

@@ -117,3 +117,19 @@ def test_float32_samples_are_rescaled_in_float32():
     got = wasserstein_distance(u, v, p=9)  # (1e38)**9 overflows a double
     want = ref.wasserstein_float(u.astype(np.float64) / 1e38, v.astype(np.float64) / 1e38, 9) * 1e38
     assert got == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0]])
+def test_huge_orders_tend_to_the_largest_gap(weights):
+    """W_p of [0, 1] and [2, 3] is 2 for every p; every gap's p-th power over- or
+    underflows for p = 1e308 even after rescaling by the range (0.5**1e308 == 0)."""
+    for p in (1e3, 1e6, 1e308):
+        # with weights [1, 3] a quarter of the mass has gap 1: W_p = 2 (3/4 + 2**-p / 4)**(1/p)
+        expected = 2.0 if weights is None else 2.0 * 0.75 ** (1.0 / p)
+        assert wasserstein_distance([0, 1], [2, 3], p=p, u_weights=weights) == pytest.approx(expected, rel=1e-12)
+    assert wasserstein_distance([0, 1], [0.5, 1.5], p=1e308) == pytest.approx(0.5, rel=1e-12)
+    assert wasserstein_distance([0, 1], [0, 1], p=1e308) == 0.0
+    # a gap on a small share of the mass: W_p -> the gap as p grows, from below
+    u, v = np.arange(100.0), np.r_[np.arange(99.0), 109.0]
+    got = [wasserstein_distance(u, v, p=p) for p in (10.0, 1e3, 1e308)]
+    assert got[0] < got[1] < got[2] == pytest.approx(10.0, rel=1e-12)

@@ -73,28 +73,32 @@ class Implementation:
         return out
 
 
-def _ff_distance(kernel):
+def _distance(kernel, functions):
+    """``prepare`` of a distance kernel; ``functions()`` gives ``(ks, wasserstein)``, called
+    at preparation so that imports stay out of the registry and the timed calls."""
     def prepare(data):
-        from fairfast.transport import ks_distance, wasserstein_distance
-
+        ks, wasserstein = functions()
         u, v = data["u"], data["v"]
         if kernel == "ks":
-            return lambda: ks_distance(u, v)
+            return lambda: ks(u, v)
         p = 1 if kernel == "w1" else 2
-        return lambda: wasserstein_distance(u, v, p=p)
+        return lambda: wasserstein(u, v, p=p)
 
     return prepare
+
+
+def _fairfast_distances():
+    from fairfast.transport import ks_distance, wasserstein_distance
+
+    return ks_distance, wasserstein_distance
+
+
+def _ff_distance(kernel):
+    return _distance(kernel, _fairfast_distances)
 
 
 def _np_distance(kernel):
-    def prepare(data):
-        u, v = data["u"], data["v"]
-        if kernel == "ks":
-            return lambda: numpy_ks(u, v)
-        p = 1 if kernel == "w1" else 2
-        return lambda: numpy_wasserstein(u, v, p=p)
-
-    return prepare
+    return _distance(kernel, lambda: (numpy_ks, numpy_wasserstein))
 
 
 def _scipy_w1(data):

@@ -146,12 +146,17 @@ class Grouping(GroupingStateMixin):
 
     @classmethod
     def fit(cls, sensitive_features, n_rows=None, *, argument="sensitive_features", what="the data have",
-            min_group_size=1, small_group_size=None, small_groups="warn", other_label=OTHER, joint=True):
+            min_group_size=1, small_group_size=None, small_groups="warn", other_label=OTHER, joint=True,
+            sampled_ranges=False):
         """Fit on `sensitive_features` (`n_rows` rows, if known): ``(grouping, codes)``.
 
         `joint=False` fits the columns only (no joint groups; codes is None): the
         estimator then indexes subsets of columns itself with :meth:`fit_index`.
+        `sampled_ranges` (with `joint=False` only) lets long integer columns take their
+        range from a sample, unverified (see :meth:`ColumnCategories.fit`).
         """
+        if sampled_ranges and joint:
+            raise ValueError("sampled_ranges needs joint=False: joint groups need verified ranges")
         names, columns = read_label_columns(sensitive_features, argument)
         n = columns[0].n_rows
         if n_rows is not None and n != n_rows:
@@ -159,7 +164,7 @@ class Grouping(GroupingStateMixin):
         missing = _missing_policy(sensitive_features)
         categories, encoded, lows = [], [], []
         for column in columns:
-            cats, (values, low) = ColumnCategories.fit(column, argument, missing)
+            cats, (values, low) = ColumnCategories.fit(column, argument, missing, sampled_ranges)
             categories.append(cats)
             encoded.append(values)
             lows.append(low)

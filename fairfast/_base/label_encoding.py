@@ -24,6 +24,12 @@ __all__ = ["ColumnCategories", "sort_key"]
 # (or the number of rows); wider ranges are factorized.
 _RANGE_LIMIT = 1 << 16
 _KINDS = ("range", "labels")
+# With ``sampled=True``, integer columns of at least this many rows take their range from
+# a sample: the first and last ``_SAMPLE_ENDS`` rows and ``_SAMPLE_RUNS`` runs of
+# ``_SAMPLE_RUN`` consecutive rows spread evenly (runs touch few pages: a strided sample of
+# as many rows costs ten times more on a cold column); the caller verifies the range.
+_SAMPLE_FROM = 1 << 20
+_SAMPLE_ENDS, _SAMPLE_RUNS, _SAMPLE_RUN = 4096, 256, 64
 
 
 def sort_key(label):
@@ -52,6 +58,14 @@ def plain(value):
     return value
 
 
+def _sample_range(values):
+    """(min, max) of a sample of a long integer column (see ``_SAMPLE_FROM``)."""
+    starts = np.linspace(_SAMPLE_ENDS, values.size - _SAMPLE_ENDS - _SAMPLE_RUN, _SAMPLE_RUNS).astype(np.int64)
+    rows = (starts[:, None] + np.arange(_SAMPLE_RUN)).reshape(-1)
+    sample = np.concatenate([values[:_SAMPLE_ENDS], values[-_SAMPLE_ENDS:], values[rows]])
+    return int(sample.min()), int(sample.max())
+
+
 def _missing_error(column, argument, row):
     where = column.describe(argument)
     return ValueError(
@@ -63,14 +77,15 @@ def _missing_error(column, argument, row):
 class ColumnCategories:
     """The fitted categories of one sensitive column."""
 
-    __slots__ = ("kind", "low", "size", "labels", "_lookup")
+    __slots__ = ("kind", "low", "size", "labels", "_lookup", "sampled")
 
-    def __init__(self, kind, *, low=0, size=0, labels=None):
+    def __init__(self, kind, *, low=0, size=0, labels=None, sampled=False):
         self.kind = kind
         self.low = int(low)
         self.size = int(size)
         self.labels = labels
         self._lookup = None
+        self.sampled = sampled  # a range read from a sample: unverified (never persisted)
 
     # -- labels ---------------------------------------------------------------------
 
@@ -131,8 +146,15 @@ class ColumnCategories:
     # -- fit ------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, column, argument, missing):
-        """Fitted categories and the column as ``(values, low)`` (see module docstring)."""
+    def fit(cls, column, argument, missing, sampled=False):
+        """Fitted categories and the column as ``(values, low)`` (see module docstring).
+
+        With `sampled`, a long contiguous int32/int64 column takes its range from a
+        sample of rows (``sampled`` is then set on the result): the range of the sample
+        is the column's range exactly when every row lies inside it, which the caller
+        must check in a pass of its own (the compiled counting pass does) and refit
+        without `sampled` if not. This saves the pass that finds the range.
+        """
         if column.kind == "codes":
             return cls._fit_codes(column.codes, list(column.categories), column, argument, missing)
         if column.kind == "arrow":
@@ -142,7 +164,7 @@ class ColumnCategories:
         if kind == "b":
             return cls("labels", size=2, labels=[False, True]), (values.view(np.uint8), 0)
         if kind in "iu":
-            return cls._fit_integers(values)
+            return cls._fit_integers(values, sampled)
         if kind == "f":
             return cls._fit_floats(values, column, argument, missing)
         if kind == "U":
@@ -153,7 +175,7 @@ class ColumnCategories:
         return cls._fit_objects(values, column, argument, missing)
 
     @classmethod
-    def _fit_integers(cls, values):
+    def _fit_integers(cls, values, sampled=False):
         from .. import _core
 
         if values.size == 0:
@@ -164,12 +186,16 @@ class ColumnCategories:
                 return cls("labels", size=uniques.size, labels=[int(v) for v in uniques]), \
                     (codes.astype(np.int32).reshape(-1), 0)
             values = values.astype(np.int64)
-        if values.dtype in (np.int32, np.int64) and values.flags.c_contiguous:
+        sampled = (sampled and values.size >= _SAMPLE_FROM and values.dtype in (np.int32, np.int64)
+                   and values.flags.c_contiguous)
+        if sampled:
+            lo, hi = _sample_range(values)
+        elif values.dtype in (np.int32, np.int64) and values.flags.c_contiguous:
             lo, hi = (int(v) for v in _core.metrics.integer_range(values))
         else:
             lo, hi = int(values.min()), int(values.max())
         if hi - lo < max(_RANGE_LIMIT, values.size):
-            return cls("range", low=lo, size=hi - lo + 1), (values, lo)
+            return cls("range", low=lo, size=hi - lo + 1, sampled=sampled), (values, lo)
         uniques, codes = np.unique(values, return_inverse=True)
         return cls("labels", size=uniques.size, labels=[int(v) for v in uniques]), (codes.astype(np.int32), 0)
 

@@ -186,7 +186,8 @@ class _Inputs:
             self._calibration_note = "scores outside [0, 1]"
         else:
             self._calibration_note = None
-        self.groups = _Groups(sensitive_features, n)
+        # integer ranges from a sample: the counting pass in sums() checks every row
+        self.groups = _Groups(sensitive_features, n, sampled_ranges=True)
         # What the kernels sum: the weights and scores, or (after an overflow) both
         # divided by powers of two; mean scores are then scaled back by 2**score_scale.
         self.kernel_weight, self.kernel_scores, self.score_scale = self.sample_weight, self.scores, 0
@@ -224,21 +225,33 @@ class _Inputs:
         """(n_groups, n_stats) sums over the observed groups (computes ``present``)."""
         full = None
         if self.sample_weight is None and self.scores is None:
-            cols = self.groups.raw_columns()
-            y = _raw_for_counting(self._y_labels, self.pos_label)
-            p = None if self._p_bin is not None else _raw_for_counting(self._p_labels, self.pos_label)
-            y_ok = (y is not None) or self._y_labels is None
-            p_ok = (p is not None) or (self._p_labels is None and self._p_bin is None)
-            if cols is not None and y_ok and p_ok and (y is None or p is None or y.dtype == p.dtype):
-                # one compiled pass over the raw columns: no codes array, no 0/1 copies
-                full = _core.metrics.group_counts_columns(cols[0], cols[1], cols[2], y, p, int(self.pos_label))
+            try:
+                full = self._counts()
+            except IndexError:  # a row outside a sampled range: count again on the true ranges
+                if not self.groups.provisional:
+                    raise
+                self.groups.make_exact()
+                full = self._counts()
         if full is None:
+            self.groups.make_exact()
             full = self._group_sums()
             if not (np.isfinite(full).all() and np.abs(full).max(initial=0.0) <= SUM_BOUND):
                 self._rescale()
                 full = self._group_sums()
         self.groups.set_counts(full[:, _ROWS])
         return full[self.groups.present]
+
+    def _counts(self):
+        """Counts straight from the raw columns in one compiled pass (no codes array, no
+        0/1 copies), or None when the inputs do not allow it."""
+        cols = self.groups.raw_columns()
+        y = _raw_for_counting(self._y_labels, self.pos_label)
+        p = None if self._p_bin is not None else _raw_for_counting(self._p_labels, self.pos_label)
+        y_ok = (y is not None) or self._y_labels is None
+        p_ok = (p is not None) or (self._p_labels is None and self._p_bin is None)
+        if cols is not None and y_ok and p_ok and (y is None or p is None or y.dtype == p.dtype):
+            return _core.metrics.group_counts_columns(cols[0], cols[1], cols[2], y, p, int(self.pos_label))
+        return None
 
     def _group_sums(self):
         return _core.metrics.group_sums(self.groups.codes, self.groups.n_codes, self.y_true, self.y_pred,

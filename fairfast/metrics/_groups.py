@@ -27,14 +27,29 @@ class _LabelList:
 
 
 class _Groups:
-    """Encoded groups: ``codes`` in [0, n_codes); ``present`` are the codes with rows."""
+    """Encoded groups: ``codes`` in [0, n_codes); ``present`` are the codes with rows.
 
-    def __init__(self, sensitive_features, n, name="sensitive_features"):
+    With `sampled_ranges`, long integer columns take their range from a sample: the
+    groups are then *provisional* until the compiled counting pass, which checks every
+    row against the ranges (an out-of-range row raises IndexError), has counted them
+    (:meth:`set_counts`); :meth:`make_exact` refits with the columns' true ranges, and
+    every other use of the codes does so first. This saves one pass over the columns.
+    """
+
+    def __init__(self, sensitive_features, n, name="sensitive_features", sampled_ranges=False):
+        self._source = (sensitive_features, n, name)
+        self._fit(sampled_ranges)
+        self.present = None  # set by set_counts
+
+    def _fit(self, sampled_ranges):
+        sensitive_features, n, name = self._source
         # the estimators' grouping component reads and encodes the columns (one set of
         # forms and messages); groups here keep integer labels' ranges as dense codes
-        grouping, _ = Grouping.fit(sensitive_features, n, argument=name, what="the labels have", joint=False)
+        grouping, _ = Grouping.fit(sensitive_features, n, argument=name, what="the labels have", joint=False,
+                                   sampled_ranges=sampled_ranges)
         values, lows, _ = grouping._fit_columns
         grouping.release()
+        self.provisional = any(cats.sampled for cats in grouping.categories)
         self.names = grouping.names or (["sensitive_feature_0"] if grouping.n_columns == 1 else
                                         [f"sensitive_feature_{j}" for j in range(grouping.n_columns)])
         encoded = [(np.ascontiguousarray(v), lo, cats) for v, lo, cats in zip(values, lows, grouping.categories)]
@@ -45,8 +60,13 @@ class _Groups:
         self._codes = None
         self._encoded = [(arr, lo) for arr, lo, _ in encoded]
         self._n = n
+        self._sizes = sizes
         if len(encoded) == 1 or (total < 2**31 and total <= max(1 << 22, 4 * n)):
             self.n_codes = total  # dense mixed-radix codes, built on demand
+            if self.provisional and self.raw_columns() is None:
+                self.make_exact()  # only the counting pass checks sampled ranges
+        elif self.provisional:
+            self.make_exact()
         else:  # huge label product: compact the observed intersections
             combined = np.zeros(n, dtype=np.int64)
             for (c, lo, _), k in zip(encoded, sizes):
@@ -55,12 +75,16 @@ class _Groups:
             self._codes = inverse.astype(np.int32).reshape(-1)
             self.n_codes = len(keys)
             self._keys = keys
-        self._sizes = sizes
-        self.present = None  # set by set_counts
+
+    def make_exact(self):
+        """Refit with the columns' true ranges (after a row fell outside a sampled one)."""
+        if self.provisional:
+            self._fit(False)
 
     @property
     def codes(self):
         """int32 codes in [0, n_codes) (mixed radix over the columns)."""
+        self.make_exact()
         if self._codes is None:
             first, lo = self._encoded[0]
             if len(self._encoded) == 1 and first.dtype == np.int32 and lo == 0:
@@ -84,7 +108,10 @@ class _Groups:
                 np.array(self._sizes, dtype=np.int32))
 
     def set_counts(self, rows):
-        """Record the row count of every code; groups are the codes with rows."""
+        """Record the row count of every code, counted by the pass that checked every row
+        against the ranges; groups are the codes with rows."""
+        self.provisional = False
+        self._source = None
         self.present = np.flatnonzero(np.asarray(rows) > 0)
         if self.present.size == 0:
             raise ValueError("sensitive_features defines no group with rows")

@@ -43,6 +43,10 @@ tables are in ``thresholds_vs_oxonfair_report.py``.
 
 Run: ``python examples/thresholds_vs_oxonfair.py --seeds 20 --markdown``
 (``--cache PATH``, ``--methods oxonfair,fairfast``, ``--datasets adult-sex``, ``--cached``).
+The fit times of that run mix machine loads (OxonFair's rows and fairfast's may come from
+different runs); ``--timing 0,1,2 --datasets adult-race`` measures speed at the same load:
+per seed and constraint, OxonFair's fit and then fairfast's default fit in the same
+process (first call, and median of five more), into ``<cache>_timing.csv``.
 """
 
 import argparse
@@ -238,6 +242,37 @@ def fairfast_frontier(data, constraint, seed, oxonfair_points, grid=FRONTIER_TOL
     return out
 
 
+TIMING_COLUMNS = ["dataset", "constraint", "seed", "groups", "oxonfair_s", "fairfast_first_s", "fairfast_median_s"]
+
+
+def timing(seeds, datasets, path, repeats=5, tol=TOLERANCE, log=print):
+    """Fit speed at the same machine load: per seed and constraint, OxonFair's fit (once)
+    and then, in the same process, fairfast's default fit (``GroupThresholds(constraint,
+    tolerance)``; its first call and the median of ``repeats`` more); rows appended to
+    ``path``. Returns every row of ``path``."""
+    for ds in datasets:
+        X, y, s = load(ds)
+        codes = np.unique(s, return_inverse=True)[1]
+        for seed in seeds:
+            tr, va, te = splits(y, s, seed)
+            lr = model(X).fit(X.iloc[tr], y[tr])
+            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1],
+                         y[te], codes[te])
+            for constraint in CONSTRAINTS:
+                _, ox, _ = fit_oxonfair(data, constraint, tol)
+                times = [fit_fairfast(data, constraint, tol, seed)[1] for _ in range(repeats + 1)]
+                row = {"dataset": ds, "constraint": constraint, "seed": seed, "groups": len(np.unique(data.sv)),
+                       "oxonfair_s": ox, "fairfast_first_s": times[0], "fairfast_median_s": float(np.median(times[1:]))}
+                log(f"{ds} {constraint} seed={seed} timing: OxonFair {ox:.3g}s, fairfast first {times[0]:.3g}s, "
+                    f"median {row['fairfast_median_s']:.3g}s: {ox / row['fairfast_median_s']:.0f}x")
+                _append(path, [row], TIMING_COLUMNS)
+    return _read(path, TIMING_COLUMNS)
+
+
+def timing_path(cache):
+    return None if not cache else os.path.splitext(cache)[0] + "_timing.csv"
+
+
 def _read(path, columns):
     if path and os.path.exists(path):
         return pd.read_csv(path)
@@ -354,6 +389,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--cached", action="store_true", help="report the cached rows only (fit nothing)")
     ap.add_argument("--plot", help="also draw the test-split frontiers into this image file")
+    ap.add_argument("--timing", metavar="SEEDS", help="measure fit speed at equal load on these seeds (e.g. 0,1,2), "
+                    "appended to <cache>_timing.csv, and report it")
     args = ap.parse_args()
     if args.error_parity_child:
         return _error_parity_child(*args.error_parity_child)
@@ -364,12 +401,20 @@ def main():
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
     if "error_parity" in methods and not args.error_parity_python and not args.cached:
         ap.error("--methods error_parity needs --error-parity-python (error-parity pins numpy < 2: its own venv)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from thresholds_vs_oxonfair_report import plot, report, timing_table
+
+    if args.timing:
+        rows = timing([int(v) for v in args.timing.split(",")], datasets, timing_path(args.cache or DEFAULT_CACHE),
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
+        print(timing_table(rows, args.markdown))
+        return None
     res = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
               fit=not args.cached, log=lambda m: print(m, file=sys.stderr, flush=True))
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from thresholds_vs_oxonfair_report import plot, report
-
     print(report(res, args.markdown))
+    rows = _read(timing_path(args.cache or DEFAULT_CACHE), TIMING_COLUMNS)
+    if len(rows):
+        print(timing_table(rows, args.markdown))
     if args.plot and len(res.frontier):
         plot(res.frontier, args.plot)
 

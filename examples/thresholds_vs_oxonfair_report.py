@@ -265,15 +265,42 @@ def noise(df):
     return _table(out, ["dataset", "constraint"])
 
 
-def speed(df):
-    """Median fit seconds per method and data set, and the ratio OxonFair / fairfast."""
+def speed(df, seeds=None):
+    """Median fit seconds per method and data set, the ratio of the medians OxonFair /
+    fairfast, and paired ratios: OxonFair's fit over fairfast's for the same seed and
+    constraint (``fairfast``) and over the matched fit (``fairfast_matched``, fitted right
+    after OxonFair's in the same process when both were missing: the same machine load).
+    ``seeds``: only these seeds."""
+    if seeds is not None:
+        df = df[df["seed"].astype(int).isin(list(seeds))]
     med = df.pivot_table(index="dataset", columns="method", values="seconds", aggfunc="median")
     out = pd.DataFrame({"groups": df.groupby("dataset")["groups"].first()})
     for m in med.columns:
         out[f"{m}_s"] = med[m]
     if "oxonfair" in med and "fairfast" in med:
         out["ratio"] = med["oxonfair"] / med["fairfast"]
+    for other, name in (("fairfast", "paired"), ("fairfast_matched", "paired_matched")):
+        if "oxonfair" not in med or other not in med:
+            continue
+        both = df[df["method"].isin(["oxonfair", other])].pivot_table(
+            index=["dataset", "constraint", "seed"], columns="method", values="seconds").dropna()
+        ratio = (both["oxonfair"] / both[other]).groupby(level="dataset")
+        out[f"{name}_median"], out[f"{name}_min"], out[f"{name}_n"] = ratio.median(), ratio.min(), ratio.size()
     return out
+
+
+def timing_table(rows, md=False):
+    """The ``--timing`` rows: per data set and constraint, median seconds and the ratios
+    OxonFair / fairfast (median and smallest over seeds; fairfast's median call)."""
+    r = rows.assign(ratio=rows["oxonfair_s"] / rows["fairfast_median_s"],
+                    ratio_first=rows["oxonfair_s"] / rows["fairfast_first_s"])
+    g = r.groupby(["dataset", "constraint"])
+    out = pd.DataFrame({"groups": g["groups"].first(), "seeds": g.size(), "oxonfair_s": g["oxonfair_s"].median(),
+                        "fairfast_s": g["fairfast_median_s"].median(), "ratio_median": g["ratio"].median(),
+                        "ratio_min": g["ratio"].min(), "ratio_first_call_min": g["ratio_first"].min()})
+    title = ("Fit speed at the same load (--timing): OxonFair's fit, then fairfast's in the same process "
+             "(median of 5 calls after a first one)")
+    return f"{title}:\n\n" + (markdown(out) if md else out.to_string(float_format=lambda v: f"{v:.4g}")) + "\n"
 
 
 def oxonfair_fit(df, tol=TOLERANCE):

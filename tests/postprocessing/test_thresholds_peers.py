@@ -47,6 +47,20 @@ def test_comparison_slice_with_oxonfair():
     assert "Verdict" in text and "noise floor" in text and "frontier area" in text
 
 
+def test_timing_mode_pairs_each_oxonfair_fit_with_fairfast_fits(tmp_path):
+    pytest.importorskip("oxonfair")
+    cmp = _module("thresholds_vs_oxonfair")
+    path = tmp_path / "timing.csv"
+    rows = cmp.timing([0], ["adult-sex"], str(path), repeats=2, log=lambda *_: None)
+    assert list(rows.columns) == cmp.TIMING_COLUMNS and len(rows) == len(cmp.CONSTRAINTS)
+    assert (rows[["oxonfair_s", "fairfast_first_s", "fairfast_median_s"]] > 0).all().all()
+    table = _module("thresholds_vs_oxonfair_report").timing_table(rows, md=True)
+    assert "| adult-sex | demographic_parity | 2 | 1 |" in table and "ratio_min" in table
+    more = cmp.timing([1], ["adult-sex"], str(path), repeats=1, log=lambda *_: None)  # appended
+    assert len(more) == 2 * len(cmp.CONSTRAINTS)
+    assert cmp.timing_path("results/x.csv") == "results/x_timing.csv"
+
+
 def test_frontier_area_matches_a_dense_grid():
     rep = _module("thresholds_vs_oxonfair_report")
     rng = np.random.default_rng(0)

@@ -109,3 +109,20 @@ def test_frontier_example_slice():
     assert len(out) == len(fr.TOLERANCES)
     assert (out["fit_violation"] <= out["tolerance"] + 1e-9).all()
     assert out["test_accuracy"].between(0.55, 0.8).all()
+
+
+def test_docs_show_the_stored_comparison():
+    """docs/thresholds.md shows what ``--cached --seeds 20 --markdown`` prints from the
+    stored rows (examples/results/), between its two markers."""
+    cmp, rep = _module("thresholds_vs_oxonfair"), _module("thresholds_vs_oxonfair_report")
+    res = cmp.run(20, list(cmp.DATASETS), list(cmp.METHODS), cmp.DEFAULT_CACHE, fit=False)
+    printed = rep.report(res, True)
+    timing = cmp._read(cmp.timing_path(cmp.DEFAULT_CACHE), cmp.TIMING_COLUMNS)
+    if len(timing):
+        printed += "\n" + rep.timing_table(timing, True)
+    doc = (EXAMPLES.parent / "docs" / "thresholds.md").read_text()
+    start, end = "<!-- thresholds_vs_oxonfair --cached: start -->", "<!-- thresholds_vs_oxonfair --cached: end -->"
+    assert start in doc and end in doc
+    shown = doc.split(start)[1].split(end)[0]
+    assert [line.rstrip() for line in shown.strip().splitlines()] == \
+        [line.rstrip() for line in printed.strip().splitlines()]

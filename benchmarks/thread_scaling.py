@@ -10,6 +10,9 @@ configuration alike:
   samples of n rows;
 - ``group_metrics``: :func:`fairfast.metrics.group_metrics` of n rows by two sensitive
   columns (5 x 2 intersections; the workload of ``bench_metrics.py``);
+- ``read_group_metrics``: a sum of the same four int64 columns (``np.sum`` on contiguous
+  chunks, one per thread, which releases the GIL): the memory-bandwidth floor of that
+  workload's counting pass, which reads those 32 n bytes once;
 - with ``--large``: ``transform_large``, transform of ``--n-large`` rows by a model fitted
   on 1e5, and ``copy_large``, a copy of the same array by as many threads
   (``np.copyto`` on contiguous chunks, which releases the GIL): the memory-bandwidth
@@ -52,8 +55,9 @@ from pathlib import Path
 
 import numpy as np
 
-WORKLOADS = ("barycenter_k2", "barycenter_k8", "w1", "w2", "ks", "group_metrics")
+WORKLOADS = ("barycenter_k2", "barycenter_k8", "w1", "w2", "ks", "group_metrics", "read_group_metrics")
 LARGE_WORKLOADS = ("transform_large", "copy_large")
+FLOORS = ("copy_large", "read_group_metrics")  # numpy in Python threads: no fairfast, no baseline
 GROUP_METRICS = ["selection_rate", "accuracy", "true_positive_rate", "false_positive_rate"]
 
 
@@ -82,7 +86,7 @@ def make_data(workload, n, n_large):
         data = make_workload("barycenter_transform", n_large)
     elif workload == "copy_large":
         data = {"z": make_workload("barycenter_transform", n_large)["z"]}
-    elif workload == "group_metrics":
+    elif workload in ("group_metrics", "read_group_metrics"):
         return _group_metrics_data(n)
     else:
         raise ValueError(f"unknown workload {workload!r}; known: {', '.join(WORKLOADS + LARGE_WORKLOADS)}")
@@ -108,8 +112,21 @@ def _parallel_copy(src, dst, threads):
     return dst
 
 
+def _parallel_sum(columns, threads):
+    def part(k):
+        return [int(a[k * (a.size // threads):(k + 1) * (a.size // threads) if k < threads - 1 else a.size].sum())
+                for a in columns]
+
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(part, range(threads)))
+    return np.array([sum(col) for col in zip(*parts)], dtype=np.int64)
+
+
 def prepare_call(workload, data):
     """The call to time: a function of the thread count returning the output."""
+    if workload == "read_group_metrics":
+        columns = [data[k] for k in ("y", "p", "race", "sex")]
+        return lambda threads: _parallel_sum(columns, threads)
     if workload == "copy_large":
         z = data["z"]
         out = np.empty_like(z)
@@ -174,7 +191,7 @@ def worker():
                         reply["value"] = result
                     import fairfast
 
-                    reply["threads"] = cmd["threads"] if cmd["workload"] == "copy_large" else fairfast.get_num_threads()
+                    reply["threads"] = cmd["threads"] if cmd["workload"] in FLOORS else fairfast.get_num_threads()
             else:
                 return
         except Exception as exc:  # reported to the driver, which names the configuration
@@ -232,7 +249,7 @@ def measure(workloads, thread_counts, *, rounds, n, n_large, baseline_python=Non
                 arrays = list(data)
                 del data
                 configs = [("this", t) for t in thread_counts]
-                if "baseline" in workers and workload != "copy_large":
+                if "baseline" in workers and workload not in FLOORS:
                     configs.append(("baseline", thread_counts[0]))
                 for w in {c[0] for c in configs}:
                     workers[w].ask(op="load", workload=workload, dir=tmp, arrays=arrays)

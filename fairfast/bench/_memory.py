@@ -92,9 +92,9 @@ class MemoryProbe:
     >>> from fairfast.bench._memory import MemoryProbe
     >>> probe = MemoryProbe()
     >>> probe.start()
-    >>> a = np.ones(4_000_000)  # 30.5 MiB
+    >>> a = np.ones(8 * 2**20)  # 64 MiB, written
     >>> grown = probe.stop()
-    >>> probe.method is None or grown >= 30 * 2**20
+    >>> probe.method is None or grown >= 48 * 2**20  # a few MiB may already be resident
     True
     """
 

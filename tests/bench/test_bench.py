@@ -112,7 +112,7 @@ def test_memory_probe_sees_a_known_allocation(monkeypatch):
     rec = measure("w1", "numpy", make_workload("w1", 100), repeat=2, budget=1.0)
     assert rec["memory_method"] == "vmhwm-reset"
     expected = size * 8 / 2**20
-    assert 0.97 * expected <= rec["peak_mib"] < expected + 8
+    assert 0.9 * expected <= rec["peak_mib"] < expected + 8  # a few pages may already be resident
     probe = MemoryProbe()
     probe.start()
     assert probe.stop() < 4 * 2**20

@@ -164,7 +164,7 @@ class ColumnCategories:
         if kind == "b":
             return cls("labels", size=2, labels=[False, True]), (values.view(np.uint8), 0)
         if kind in "iu":
-            return cls._fit_integers(values, sampled)
+            return cls.fit_integers(values, sampled)
         if kind == "f":
             return cls._fit_floats(values, column, argument, missing)
         if kind == "U":
@@ -175,7 +175,9 @@ class ColumnCategories:
         return cls._fit_objects(values, column, argument, missing)
 
     @classmethod
-    def _fit_integers(cls, values, sampled=False):
+    def fit_integers(cls, values, sampled=False):
+        """Categories of an integer array and the array as ``(values, low)``; `sampled`
+        as in :meth:`fit` (refitting a sampled column: the same call without it)."""
         from .. import _core
 
         if values.size == 0:

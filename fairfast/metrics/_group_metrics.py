@@ -232,8 +232,7 @@ class _Inputs:
                     raise
                 self.groups.make_exact()
                 full = self._counts()
-        if full is None:
-            self.groups.make_exact()
+        if full is None:  # the weighted pass reads codes, which refits sampled ranges first
             full = self._group_sums()
             if not (np.isfinite(full).all() and np.abs(full).max(initial=0.0) <= SUM_BOUND):
                 self._rescale()

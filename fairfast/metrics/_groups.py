@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _core
 from .._base.grouping import Grouping
+from .._base.label_encoding import ColumnCategories
 
 class _LabelList:
     """The labels of one column's codes, without listing an integer range."""
@@ -32,44 +33,45 @@ class _Groups:
     With `sampled_ranges`, long integer columns take their range from a sample: the
     groups are then *provisional* until the compiled counting pass, which checks every
     row against the ranges (an out-of-range row raises IndexError), has counted them
-    (:meth:`set_counts`); :meth:`make_exact` refits with the columns' true ranges, and
+    (:meth:`set_counts`); :meth:`make_exact` finds the sampled columns' true ranges, and
     every other use of the codes does so first. This saves one pass over the columns.
     """
 
     def __init__(self, sensitive_features, n, name="sensitive_features", sampled_ranges=False):
-        self._source = (sensitive_features, n, name)
-        self._fit(sampled_ranges)
-        self.present = None  # set by set_counts
-
-    def _fit(self, sampled_ranges):
-        sensitive_features, n, name = self._source
         # the estimators' grouping component reads and encodes the columns (one set of
         # forms and messages); groups here keep integer labels' ranges as dense codes
         grouping, _ = Grouping.fit(sensitive_features, n, argument=name, what="the labels have", joint=False,
                                    sampled_ranges=sampled_ranges)
         values, lows, _ = grouping._fit_columns
         grouping.release()
-        self.provisional = any(cats.sampled for cats in grouping.categories)
         self.names = grouping.names or (["sensitive_feature_0"] if grouping.n_columns == 1 else
                                         [f"sensitive_feature_{j}" for j in range(grouping.n_columns)])
-        encoded = [(np.ascontiguousarray(v), lo, cats) for v, lo, cats in zip(values, lows, grouping.categories)]
-        self._column_labels = [_LabelList(cats) for _, _, cats in encoded]
-        sizes = [len(lab) for lab in self._column_labels]
-        total = int(np.prod(sizes, dtype=np.float64))
-        self._keys = None
-        self._codes = None
-        self._encoded = [(arr, lo) for arr, lo, _ in encoded]
         self._n = n
-        self._sizes = sizes
-        if len(encoded) == 1 or (total < 2**31 and total <= max(1 << 22, 4 * n)):
+        self._columns = [(np.ascontiguousarray(v), lo, cats) for v, lo, cats in zip(values, lows, grouping.categories)]
+        self.present = None  # set by set_counts
+        self._layout()
+
+    @property
+    def provisional(self):
+        """Whether a column's range comes from a sample that no pass has verified yet."""
+        return any(cats.sampled for _, _, cats in self._columns)
+
+    def _layout(self):
+        """Codes over the columns' label spaces (dense, or the observed intersections)."""
+        self._column_labels = [_LabelList(cats) for _, _, cats in self._columns]
+        self._sizes = sizes = [len(lab) for lab in self._column_labels]
+        self._encoded = [(arr, lo) for arr, lo, _ in self._columns]
+        self._keys = self._codes = None
+        total = int(np.prod(sizes, dtype=np.float64))
+        if len(sizes) == 1 or (total < 2**31 and total <= max(1 << 22, 4 * self._n)):
             self.n_codes = total  # dense mixed-radix codes, built on demand
             if self.provisional and self.raw_columns() is None:
                 self.make_exact()  # only the counting pass checks sampled ranges
         elif self.provisional:
             self.make_exact()
         else:  # huge label product: compact the observed intersections
-            combined = np.zeros(n, dtype=np.int64)
-            for (c, lo, _), k in zip(encoded, sizes):
+            combined = np.zeros(self._n, dtype=np.int64)
+            for (c, lo), k in zip(self._encoded, sizes):
                 combined = combined * k + (c.astype(np.int64) - lo)
             keys, inverse = np.unique(combined, return_inverse=True)
             self._codes = inverse.astype(np.int32).reshape(-1)
@@ -77,9 +79,18 @@ class _Groups:
             self._keys = keys
 
     def make_exact(self):
-        """Refit with the columns' true ranges (after a row fell outside a sampled one)."""
-        if self.provisional:
-            self._fit(False)
+        """Refit the sampled columns on their true ranges (after a row fell outside one);
+        the other columns keep their encoding."""
+        if not self.provisional:
+            return
+        columns = []
+        for arr, lo, cats in self._columns:
+            if cats.sampled:  # a sampled column is a range column: its values are the integers as given
+                cats, (arr, lo) = ColumnCategories.fit_integers(arr)
+                arr = np.ascontiguousarray(arr)
+            columns.append((arr, lo, cats))
+        self._columns = columns
+        self._layout()
 
     @property
     def codes(self):
@@ -110,8 +121,8 @@ class _Groups:
     def set_counts(self, rows):
         """Record the row count of every code, counted by the pass that checked every row
         against the ranges; groups are the codes with rows."""
-        self.provisional = False
-        self._source = None
+        for _, _, cats in self._columns:
+            cats.sampled = False  # verified: no row lay outside the ranges
         self.present = np.flatnonzero(np.asarray(rows) > 0)
         if self.present.size == 0:
             raise ValueError("sensitive_features defines no group with rows")

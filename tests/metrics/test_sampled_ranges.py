@@ -83,3 +83,19 @@ def test_short_columns_are_not_sampled():
     race = np.arange(label_encoding._SAMPLE_FROM - 1) % 3
     groups = _Groups({"race": race}, race.size, sampled_ranges=True)
     assert not groups.provisional
+
+
+def test_a_sampled_column_beside_a_string_column_is_refitted_alone():
+    rng = np.random.default_rng(3)
+    race = rng.integers(0, 5, N)
+    race[unsampled_row()] = 7
+    sex = np.where(rng.random(N) < 0.5, "f", "m")
+    y, p = rng.integers(0, 2, N), rng.integers(0, 2, N)
+    groups = _Groups({"race": race, "sex": sex}, N, sampled_ranges=True)
+    # string codes (int32) beside int64 labels: no raw counting pass, so no sampled range
+    assert not groups.provisional and groups._sizes == [8, 2]
+    got = fm.group_metrics(y, p, sensitive_features={"race": race, "sex": sex}, metrics=METRICS,
+                           zero_division=np.nan)
+    want = reference(y, p, {"race": race, "sex": sex})
+    assert list(got.index) == list(want.index)
+    np.testing.assert_array_equal(got["count"].to_numpy(), want["count"].to_numpy())

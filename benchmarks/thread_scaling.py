@@ -104,21 +104,25 @@ def _digest(result):
     return hashlib.sha1(np.ascontiguousarray(result).view(np.uint8)).hexdigest()
 
 
+def _chunks(n, threads):
+    """``threads`` contiguous (start, stop) slices covering ``range(n)`` (array_split's sizes)."""
+    size, extra = divmod(n, threads)
+    stops = np.cumsum([size + (k < extra) for k in range(threads)]).tolist()
+    return [(stop - size - (k < extra), stop) for k, stop in enumerate(stops) if size + (k < extra)]
+
+
 def _parallel_copy(src, dst, threads):
-    chunks = np.array_split(np.arange(src.size), threads)
-    bounds = [(int(c[0]), int(c[-1]) + 1) for c in chunks if c.size]
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda ab: np.copyto(dst[ab[0]:ab[1]], src[ab[0]:ab[1]]), bounds))
+        list(pool.map(lambda ab: np.copyto(dst[ab[0]:ab[1]], src[ab[0]:ab[1]]), _chunks(src.size, threads)))
     return dst
 
 
 def _parallel_sum(columns, threads):
-    def part(k):
-        return [int(a[k * (a.size // threads):(k + 1) * (a.size // threads) if k < threads - 1 else a.size].sum())
-                for a in columns]
+    def part(ab):
+        return [int(a[ab[0]:ab[1]].sum()) for a in columns]
 
     with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(part, range(threads)))
+        parts = list(pool.map(part, _chunks(columns[0].size, threads)))
     return np.array([sum(col) for col in zip(*parts)], dtype=np.int64)
 
 

@@ -50,6 +50,7 @@ process (first call, and median of five more), into ``<cache>_timing.csv``.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -95,20 +96,23 @@ def load(name):
     return b.data, np.asarray(b.target).astype(int), s
 
 
-def _fairlearn_example():
-    """The sibling example (shared helpers: the score model, t-intervals); imported lazily
-    because this file also runs as error-parity's child in an environment without fairfast."""
+@functools.lru_cache(maxsize=None)
+def _sibling(name):
+    """A sibling example module, loaded from its file (the score model and t-intervals
+    of ``thresholds_vs_fairlearn``, the tables of ``thresholds_vs_oxonfair_report``);
+    imported lazily because this file also runs as error-parity's child in an environment
+    without fairfast."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "thresholds_vs_fairlearn", os.path.join(os.path.dirname(os.path.abspath(__file__)), "thresholds_vs_fairlearn.py"))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                     f"{name}.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
 def model(X):
-    return _fairlearn_example().model(X)
+    return _sibling("thresholds_vs_fairlearn").model(X)
 
 
 def splits(y, s, seed):
@@ -152,6 +156,23 @@ class Split(NamedTuple):
         fv, ft = decide(self.pv, self.sv), decide(self.pt, self.st)
         return {"fit_accuracy": accuracy(fv, self.yv), "fit_violation": violation(fv, self.yv, self.sv, constraint),
                 "accuracy": accuracy(ft, self.yt), "violation": violation(ft, self.yt, self.st, constraint)}
+
+
+def split_scores(X, y, s, seed):
+    """The :class:`Split` of one seed: the score model fitted on its training part, its
+    scores on the validation and test parts, groups as integer codes."""
+    tr, va, te = splits(y, s, seed)
+    lr = model(X).fit(X.iloc[tr], y[tr])
+    codes = np.unique(s, return_inverse=True)[1]
+    return Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1], y[te],
+                 codes[te])
+
+
+def full_report(res, cache, md=False):
+    """The tables of ``res`` and, when ``cache`` has timing rows beside it, the timing table."""
+    rep = _sibling("thresholds_vs_oxonfair_report")
+    rows = _read(timing_path(cache), TIMING_COLUMNS)
+    return rep.report(res, md) + ("\n" + rep.timing_table(rows, md) if len(rows) else "")
 
 
 def fit_oxonfair(data, constraint, tol):
@@ -252,12 +273,8 @@ def timing(seeds, datasets, path, repeats=5, tol=TOLERANCE, log=print):
     ``path``. Returns every row of ``path``."""
     for ds in datasets:
         X, y, s = load(ds)
-        codes = np.unique(s, return_inverse=True)[1]
         for seed in seeds:
-            tr, va, te = splits(y, s, seed)
-            lr = model(X).fit(X.iloc[tr], y[tr])
-            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1],
-                         y[te], codes[te])
+            data = split_scores(X, y, s, seed)
             for constraint in CONSTRAINTS:
                 _, ox, _ = fit_oxonfair(data, constraint, tol)
                 times = [fit_fairfast(data, constraint, tol, seed)[1] for _ in range(repeats + 1)]
@@ -322,11 +339,7 @@ def run(seeds, datasets, methods, cache, tol=TOLERANCE, log=print, error_parity_
             todo.sort(key=lambda cm: cm[1] in NEEDS_OXONFAIR)  # after OxonFair
             if not todo:
                 continue
-            tr, va, te = splits(y, s, seed)
-            lr = model(X).fit(X.iloc[tr], y[tr])
-            codes = np.unique(s, return_inverse=True)[1]
-            data = Split(lr.predict_proba(X.iloc[va])[:, 1], y[va], codes[va], lr.predict_proba(X.iloc[te])[:, 1],
-                         y[te], codes[te])
+            data = split_scores(X, y, s, seed)
             for constraint, method in todo:
                 key = (ds, constraint, str(seed))
                 base = {"dataset": ds, "constraint": constraint, "seed": seed}
@@ -401,22 +414,18 @@ def main():
         ap.error(f"unknown datasets/methods {bad} or --seeds < 1; datasets: {DATASETS}, methods: {METHODS}")
     if "error_parity" in methods and not args.error_parity_python and not args.cached:
         ap.error("--methods error_parity needs --error-parity-python (error-parity pins numpy < 2: its own venv)")
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from thresholds_vs_oxonfair_report import plot, report, timing_table
-
+    rep = _sibling("thresholds_vs_oxonfair_report")
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     if args.timing:
         rows = timing([int(v) for v in args.timing.split(",")], datasets, timing_path(args.cache or DEFAULT_CACHE),
-                      log=lambda m: print(m, file=sys.stderr, flush=True))
-        print(timing_table(rows, args.markdown))
+                      log=log)
+        print(rep.timing_table(rows, args.markdown))
         return None
     res = run(args.seeds, datasets, methods, args.cache or None, error_parity_python=args.error_parity_python,
-              fit=not args.cached, log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(report(res, args.markdown))
-    rows = _read(timing_path(args.cache or DEFAULT_CACHE), TIMING_COLUMNS)
-    if len(rows):
-        print(timing_table(rows, args.markdown))
+              fit=not args.cached, log=log)
+    print(full_report(res, args.cache or DEFAULT_CACHE, args.markdown))
     if args.plot and len(res.frontier):
-        plot(res.frontier, args.plot)
+        rep.plot(res.frontier, args.plot)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from thresholds_vs_oxonfair import TOLERANCE, _fairlearn_example, load, splits  # noqa: E402
+from thresholds_vs_oxonfair import TOLERANCE, _sibling, load, splits  # noqa: E402
 
 ENVELOPE_AT = (0.02, 0.05, 0.1)  # held-out violation bounds of the test-split frontier table
 GRID = ["dataset", "constraint", "seed"]
 
 
 def t_interval(d, level=0.95):
-    return _fairlearn_example().t_interval(d, level)
+    return _sibling("thresholds_vs_fairlearn").t_interval(d, level)
 
 
 def fmt_ci(m, lo, hi):
@@ -265,14 +265,11 @@ def noise(df):
     return _table(out, ["dataset", "constraint"])
 
 
-def speed(df, seeds=None):
+def speed(df):
     """Median fit seconds per method and data set, the ratio of the medians OxonFair /
     fairfast, and paired ratios: OxonFair's fit over fairfast's for the same seed and
     constraint (``fairfast``) and over the matched fit (``fairfast_matched``, fitted right
-    after OxonFair's in the same process when both were missing: the same machine load).
-    ``seeds``: only these seeds."""
-    if seeds is not None:
-        df = df[df["seed"].astype(int).isin(list(seeds))]
+    after OxonFair's in the same process when both were missing: the same machine load)."""
     med = df.pivot_table(index="dataset", columns="method", values="seconds", aggfunc="median")
     out = pd.DataFrame({"groups": df.groupby("dataset")["groups"].first()})
     for m in med.columns:

@@ -114,12 +114,9 @@ def test_frontier_example_slice():
 def test_docs_show_the_stored_comparison():
     """docs/thresholds.md shows what ``--cached --seeds 20 --markdown`` prints from the
     stored rows (examples/results/), between its two markers."""
-    cmp, rep = _module("thresholds_vs_oxonfair"), _module("thresholds_vs_oxonfair_report")
+    cmp = _module("thresholds_vs_oxonfair")
     res = cmp.run(20, list(cmp.DATASETS), list(cmp.METHODS), cmp.DEFAULT_CACHE, fit=False)
-    printed = rep.report(res, True)
-    timing = cmp._read(cmp.timing_path(cmp.DEFAULT_CACHE), cmp.TIMING_COLUMNS)
-    if len(timing):
-        printed += "\n" + rep.timing_table(timing, True)
+    printed = cmp.full_report(res, cmp.DEFAULT_CACHE, md=True)
     doc = (EXAMPLES.parent / "docs" / "thresholds.md").read_text()
     start, end = "<!-- thresholds_vs_oxonfair --cached: start -->", "<!-- thresholds_vs_oxonfair --cached: end -->"
     assert start in doc and end in doc
